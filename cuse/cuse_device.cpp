@@ -1,0 +1,174 @@
+#include "cuse_device.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <pthread.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <vector>
+
+#include <cuse_lowlevel.h>
+#include <fuse_lowlevel.h>
+
+#include "../dispatcher/caller.h"
+#include "../dispatcher/command_table.h"
+#include "../dispatcher/context.h"
+#include "../dispatcher/dispatcher.h"
+#include "ioctl_fetch.h"
+
+namespace ciommu {
+namespace {
+
+CuseDevice& device_of(fuse_req_t req) {
+    return *static_cast<CuseDevice*>(fuse_req_userdata(req));
+}
+
+Context& context_of(fuse_file_info* fi) {
+    return *reinterpret_cast<Context*>(static_cast<uintptr_t>(fi->fh));
+}
+
+Caller caller_of(fuse_req_t req) {
+    return Caller(fuse_req_ctx(req)->pid);
+}
+
+void on_init_done(void* userdata) {
+    auto& device = *static_cast<CuseDevice*>(userdata);
+    if (device.options().on_ready)
+        device.options().on_ready(device.options().name);
+}
+
+void on_open(fuse_req_t req, fuse_file_info* fi) {
+    Context* ctx = device_of(req).dispatcher().open(caller_of(req).tgid());
+    fi->fh = reinterpret_cast<uintptr_t>(ctx);
+    fi->nonseekable = 1;
+    fuse_reply_open(req, fi);
+}
+
+void on_release(fuse_req_t req, fuse_file_info* fi) {
+    device_of(req).dispatcher().release(&context_of(fi));
+    fuse_reply_err(req, 0);
+}
+
+void reply(fuse_req_t req, const IoctlReply& result, const void* out, size_t out_bufsz) {
+    if (result.result < 0) {
+        fuse_reply_err(req, static_cast<int>(-result.result));
+        return;
+    }
+    fuse_reply_ioctl(req, static_cast<int>(result.result), out, std::min(result.out_len, out_bufsz));
+}
+
+void on_ioctl(fuse_req_t req, int cmd, void* arg, fuse_file_info* fi, unsigned /*flags*/,
+              const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+    CuseDevice& device = device_of(req);
+    const unsigned command = static_cast<unsigned>(cmd);
+    const uint64_t user_arg = reinterpret_cast<uintptr_t>(arg);
+    const CommandSpec* spec = find_command(command);
+    if (!spec) {
+        fuse_reply_err(req, ENOTTY);
+        return;
+    }
+
+    if (spec->kind == ArgKind::kStruct) {
+        if (user_arg == 0) {
+            fuse_reply_err(req, EFAULT);
+            return;
+        }
+        static const size_t page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        const FetchPlan plan = plan_ioctl_fetch(*spec, user_arg, in_buf, in_bufsz, page_size);
+        if (!plan.ready) {
+            const iovec in_iov{arg, plan.in_bytes};
+            const iovec out_iov{arg, plan.out_bytes};
+            fuse_reply_ioctl_retry(req, &in_iov, 1, &out_iov, plan.out_bytes ? 1 : 0);
+            return;
+        }
+    }
+
+    alignas(8) std::byte out[kMaxStructSize];
+    const auto in = std::span(static_cast<const std::byte*>(in_buf), in_buf ? in_bufsz : 0);
+    const IoctlReply result =
+        device.dispatcher().ioctl(context_of(fi), caller_of(req), command, user_arg, in, out);
+    reply(req, result, out, out_bufsz);
+}
+
+const cuse_lowlevel_ops kOps = [] {
+    cuse_lowlevel_ops ops{};
+    ops.init_done = on_init_done;
+    ops.open = on_open;
+    ops.release = on_release;
+    ops.ioctl = on_ioctl;
+    return ops;
+}();
+
+// Plain read()/writev() on the CUSE fd.  A peer that hangs up ends the loop
+// cleanly: libfuse treats ENODEV as "unmounted".
+ssize_t transport_read(int fd, void* buf, size_t len, void*) {
+    const ssize_t got = read(fd, buf, len);
+    if (got == 0) {
+        errno = ENODEV;
+        return -1;
+    }
+    return got;
+}
+
+ssize_t transport_writev(int fd, iovec* iov, int count, void*) {
+    return writev(fd, iov, count);
+}
+
+// exit() interrupts the loop thread's wait with this signal.
+void on_wake_signal(int) {}
+
+}  // namespace
+
+CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
+    : dispatcher_(dispatcher), options_(std::move(options)) {
+    const std::string devname = "DEVNAME=" + options_.name;
+    const char* dev_info[] = {devname.c_str()};
+    cuse_info info{};
+    info.dev_info_argc = 1;
+    info.dev_info_argv = dev_info;
+    info.flags = CUSE_UNRESTRICTED_IOCTL;
+
+    std::vector<char*> argv{const_cast<char*>("cuse-iommu")};
+    if (options_.debug)
+        argv.push_back(const_cast<char*>("-d"));
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    session_ = cuse_lowlevel_new(&args, &info, &kOps, this);
+    fuse_opt_free_args(&args);
+}
+
+CuseDevice::~CuseDevice() {
+    if (session_)
+        fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
+}
+
+int CuseDevice::attach(int fd) {
+    static const fuse_custom_io io = {transport_writev, transport_read, nullptr, nullptr};
+    if (!session_) {
+        close(fd);
+        return -EINVAL;
+    }
+    return fuse_session_custom_io(session_, &io, fd);
+}
+
+int CuseDevice::run() {
+    struct sigaction wake{};
+    wake.sa_handler = on_wake_signal;  // no SA_RESTART: the wait must return
+    sigaction(SIGUSR1, &wake, nullptr);
+    loop_thread_ = pthread_self();
+
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(config, 8);
+    const int result = fuse_session_loop_mt(session_, config);
+    fuse_loop_cfg_destroy(config);
+    loop_thread_ = 0;
+    return result;
+}
+
+void CuseDevice::exit() {
+    fuse_session_exit(session_);
+    if (const unsigned long thread = loop_thread_)
+        pthread_kill(static_cast<pthread_t>(thread), SIGUSR1);
+}
+
+}  // namespace ciommu

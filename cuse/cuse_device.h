@@ -1,0 +1,48 @@
+// The CUSE front end: a libfuse CUSE session whose callbacks turn CUSE
+// requests into Dispatcher calls.  Transport only: no model logic here.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+struct fuse_session;
+
+namespace ciommu {
+
+class Dispatcher;
+
+struct CuseDeviceOptions {
+    std::string name = "iommu";  // DEVNAME: creates /dev/<name>
+    bool debug = false;          // libfuse's request trace on stderr
+    // Called once the /dev node exists (CUSE init_done).
+    void (*on_ready)(const std::string& name) = nullptr;
+};
+
+class CuseDevice {
+public:
+    CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options);
+    ~CuseDevice();
+    CuseDevice(const CuseDevice&) = delete;
+    CuseDevice& operator=(const CuseDevice&) = delete;
+
+    // The session, built without touching /dev/cuse; nullptr on failure.
+    fuse_session* session() const { return session_; }
+    // Serves the kernel (or a test's fake kernel) over fd with plain
+    // read()/writev().  Takes ownership of fd.  Returns 0 or -errno.
+    int attach(int fd);
+    // Runs libfuse's multithreaded loop until exit() or the peer goes away.
+    int run();
+    // Asks the loop to stop (safe from any thread).
+    void exit();
+
+    Dispatcher& dispatcher() { return dispatcher_; }
+    const CuseDeviceOptions& options() const { return options_; }
+
+private:
+    Dispatcher& dispatcher_;
+    CuseDeviceOptions options_;
+    fuse_session* session_ = nullptr;
+    std::atomic<unsigned long> loop_thread_{0};  // pthread_t of run(), to wake it on exit()
+};
+
+}  // namespace ciommu

@@ -1,0 +1,30 @@
+#include "ioctl_fetch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "../dispatcher/command_table.h"
+#include "cuse-iommu.h"
+
+namespace ciommu {
+
+FetchPlan plan_ioctl_fetch(const CommandSpec& spec, uint64_t arg, const void* fetched,
+                           size_t fetched_bytes, size_t page_size) {
+    const size_t known = spec.struct_size;
+    const size_t out_for_known = spec.copies_out ? known : 0;
+    if (fetched_bytes < sizeof(uint32_t)) {
+        const size_t room_in_page = page_size - (arg & (page_size - 1));
+        if (known <= room_in_page)
+            return {false, known, out_for_known};
+        return {false, sizeof(uint32_t), 0};
+    }
+
+    uint32_t argsz;
+    std::memcpy(&argsz, fetched, sizeof(argsz));
+    // The dispatcher rejects these sizes by themselves; no need to fetch more.
+    if (argsz < spec.min_size || argsz > IOMMU_ARGSZ_MAX || argsz <= fetched_bytes)
+        return {true, 0, 0};
+    return {false, argsz, spec.copies_out ? std::min<size_t>(argsz, known) : 0};
+}
+
+}  // namespace ciommu

@@ -1,0 +1,117 @@
+// cuse-iommu: serves /dev/iommu through CUSE.
+//
+// Threads: libfuse's worker threads serve requests; the main thread runs
+// libfuse's loop; one Boost.Asio thread owns signals (and, later, the
+// daemon's timers).  SIGINT/SIGTERM end the loop; destroying the session
+// closes /dev/cuse and the kernel removes the device node.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fuse_lowlevel.h>
+
+#include "../dispatcher/dispatcher.h"
+#include "../dispatcher/model.h"
+#include "cuse_device.h"
+
+namespace {
+
+struct Options {
+    ciommu::CuseDeviceOptions device;
+    bool foreground = false;
+};
+
+void print_usage(FILE* out) {
+    std::fputs(
+        "usage: cuse-iommu [--name NAME] [--foreground] [--debug] [--help]\n"
+        "Serves the /dev/iommu uAPI prototype as a CUSE character device.\n"
+        "  -n, --name NAME    device name: creates /dev/NAME (default: iommu)\n"
+        "  -f, --foreground   stay in the foreground\n"
+        "  -d, --debug        trace every CUSE request on stderr (implies -f)\n"
+        "  -h, --help         show this help\n"
+        "Needs /dev/cuse (modprobe cuse) and root.\n",
+        out);
+}
+
+// Returns 0 to run, 1 for a usage error, 2 when --help was shown.
+int parse_options(int argc, char** argv, Options& options) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            print_usage(stdout);
+            return 2;
+        } else if (arg == "-f" || arg == "--foreground") {
+            options.foreground = true;
+        } else if (arg == "-d" || arg == "--debug") {
+            options.device.debug = true;
+            options.foreground = true;
+        } else if ((arg == "-n" || arg == "--name") && i + 1 < argc) {
+            options.device.name = argv[++i];
+        } else if (arg.starts_with("--name=")) {
+            options.device.name = std::string(arg.substr(7));
+        } else {
+            std::fprintf(stderr, "cuse-iommu: unknown or incomplete option '%s'\n", argv[i]);
+            print_usage(stderr);
+            return 1;
+        }
+    }
+    if (options.device.name.empty() || options.device.name.find('/') != std::string::npos) {
+        std::fprintf(stderr, "cuse-iommu: --name must be a plain device name\n");
+        return 1;
+    }
+    return 0;
+}
+
+void announce_ready(const std::string& name) {
+    std::printf("cuse-iommu: ready /dev/%s\n", name.c_str());
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    if (int rc = parse_options(argc, argv, options))
+        return rc == 2 ? 0 : 1;
+    options.device.on_ready = announce_ready;
+
+    ciommu::Model model;
+    ciommu::Dispatcher dispatcher(model);
+    ciommu::CuseDevice device(dispatcher, options.device);
+    if (!device.session()) {
+        std::fprintf(stderr, "cuse-iommu: cannot create the CUSE session\n");
+        return 1;
+    }
+    const int cuse_fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+    if (cuse_fd < 0) {
+        std::fprintf(stderr, "cuse-iommu: cannot open /dev/cuse: %s (try 'modprobe cuse')\n",
+                     std::strerror(errno));
+        return 1;
+    }
+    if (int err = device.attach(cuse_fd)) {
+        std::fprintf(stderr, "cuse-iommu: cannot attach to /dev/cuse: %s\n", std::strerror(-err));
+        return 1;
+    }
+    if (fuse_daemonize(options.foreground) != 0)
+        return 1;
+
+    boost::asio::io_context io;
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int) {
+        if (!error)
+            device.exit();
+    });
+    std::thread asio_thread([&io] { io.run(); });
+
+    const int result = device.run();
+    io.stop();
+    asio_thread.join();
+    return result == 0 ? 0 : 1;
+}

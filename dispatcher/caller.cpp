@@ -1,0 +1,35 @@
+#include "caller.h"
+
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+namespace ciommu {
+
+Caller Caller::self() {
+    Caller caller(gettid());
+    caller.tgid_ = getpid();
+    return caller;
+}
+
+pid_t Caller::tgid() const {
+    if (tgid_ != 0)
+        return tgid_;
+    tgid_ = tid_;
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(tid_));
+    if (FILE* f = std::fopen(path, "re")) {
+        char line[256];
+        while (std::fgets(line, sizeof(line), f)) {
+            int value = 0;
+            if (std::sscanf(line, "Tgid: %d", &value) == 1) {
+                tgid_ = value;
+                break;
+            }
+        }
+        std::fclose(f);
+    }
+    return tgid_;
+}
+
+}  // namespace ciommu

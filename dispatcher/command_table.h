@@ -1,0 +1,59 @@
+// The one table of /dev/iommu commands: number -> argument layout, minimum
+// size, valid flags, reserved fields, handler.  Every argument check that is
+// the same for all commands is driven from here (see dispatcher.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace ciommu {
+
+class Model;
+struct Context;
+class Caller;
+
+// What a handler gets: the model (locked), the caller's context and identity,
+// and either the raw ioctl argument (value commands) or the zero-extended
+// struct (struct commands), which it may update for copy-out.
+struct CallEnv {
+    Model& model;
+    Context& ctx;
+    const Caller& caller;
+    uint64_t arg;   // the ioctl argument as passed (a value or a pointer)
+    void* args;     // struct commands: the command's struct; else nullptr
+};
+
+// >= 0: the ioctl() result; < 0: -errno.
+using Handler = long (*)(CallEnv& env);
+
+enum class ArgKind {
+    kValue,   // the argument is a number (like VFIO_CHECK_EXTENSION)
+    kStruct,  // the argument points to a struct that starts with argsz, flags
+};
+
+struct ReservedField {
+    uint16_t offset = 0;
+    uint16_t size = 0;  // 0: unused slot
+};
+
+struct CommandSpec {
+    unsigned nr;              // _IOC_NR of the command
+    const char* name;
+    ArgKind kind;
+    uint32_t struct_size;     // sizeof the struct the daemon knows
+    uint32_t min_size;        // offsetofend of the last mandatory field
+    uint32_t valid_flags;     // flag bits the command defines
+    bool copies_out;          // the struct is written back to the caller
+    ReservedField reserved[2];
+    Handler handler;
+};
+
+// nullptr for a number the daemon does not implement.
+const CommandSpec* find_command(unsigned cmd);
+// Every implemented command (for documentation tests).
+std::span<const CommandSpec> all_commands();
+// The largest struct_size in the table: the size of the handlers' buffer.
+inline constexpr size_t kMaxStructSize = 256;
+
+}  // namespace ciommu

@@ -1,0 +1,99 @@
+#include "dispatcher.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "caller.h"
+#include "command_table.h"
+#include "cuse-iommu.h"
+#include "model.h"
+
+namespace ciommu {
+namespace {
+
+uint32_t load_u32(const std::byte* p) {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+bool all_zero(std::span<const std::byte> bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+// The checks every struct command shares, in the order iommufd applies
+// them.  On success `args` holds the zero-extended struct; returns 0 or
+// -errno and then nothing has been looked at by a handler.
+long check_struct_args(const CommandSpec& spec, std::span<const std::byte> in,
+                       std::byte* args, uint32_t* argsz_out) {
+    if (in.size() < sizeof(uint32_t))
+        return -EFAULT;
+    const uint32_t argsz = load_u32(in.data());
+    if (argsz < spec.min_size)
+        return -EINVAL;
+    if (argsz > IOMMU_ARGSZ_MAX)
+        return -E2BIG;
+    if (in.size() < argsz)
+        return -EFAULT;
+    if (argsz > spec.struct_size && !all_zero(in.subspan(spec.struct_size, argsz - spec.struct_size)))
+        return -E2BIG;
+
+    std::memset(args, 0, spec.struct_size);
+    std::memcpy(args, in.data(), std::min<size_t>(argsz, spec.struct_size));
+
+    const uint32_t flags = load_u32(args + offsetof(iommu_ioasid_alloc, flags));
+    if (flags & ~spec.valid_flags)
+        return -EINVAL;
+    for (const ReservedField& field : spec.reserved) {
+        if (!all_zero({args + field.offset, field.size}))
+            return -EINVAL;
+    }
+    *argsz_out = argsz;
+    return 0;
+}
+
+}  // namespace
+
+Context* Dispatcher::open(pid_t opener) {
+    std::lock_guard guard(model_.lock());
+    return model_.add_context(opener);
+}
+
+void Dispatcher::release(Context* ctx) {
+    std::lock_guard guard(model_.lock());
+    model_.remove_context(ctx);
+}
+
+IoctlReply Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
+                             std::span<const std::byte> in, std::span<std::byte> out) {
+    const CommandSpec* spec = find_command(cmd);
+    if (!spec)
+        return {-ENOTTY, 0};
+
+    CallEnv env{model_, ctx, caller, arg, nullptr};
+    if (spec->kind == ArgKind::kValue) {
+        std::lock_guard guard(model_.lock());
+        return {spec->handler(env), 0};
+    }
+
+    alignas(8) std::byte args[kMaxStructSize];
+    uint32_t argsz = 0;
+    if (long err = check_struct_args(*spec, in, args, &argsz))
+        return {err, 0};
+
+    env.args = args;
+    long result;
+    {
+        std::lock_guard guard(model_.lock());
+        result = spec->handler(env);
+    }
+    if (result < 0 || !spec->copies_out)
+        return {result, 0};
+    const size_t out_len = std::min<size_t>({argsz, spec->struct_size, out.size()});
+    if (out_len)
+        std::memcpy(out.data(), args, out_len);
+    return {result, out_len};
+}
+
+}  // namespace ciommu

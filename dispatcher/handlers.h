@@ -1,0 +1,23 @@
+// Every command handler, grouped by the object kind that owns it.  Each
+// receives arguments the dispatcher has already checked (argsz, flags,
+// reserved fields) and runs with the model lock held.
+#pragma once
+
+#include "command_table.h"
+
+namespace ciommu {
+
+// dispatcher/version_ioctls.cpp
+long ioctl_get_api_version(CallEnv& env);
+long ioctl_check_extension(CallEnv& env);
+
+// ioasid/ioasid_ioctls.cpp
+long ioctl_ioasid_alloc(CallEnv& env);
+long ioctl_ioasid_free(CallEnv& env);
+long ioctl_map_dma(CallEnv& env);
+long ioctl_unmap_dma(CallEnv& env);
+
+// dispatcher/sim_stats_ioctl.cpp
+long ioctl_sim_daemon_stats(CallEnv& env);
+
+}  // namespace ciommu

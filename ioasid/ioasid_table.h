@@ -1,0 +1,35 @@
+// The IOASIDs of one context (one open of /dev/iommu).  Ids are small
+// integers starting at 1; the lowest free id is reused, like the kernel's idr.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "io_address_space.h"
+
+namespace ciommu {
+
+class IoasidTable {
+public:
+    explicit IoasidTable(uint32_t max_ioasids) : max_(max_ioasids) {}
+
+    // Returns the new id (> 0) or -ENOSPC.
+    long alloc();
+    // Returns 0 or -ENOENT.
+    long free(uint32_t id);
+    // nullptr if the id is unknown.
+    IoAddressSpace* find(uint32_t id);
+
+    size_t size() const { return spaces_.size(); }
+    template <typename Fn> void for_each(Fn&& fn) const {
+        for (const auto& [id, space] : spaces_)
+            fn(id, *space);
+    }
+
+private:
+    uint32_t max_;
+    std::map<uint32_t, std::unique_ptr<IoAddressSpace>> spaces_;
+};
+
+}  // namespace ciommu

@@ -1,0 +1,120 @@
+// VFIO type1v2 map/unmap rules of a kernel-managed address space.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+
+#include "../../ioasid/io_address_space.h"
+#include "../../ioasid/ioasid_table.h"
+
+using namespace ciommu;
+
+namespace {
+
+constexpr uint64_t K4 = 4096;
+
+MapRequest req(uint64_t iova, uint64_t size, uint64_t vaddr = 0x10000000, uint32_t prot = kProtRead) {
+    return {iova, size, vaddr, prot, 1};
+}
+
+}  // namespace
+
+TEST_CASE("map requests are checked against the type1 rules") {
+    IoAddressSpace space;
+    space.insert(req(0x100000, 4 * K4));  // [1 MiB, 1 MiB + 16 KiB)
+
+    struct Case {
+        const char* what;
+        MapRequest request;
+        long expected;
+    };
+    const Case cases[] = {
+        {"plain 4 KiB", req(0x200000, K4), 0},
+        {"read+write", req(0x200000, K4, 0x10000000, kProtRead | kProtWrite), 0},
+        {"no permission", req(0x200000, K4, 0x10000000, 0), -EINVAL},
+        {"unknown permission bit", req(0x200000, K4, 0x10000000, 4), -EINVAL},
+        {"size 0", req(0x200000, 0), -EINVAL},
+        {"misaligned iova", req(0x200800, K4), -EINVAL},
+        {"misaligned size", req(0x200000, K4 + 1), -EINVAL},
+        {"misaligned vaddr", req(0x200000, K4, 0x10000010), -EINVAL},
+        {"iova+size wraps", req(~uint64_t{0} - K4 + 1, 2 * K4), -EINVAL},
+        {"vaddr+size wraps", req(0x200000, 2 * K4, ~uint64_t{0} - K4 + 1), -EINVAL},
+        {"ends past the aperture", req(kApertureEnd - K4, 2 * K4), -EINVAL},
+        {"last page of the aperture", req(kApertureEnd - K4, K4), 0},
+        {"overlaps the start", req(0x100000 - K4, 2 * K4), -EEXIST},
+        {"inside", req(0x101000, K4), -EEXIST},
+        {"overlaps the end", req(0x103000, 2 * K4), -EEXIST},
+        {"covers it", req(0x0ff000, 8 * K4), -EEXIST},
+        {"adjacent below", req(0x100000 - K4, K4), 0},
+        {"adjacent above", req(0x104000, K4), 0},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.what);
+        CHECK(space.check_map(c.request) == c.expected);
+    }
+    CHECK(space.mapping_count() == 1);  // checking changes nothing
+}
+
+TEST_CASE("unmap removes whole mappings and never splits one") {
+    IoAddressSpace space;
+    space.insert(req(0x100000, 2 * K4));  // A: [0x100000, 0x102000)
+    space.insert(req(0x102000, K4));      // B: [0x102000, 0x103000)
+    space.insert(req(0x200000, K4));      // C
+
+    SUBCASE("a range that cuts A's start fails and removes nothing") {
+        CHECK(space.unmap(0x101000, 2 * K4) == -EINVAL);
+        CHECK(space.mapping_count() == 3);
+    }
+    SUBCASE("a range that cuts A's end fails") {
+        CHECK(space.unmap(0x0ff000, 2 * K4) == -EINVAL);
+        CHECK(space.mapping_count() == 3);
+    }
+    SUBCASE("exactly A and B") {
+        CHECK(space.unmap(0x100000, 3 * K4) == 3 * K4);
+        CHECK(space.mapping_count() == 1);
+        CHECK(space.mapped_bytes() == K4);
+    }
+    SUBCASE("a wide range over everything") {
+        CHECK(space.unmap(0, 0x400000) == 4 * K4);
+        CHECK(space.mapping_count() == 0);
+    }
+    SUBCASE("a hole unmaps nothing and succeeds") {
+        CHECK(space.unmap(0x300000, K4) == 0);
+        CHECK(space.mapping_count() == 3);
+    }
+    SUBCASE("bad shapes") {
+        CHECK(space.unmap(0x100000, 0) == -EINVAL);
+        CHECK(space.unmap(0x100800, K4) == -EINVAL);
+        CHECK(space.unmap(0x100000, 100) == -EINVAL);
+        CHECK(space.unmap(~uint64_t{0} - K4 + 1, 2 * K4) == -EINVAL);
+        CHECK(space.mapping_count() == 3);
+    }
+    SUBCASE("unmap all") {
+        CHECK(space.unmap_all() == 4 * K4);
+        CHECK(space.mapping_count() == 0);
+        CHECK(space.mapped_bytes() == 0);
+    }
+}
+
+TEST_CASE("find returns the mapping containing an IOVA") {
+    IoAddressSpace space;
+    space.insert(req(0x100000, 2 * K4, 0x7000000));
+    uint64_t first = 0;
+    REQUIRE(space.find(0x101fff, &first) != nullptr);
+    CHECK(first == 0x100000);
+    CHECK(space.find(0x101fff, nullptr)->vaddr == 0x7000000);
+    CHECK(space.find(0x102000, nullptr) == nullptr);
+    CHECK(space.find(0x0fffff, nullptr) == nullptr);
+}
+
+TEST_CASE("IOASID ids start at 1, reuse the lowest free id and have a limit") {
+    IoasidTable table(3);
+    CHECK(table.alloc() == 1);
+    CHECK(table.alloc() == 2);
+    CHECK(table.alloc() == 3);
+    CHECK(table.alloc() == -ENOSPC);
+    CHECK(table.free(2) == 0);
+    CHECK(table.free(2) == -ENOENT);
+    CHECK(table.find(2) == nullptr);
+    CHECK(table.alloc() == 2);
+    CHECK(table.find(2) != nullptr);
+}

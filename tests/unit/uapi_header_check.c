@@ -1,0 +1,15 @@
+/* The uAPI header must stand alone as strict C99 and keep its ABI layout:
+ * these sizes and offsets are what 32- and 64-bit callers agree on. */
+#include "cuse-iommu.h"
+
+#include <stddef.h>
+
+#define ABI_CHECK(name, cond) typedef char abi_check_##name[(cond) ? 1 : -1]
+
+ABI_CHECK(alloc_size, sizeof(struct iommu_ioasid_alloc) == 8);
+ABI_CHECK(free_size, sizeof(struct iommu_ioasid_free) == 16);
+ABI_CHECK(map_size, sizeof(struct iommu_map_dma) == 40);
+ABI_CHECK(map_vaddr, offsetof(struct iommu_map_dma, vaddr) == 16);
+ABI_CHECK(unmap_size, sizeof(struct iommu_unmap_dma) == 32);
+ABI_CHECK(stats_size, sizeof(struct iommu_sim_daemon_stats) == 32);
+ABI_CHECK(numbers_clear_of_vfio_and_iommufd, IOMMU_BASE > 0xa0);
