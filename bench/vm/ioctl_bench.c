@@ -1,0 +1,147 @@
+/*
+ * ioctl_bench.c - cost of /dev/iommu ioctls through the real kernel CUSE
+ * path, run inside the QEMU guest (scripts/vm/bench.sh).
+ *
+ * Under TCG absolute times mean little; the ratios to the null ioctl
+ * (GET_API_VERSION: no argument, one round trip) are what to compare.
+ * Each case runs for about BENCH_SECONDS after a short warm-up.
+ * Output: "bench: <name> <us> us  ratio <x.xx>" per case.
+ * Usage: ioctl_bench [DEVICE]   (default /dev/iommu)
+ */
+#define _DEFAULT_SOURCE		/* MAP_ANONYMOUS, clock_gettime */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cuse-iommu.h"
+
+#define BENCH_SECONDS	1.5
+#define WARMUP		50
+#define BATCH		32	/* iterations between clock reads */
+
+static int fd;
+static __u32 ioasid;
+static char *page;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One iteration of each case; 0 on success. */
+static int op_version(void)
+{
+	return ioctl(fd, IOMMU_GET_API_VERSION, 0) == IOMMU_API_VERSION ? 0 : -1;
+}
+
+static int op_map_unmap(void)
+{
+	struct iommu_map_dma m;
+	struct iommu_unmap_dma u;
+
+	memset(&m, 0, sizeof(m));
+	m.argsz = sizeof(m);
+	m.flags = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE;
+	m.ioasid = ioasid;
+	m.vaddr = (__u64)(unsigned long)page;
+	m.iova = 0x100000;
+	m.size = 4096;
+	if (ioctl(fd, IOMMU_MAP_DMA, &m) < 0)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	u.argsz = sizeof(u);
+	u.ioasid = ioasid;
+	u.iova = 0x100000;
+	u.size = 4096;
+	return ioctl(fd, IOMMU_UNMAP_DMA, &u) < 0 || u.size != 4096 ? -1 : 0;
+}
+
+static int op_alloc_free(void)
+{
+	struct iommu_ioasid_alloc a = { sizeof(a), 0 };
+	struct iommu_ioasid_free f = { sizeof(f), 0, 0, 0 };
+	int id = ioctl(fd, IOMMU_IOASID_ALLOC, &a);
+
+	if (id < 0)
+		return -1;
+	f.ioasid = id;
+	return ioctl(fd, IOMMU_IOASID_FREE, &f);
+}
+
+/* Mean microseconds per iteration of op, or -1 if it failed. */
+static double measure(const char *name, int (*op)(void))
+{
+	double t0, t;
+	long n = 0;
+	int i;
+
+	for (i = 0; i < WARMUP; i++)
+		if (op() < 0)
+			goto failed;
+	t0 = now();
+	do {
+		for (i = 0; i < BATCH; i++)
+			if (op() < 0)
+				goto failed;
+		n += BATCH;
+		t = now();
+	} while (t - t0 < BENCH_SECONDS);
+	printf("bench: (%s: %ld iterations in %.2f s)\n", name, n, t - t0);
+	return (t - t0) * 1e6 / n;
+failed:
+	printf("bench: %s failed: %s\n", name, strerror(errno));
+	return -1;
+}
+
+static void report(const char *name, double us, double floor)
+{
+	printf("bench: %s %.1f us  ratio %.2f\n", name, us, us / floor);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dev = argc > 1 ? argv[1] : "/dev/iommu";
+	struct iommu_ioasid_alloc a = { sizeof(a), 0 };
+	double floor, map_unmap, alloc_free;
+	int id;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = open(dev, O_RDWR);
+	if (fd < 0) {
+		printf("bench: open %s: %s\n", dev, strerror(errno));
+		return 1;
+	}
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return 1;
+	page[0] = 1;	/* populated, like a real DMA buffer */
+	id = ioctl(fd, IOMMU_IOASID_ALLOC, &a);
+	if (id < 0) {
+		printf("bench: IOASID_ALLOC: %s\n", strerror(errno));
+		return 1;
+	}
+	ioasid = id;
+
+	floor = measure("get_api_version", op_version);
+	map_unmap = measure("map_unmap_4k", op_map_unmap);
+	alloc_free = measure("ioasid_alloc_free", op_alloc_free);
+	if (floor <= 0 || map_unmap <= 0 || alloc_free <= 0)
+		return 1;
+
+	report("get_api_version", floor, floor);
+	report("map_unmap_4k_pair", map_unmap, floor);
+	report("map_unmap_4k_per_ioctl", map_unmap / 2, floor);
+	report("ioasid_alloc_free_pair", alloc_free, floor);
+	report("ioasid_alloc_free_per_ioctl", alloc_free / 2, floor);
+	close(fd);
+	return 0;
+}

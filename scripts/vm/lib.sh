@@ -1,0 +1,63 @@
+# Shared helpers for the VM tier scripts.  Source it; it defines functions only.
+
+vm_log() { printf 'vm: %s\n' "$*" >&2; }
+vm_die() { printf 'vm: error: %s\n' "$*" >&2; exit 1; }
+
+# need_pkgs PKG... - install the Debian packages that are missing.
+# Idempotent: dpkg -s first, and `apt-get update` only when something is missing,
+# so a prepared machine never touches the network.
+need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || vm_die "missing packages (${missing[*]}); run as root to install them"
+	vm_log "installing ${missing[*]}"
+	apt-get update >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+}
+
+# The kernel cache lives outside the repository so it never lands in git and is
+# shared by every build directory.
+vm_cache_dir() { printf '%s/cuse-iommu/kernel' "${XDG_CACHE_HOME:-$HOME/.cache}"; }
+
+# vm_mode_run BUILD_DIR MODE [run-vm.sh options...]
+# The body of tier3.sh, demo.sh, bench.sh and shell.sh: bring BUILD_DIR's
+# daemon and VM clients up to date, pack them into an initramfs under
+# BUILD_DIR/vm/ and boot it in MODE.  Returns run-vm.sh's verdict.
+vm_mode_run() {
+	local build=$1 mode=$2 here prog target p
+	shift 2
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	[ -d "$build" ] || vm_die "build directory '$build' does not exist (cmake -S . -B $build first)"
+	build=$(cd "$build" && pwd)
+
+	# The program the mode cannot do without; the others go in if they exist,
+	# so a shell VM has every client at hand.
+	case "$mode" in
+	test)	prog=tests/vm/vm_tests ;;
+	demo)	prog=tests/vm/vm_demo ;;
+	bench)	prog=bench/vm/ioctl_bench ;;
+	shell)	prog= ;;
+	*)	vm_die "unknown mode '$mode'" ;;
+	esac
+	if [ -f "$build/CMakeCache.txt" ]; then
+		# Rebuild what this run uses, so a stale binary is never tested.
+		target=(--target cuse-iommu)
+		[ -n "$prog" ] && target+=("$(basename "$prog")")
+		cmake --build "$build" "${target[@]}" >&2 || vm_die "building ${target[*]:1} in $build failed"
+	fi
+	[ -x "$build/cuse/cuse-iommu" ] || vm_die "$build/cuse/cuse-iommu is missing"
+	[ -z "$prog" ] || [ -x "$build/$prog" ] || vm_die "$build/$prog is missing"
+
+	local bins=()
+	for p in tests/vm/vm_tests tests/vm/vm_demo bench/vm/ioctl_bench; do
+		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
+	done
+	mkdir -p "$build/vm"
+	"$here/build-initramfs.sh" "$build/vm/initrd-$mode.cpio.gz" \
+		--daemon "$build/cuse/cuse-iommu" ${bins[@]+"${bins[@]}"} --mode "$mode"
+	"$here/run-vm.sh" --initrd "$build/vm/initrd-$mode.cpio.gz" --mode "$mode" \
+		--log "$build/vm/console-$mode.log" "$@"
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# run-vm.sh - boot the test VM under QEMU (TCG) and judge its console.
+#
+# Usage: run-vm.sh --initrd FILE [--mode test|demo|bench|shell] [--log FILE]
+#                  [--timeout SECONDS] [--debug] [--append "KERNEL ARGS"]
+#   --initrd   an initramfs from build-initramfs.sh
+#   --mode     the guest mode, passed as cuse_iommu.mode= (default: test)
+#   --log      where the console is copied (default: next to the initrd)
+#   --timeout  wall-clock bound; defaults: test 240, demo 120, bench 300,
+#              shell none (it is for a human at the keyboard)
+#   --debug    run the daemon with --debug (its output shows on failure)
+#
+# Exit status: test mode - 0 only if the last "N passed, M failed" line of the
+# console has M = 0 and N > 0; other modes - 0 only if /init reported
+# "vm: mode MODE exit 0".  124 if the VM had to be killed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+usage() { sed -n '3,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+
+initrd= mode=test log= limit= extra=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--initrd)	initrd=${2:?}; shift 2 ;;
+	--mode)		mode=${2:?}; shift 2 ;;
+	--log)		log=${2:?}; shift 2 ;;
+	--timeout)	limit=${2:?}; shift 2 ;;
+	--debug)	extra="$extra cuse_iommu.debug=1"; shift ;;
+	--append)	extra="$extra ${2:?}"; shift 2 ;;
+	*)		usage ;;
+	esac
+done
+[ -f "$initrd" ] || usage
+case "$mode" in
+test)	: "${limit:=240}" ;;
+demo)	: "${limit:=120}" ;;
+bench)	: "${limit:=300}" ;;
+shell)	: "${limit:=0}" ;;
+*)	vm_die "unknown mode '$mode'" ;;
+esac
+: "${log:=$(dirname "$initrd")/vm-$mode.log}"
+
+need_pkgs qemu-system-x86
+eval "$("$here/prepare-kernel.sh")"
+
+# KVM is not usable on our machines (no vmx/svm exposed): always TCG.
+# -no-reboot + panic=-1: a kernel panic or an /init that exits ends qemu
+# instead of rebooting forever.  -nic none: no network is needed, and it skips
+# the iPXE option ROM (a second of boot time).
+qemu=(qemu-system-x86_64 -accel tcg -m 512 -smp 2 -nographic -no-reboot -nic none
+	-kernel "$VMLINUZ" -initrd "$initrd"
+	-append "console=ttyS0 quiet panic=-1 cuse_iommu.mode=$mode$extra")
+
+if [ "$mode" = shell ]; then
+	# Interactive: qemu owns the terminal; no timeout, no judging.
+	vm_log "booting a shell VM (Ctrl-A X quits qemu); console copied to $log"
+	bound=()
+	[ "$limit" -gt 0 ] && bound=(timeout --foreground "$limit")
+	${bound[@]+"${bound[@]}"} "${qemu[@]}" 2>&1 | tee "$log"
+	exit "${PIPESTATUS[0]}"
+fi
+
+vm_log "booting ($mode mode, at most ${limit}s); console copied to $log"
+start=$(date +%s)
+# stdin from /dev/null: qemu must not put a terminal into raw mode for a
+# non-interactive run (a killed qemu would leave it that way).
+set +e
+timeout -k 10 "$limit" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+qemu_rc=${PIPESTATUS[0]}
+set -e
+vm_log "qemu exited with status $qemu_rc after $(($(date +%s) - start))s"
+if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+	vm_log "FAILED: the VM did not power off within ${limit}s (killed)"
+	exit 124
+fi
+
+# The serial console ends lines with CR LF.
+console=$(tr -d '\r' <"$log")
+if [ "$mode" = test ]; then
+	summary=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed$' <<<"$console" | tail -n 1 || true)
+	[ -n "$summary" ] || { vm_log "FAILED: no 'N passed, M failed' line on the console"; exit 1; }
+	if grep -qE '(^|: )[1-9][0-9]* passed, 0 failed$' <<<"$summary"; then
+		vm_log "OK: $summary"
+		exit 0
+	fi
+	vm_log "FAILED: $summary"
+	exit 1
+fi
+if grep -qx "vm: mode $mode exit 0" <<<"$console"; then
+	exit 0
+fi
+vm_log "FAILED: no 'vm: mode $mode exit 0' line on the console"
+exit 1
