@@ -15,6 +15,7 @@
 #include "../dispatcher/command_table.h"
 #include "../dispatcher/context.h"
 #include "../dispatcher/dispatcher.h"
+#include "cuse-iommu.h"
 #include "ioctl_fetch.h"
 
 namespace ciommu {
@@ -84,7 +85,7 @@ void on_ioctl(fuse_req_t req, int cmd, void* arg, fuse_file_info* fi, unsigned /
         }
     }
 
-    alignas(8) std::byte out[kMaxStructSize];
+    alignas(8) std::byte out[IOMMU_ARGSZ_MAX];
     const auto in = std::span(static_cast<const std::byte*>(in_buf), in_buf ? in_bufsz : 0);
     const IoctlReply result =
         device.dispatcher().ioctl(context_of(fi), caller_of(req), command, user_arg, in, out);

@@ -15,29 +15,72 @@ namespace {
 #define RESERVED(type, field) ReservedField{offsetof(type, field), sizeof(type::field)}
 
 constexpr CommandSpec value_command(unsigned nr, const char* name, Handler handler) {
-    return {nr, name, ArgKind::kValue, 0, 0, 0, false, {}, handler};
+    return {nr, name, ArgKind::kValue, 0, 0, 0, false, false, {}, handler};
 }
+
+// A struct command; min_size is offsetofend() of its last mandatory field.
+template <typename Struct>
+constexpr CommandSpec struct_command(unsigned nr, const char* name, size_t min_size, uint32_t valid_flags,
+                                     bool copies_out, Handler handler, ReservedField reserved = {}) {
+    return {nr, name, ArgKind::kStruct, sizeof(Struct), static_cast<uint32_t>(min_size), valid_flags,
+            copies_out, false, {reserved, {}}, handler};
+}
+
+constexpr CommandSpec with_output_tail(CommandSpec spec) {
+    spec.output_tail = true;
+    return spec;
+}
+
+constexpr bool kCopiesOut = true, kInputOnly = false;
 
 constexpr std::array kCommands = {
     value_command(IOMMU_NR_GET_API_VERSION, "GET_API_VERSION", ioctl_get_api_version),
     value_command(IOMMU_NR_CHECK_EXTENSION, "CHECK_EXTENSION", ioctl_check_extension),
-    CommandSpec{IOMMU_NR_IOASID_ALLOC, "IOASID_ALLOC", ArgKind::kStruct,
-                sizeof(iommu_ioasid_alloc), OFFSET_END(iommu_ioasid_alloc, flags),
-                0, false, {}, ioctl_ioasid_alloc},
-    CommandSpec{IOMMU_NR_IOASID_FREE, "IOASID_FREE", ArgKind::kStruct,
-                sizeof(iommu_ioasid_free), OFFSET_END(iommu_ioasid_free, ioasid),
-                0, false, {RESERVED(iommu_ioasid_free, __reserved)}, ioctl_ioasid_free},
-    CommandSpec{IOMMU_NR_MAP_DMA, "MAP_DMA", ArgKind::kStruct,
-                sizeof(iommu_map_dma), OFFSET_END(iommu_map_dma, size),
-                IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE, false,
-                {RESERVED(iommu_map_dma, __reserved)}, ioctl_map_dma},
-    CommandSpec{IOMMU_NR_UNMAP_DMA, "UNMAP_DMA", ArgKind::kStruct,
-                sizeof(iommu_unmap_dma), OFFSET_END(iommu_unmap_dma, size),
-                IOMMU_UNMAP_DMA_ALL, true,
-                {RESERVED(iommu_unmap_dma, __reserved)}, ioctl_unmap_dma},
-    CommandSpec{IOMMU_NR_SIM_DAEMON_STATS, "SIM_DAEMON_STATS", ArgKind::kStruct,
-                sizeof(iommu_sim_daemon_stats), OFFSET_END(iommu_sim_daemon_stats, flags),
-                0, true, {}, ioctl_sim_daemon_stats},
+    with_output_tail(struct_command<iommu_device_info>(
+        IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO", OFFSET_END(iommu_device_info, cookie), 0, kCopiesOut,
+        ioctl_device_get_info, RESERVED(iommu_device_info, __reserved))),
+    struct_command<iommu_ioasid_alloc>(
+        IOMMU_NR_IOASID_ALLOC, "IOASID_ALLOC", OFFSET_END(iommu_ioasid_alloc, flags),
+        IOMMU_IOASID_USER_PGTABLE | IOMMU_IOASID_IDENTITY | IOMMU_IOASID_ENFORCE_SNOOP, kInputOnly,
+        ioctl_ioasid_alloc),
+    struct_command<iommu_ioasid_free>(
+        IOMMU_NR_IOASID_FREE, "IOASID_FREE", OFFSET_END(iommu_ioasid_free, ioasid), 0, kInputOnly,
+        ioctl_ioasid_free, RESERVED(iommu_ioasid_free, __reserved)),
+    struct_command<iommu_map_dma>(
+        IOMMU_NR_MAP_DMA, "MAP_DMA", OFFSET_END(iommu_map_dma, size), IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE,
+        kInputOnly, ioctl_map_dma, RESERVED(iommu_map_dma, __reserved)),
+    struct_command<iommu_unmap_dma>(
+        IOMMU_NR_UNMAP_DMA, "UNMAP_DMA", OFFSET_END(iommu_unmap_dma, size), IOMMU_UNMAP_DMA_ALL, kCopiesOut,
+        ioctl_unmap_dma, RESERVED(iommu_unmap_dma, __reserved)),
+    struct_command<iommu_invalidate_cache>(
+        IOMMU_NR_INVALIDATE_CACHE, "INVALIDATE_CACHE", OFFSET_END(iommu_invalidate_cache, size), 0,
+        kInputOnly, ioctl_invalidate_cache),
+    struct_command<iommu_device_bind>(
+        IOMMU_NR_DEVICE_BIND, "DEVICE_BIND", OFFSET_END(iommu_device_bind, cookie), 0, kInputOnly,
+        ioctl_device_bind),
+    struct_command<iommu_device_unbind>(
+        IOMMU_NR_DEVICE_UNBIND, "DEVICE_UNBIND", OFFSET_END(iommu_device_unbind, cookie), 0, kInputOnly,
+        ioctl_device_unbind),
+    struct_command<iommu_device_attach>(
+        IOMMU_NR_DEVICE_ATTACH, "DEVICE_ATTACH", OFFSET_END(iommu_device_attach, pasid), IOMMU_ATTACH_PASID,
+        kInputOnly, ioctl_device_attach),
+    struct_command<iommu_device_detach>(
+        IOMMU_NR_DEVICE_DETACH, "DEVICE_DETACH", OFFSET_END(iommu_device_detach, pasid), IOMMU_ATTACH_PASID,
+        kInputOnly, ioctl_device_detach, RESERVED(iommu_device_detach, __reserved)),
+    struct_command<iommu_stats>(
+        IOMMU_NR_GET_STATS, "GET_STATS", OFFSET_END(iommu_stats, flags), 0, kCopiesOut, ioctl_get_stats),
+    struct_command<iommu_sim_daemon_stats>(
+        IOMMU_NR_SIM_DAEMON_STATS, "SIM_DAEMON_STATS", OFFSET_END(iommu_sim_daemon_stats, flags), 0, kCopiesOut,
+        ioctl_sim_daemon_stats),
+    struct_command<iommu_sim_dma>(
+        IOMMU_NR_SIM_DMA, "SIM_DMA", OFFSET_END(iommu_sim_dma, data), IOMMU_SIM_DMA_WRITE | IOMMU_SIM_DMA_PASID,
+        kCopiesOut, ioctl_sim_dma),
+    struct_command<iommu_sim_mdev_pin>(
+        IOMMU_NR_SIM_MDEV_PIN, "SIM_MDEV_PIN", OFFSET_END(iommu_sim_mdev_pin, npages), IOMMU_SIM_PIN_WRITE,
+        kInputOnly, ioctl_sim_mdev_pin, RESERVED(iommu_sim_mdev_pin, __reserved)),
+    struct_command<iommu_sim_mdev_pin>(
+        IOMMU_NR_SIM_MDEV_UNPIN, "SIM_MDEV_UNPIN", OFFSET_END(iommu_sim_mdev_pin, npages), 0, kInputOnly,
+        ioctl_sim_mdev_unpin, RESERVED(iommu_sim_mdev_pin, __reserved)),
 };
 
 static_assert(std::all_of(kCommands.begin(), kCommands.end(),

@@ -20,8 +20,12 @@ struct CallEnv {
     Model& model;
     Context& ctx;
     const Caller& caller;
-    uint64_t arg;   // the ioctl argument as passed (a value or a pointer)
-    void* args;     // struct commands: the command's struct; else nullptr
+    uint64_t arg;     // the ioctl argument as passed (a value or a pointer)
+    void* args;       // struct commands: the command's struct; else nullptr
+    uint32_t argsz;   // struct commands: the caller's argsz
+    size_t out_len;   // struct commands that copy out: bytes to write back
+                      // (preset to min(argsz, struct_size); a command with
+                      // an output tail may set up to argsz)
 };
 
 // >= 0: the ioctl() result; < 0: -errno.
@@ -45,6 +49,8 @@ struct CommandSpec {
     uint32_t min_size;        // offsetofend of the last mandatory field
     uint32_t valid_flags;     // flag bits the command defines
     bool copies_out;          // the struct is written back to the caller
+    bool output_tail;         // bytes past struct_size are output space
+                              // (a capability chain): not checked for zero
     ReservedField reserved[2];
     Handler handler;
 };
@@ -53,7 +59,7 @@ struct CommandSpec {
 const CommandSpec* find_command(unsigned cmd);
 // Every implemented command (for documentation tests).
 std::span<const CommandSpec> all_commands();
-// The largest struct_size in the table: the size of the handlers' buffer.
+// The largest struct_size in the table.
 inline constexpr size_t kMaxStructSize = 256;
 
 }  // namespace ciommu

@@ -1,9 +1,13 @@
-// iommu_ctx of the RFC: the state of one open of /dev/iommu.
+// iommu_ctx of the RFC: the state of one open of /dev/iommu -- its IOASID
+// table and its device table (bound devices by cookie).
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <sys/types.h>
 
+#include "../devices/bound_device.h"
 #include "../ioasid/ioasid_table.h"
 #include "cuse-iommu.h"
 
@@ -13,8 +17,16 @@ struct Context {
     Context(uint64_t context_id, pid_t opener_pid) : id(context_id), opener(opener_pid) {}
 
     const uint64_t id;  // daemon-wide, never reused while the daemon runs
-    const pid_t opener;  // thread-group id of the process that opened the file
+    const pid_t opener;
     IoasidTable ioasids{IOMMU_IOASID_MAX};
+    std::map<uint64_t, std::unique_ptr<BoundDevice>> devices;  // by cookie
+    uint64_t iotlb_hits = 0;
+    uint64_t iotlb_misses = 0;
+
+    BoundDevice* find_device(uint64_t cookie) {
+        auto it = devices.find(cookie);
+        return it == devices.end() ? nullptr : it->second.get();
+    }
 };
 
 }  // namespace ciommu

@@ -34,12 +34,14 @@ long check_struct_args(const CommandSpec& spec, std::span<const std::byte> in,
         return -EINVAL;
     if (argsz > IOMMU_ARGSZ_MAX)
         return -E2BIG;
-    if (in.size() < argsz)
+    const size_t input_bytes = spec.output_tail ? std::min<size_t>(argsz, spec.struct_size) : argsz;
+    if (in.size() < input_bytes)
         return -EFAULT;
-    if (argsz > spec.struct_size && !all_zero(in.subspan(spec.struct_size, argsz - spec.struct_size)))
+    if (!spec.output_tail && argsz > spec.struct_size &&
+        !all_zero(in.subspan(spec.struct_size, argsz - spec.struct_size)))
         return -E2BIG;
 
-    std::memset(args, 0, spec.struct_size);
+    std::memset(args, 0, std::max<size_t>(argsz, spec.struct_size));
     std::memcpy(args, in.data(), std::min<size_t>(argsz, spec.struct_size));
 
     const uint32_t flags = load_u32(args + offsetof(iommu_ioasid_alloc, flags));
@@ -71,18 +73,20 @@ IoctlReply Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, u
     if (!spec)
         return {-ENOTTY, 0};
 
-    CallEnv env{model_, ctx, caller, arg, nullptr};
+    CallEnv env{model_, ctx, caller, arg, nullptr, 0, 0};
     if (spec->kind == ArgKind::kValue) {
         std::lock_guard guard(model_.lock());
         return {spec->handler(env), 0};
     }
 
-    alignas(8) std::byte args[kMaxStructSize];
+    alignas(8) std::byte args[IOMMU_ARGSZ_MAX];
     uint32_t argsz = 0;
     if (long err = check_struct_args(*spec, in, args, &argsz))
         return {err, 0};
 
     env.args = args;
+    env.argsz = argsz;
+    env.out_len = std::min<size_t>(argsz, spec->struct_size);
     long result;
     {
         std::lock_guard guard(model_.lock());
@@ -90,7 +94,7 @@ IoctlReply Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, u
     }
     if (result < 0 || !spec->copies_out)
         return {result, 0};
-    const size_t out_len = std::min<size_t>({argsz, spec->struct_size, out.size()});
+    const size_t out_len = std::min<size_t>({env.out_len, argsz, out.size()});
     if (out_len)
         std::memcpy(out.data(), args, out_len);
     return {result, out_len};

@@ -30,8 +30,8 @@ public:
     // cmd: the full ioctl number.  arg: the raw argument.  For a struct
     // command, `in` holds the bytes at arg: at least the argsz the caller
     // declared (fewer means the transport could not read them: -EFAULT);
-    // `out` receives the struct to copy back and must hold the command's
-    // struct_size.  Value commands ignore both spans.
+    // `out` receives the struct to copy back and must hold argsz bytes
+    // (IOMMU_ARGSZ_MAX is always enough).  Value commands ignore both spans.
     IoctlReply ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
                      std::span<const std::byte> in, std::span<std::byte> out);
 

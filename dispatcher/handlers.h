@@ -11,13 +11,27 @@ namespace ciommu {
 long ioctl_get_api_version(CallEnv& env);
 long ioctl_check_extension(CallEnv& env);
 
+// dispatcher/stats_ioctls.cpp
+long ioctl_get_stats(CallEnv& env);
+long ioctl_sim_daemon_stats(CallEnv& env);
+
 // ioasid/ioasid_ioctls.cpp
 long ioctl_ioasid_alloc(CallEnv& env);
 long ioctl_ioasid_free(CallEnv& env);
 long ioctl_map_dma(CallEnv& env);
 long ioctl_unmap_dma(CallEnv& env);
+long ioctl_invalidate_cache(CallEnv& env);
 
-// dispatcher/sim_stats_ioctl.cpp
-long ioctl_sim_daemon_stats(CallEnv& env);
+// devices/device_ioctls.cpp
+long ioctl_device_bind(CallEnv& env);
+long ioctl_device_unbind(CallEnv& env);
+long ioctl_device_get_info(CallEnv& env);
+long ioctl_device_attach(CallEnv& env);
+long ioctl_device_detach(CallEnv& env);
+
+// devices/sim_ioctls.cpp
+long ioctl_sim_dma(CallEnv& env);
+long ioctl_sim_mdev_pin(CallEnv& env);
+long ioctl_sim_mdev_unpin(CallEnv& env);
 
 }  // namespace ciommu

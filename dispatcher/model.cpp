@@ -1,6 +1,12 @@
 #include "model.h"
 
+#include "../devices/device_ops.h"
+#include "../ioasid/ioasid_ops.h"
+
 namespace ciommu {
+
+Model::Model(const Topology& topology, PinLedger::LimitFn memlock_limit)
+    : topology_(topology), devices_(topology.devices.size()), ledger_(std::move(memlock_limit)) {}
 
 Context* Model::add_context(pid_t opener) {
     const uint64_t id = next_context_id_++;
@@ -9,6 +15,10 @@ Context* Model::add_context(pid_t opener) {
 }
 
 void Model::remove_context(Context* ctx) {
+    // Devices first (detach drops routes, IOTLB entries and pins), then the
+    // address spaces they were attached to (unpinning every mapping).
+    unbind_all_devices(*this, *ctx);
+    free_all_ioasids(*this, *ctx);
     contexts_.erase(ctx->id);
 }
 

@@ -1,62 +1,161 @@
-// A kernel-managed I/O address space: the mappings userspace makes with
-// IOMMU_MAP_DMA, kept by IOVA, with VFIO type1v2 rules for map and unmap.
+// An I/O address space (the RFC's ioasid_data): kernel-managed (MAP_DMA /
+// UNMAP_DMA with VFIO type1v2 rules), user-managed (a child whose stage-1
+// table lives in user memory), or identity.
+//
+// Kernel-managed mappings live in a 4-level page table indexed by IOVA page
+// (PageRadix): one 64-bit entry per 4 KiB page holding the backing virtual
+// address, the owner process, R/W, and whether the page starts or ends a
+// mapping (type1 never splits a mapping, so unmap needs the boundaries).
 #pragma once
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
-#include <map>
+#include <optional>
 #include <sys/types.h>
+#include <utility>
+#include <vector>
+
+#include "iova_range.h"
+#include "page_radix.h"
 
 namespace ciommu {
 
 inline constexpr uint64_t kPageSize = 4096;
-// The aperture every address space has for now: [0, 2^48).
+inline constexpr unsigned kPageShift = 12;
+// The widest aperture an address space has: [0, 2^48).
 inline constexpr uint64_t kApertureEnd = uint64_t{1} << 48;
 
-// Device permissions on a mapping (same bits as IOMMU_MAP_DMA_READ/WRITE).
+// Device permissions (same bits as IOMMU_MAP_DMA_READ/WRITE).
 enum Prot : uint32_t { kProtRead = 1u << 0, kProtWrite = 1u << 1 };
 
-// One IOMMU_MAP_DMA: where the range is backed in which process.
-struct Mapping {
-    uint64_t size;
-    uint64_t vaddr;
-    pid_t pid;      // thread-group id of the process that made the mapping
-    uint32_t prot;  // Prot bits
-};
+enum class IoasKind { kKernelManaged, kUserPgtable, kIdentity };
 
 struct MapRequest {
     uint64_t iova;
     uint64_t size;
     uint64_t vaddr;
-    uint32_t prot;
-    pid_t pid;
+    uint32_t prot;  // Prot bits
+    pid_t pid;      // the process whose memory backs the range
 };
+
+// Where one IOVA lands.
+struct PageTarget {
+    uint64_t vaddr;  // the byte's address in the owner process
+    pid_t pid;
+    uint32_t prot;
+};
+
 
 class IoAddressSpace {
 public:
-    // Checks a map request against the type1 rules and existing mappings.
-    // Returns 0, -EINVAL (shape of the request) or -EEXIST (overlap).
+    explicit IoAddressSpace(IoasKind kind = IoasKind::kKernelManaged) : kind_(kind) {}
+
+    IoasKind kind() const { return kind_; }
+
+    // --- kernel-managed mappings ---
+    // Checks a request against the type1 rules, the aperture and reserved
+    // regions, and existing mappings: 0, -EINVAL, -EADDRINUSE or -EEXIST.
     long check_map(const MapRequest& req) const;
-    // Inserts a request that check_map() accepted.
-    void insert(const MapRequest& req);
+    // Inserts a request check_map() accepted.  Returns 0, or -ENOSPC if the
+    // space already has 65535 distinct owner processes.
+    long insert(const MapRequest& req);
 
-    // Unmaps every mapping lying wholly inside [iova, iova+size).  A range
-    // that would split a mapping fails with -EINVAL and removes nothing.
-    // Returns the bytes unmapped (>= 0) or -EINVAL.
-    long long unmap(uint64_t iova, uint64_t size);
-    // Unmaps everything; returns the bytes unmapped.
-    uint64_t unmap_all();
+    // Unmaps every mapping lying wholly inside [iova, iova+size); calls
+    // on_page(pid, vaddr) for each page removed.  A range that would split
+    // a mapping fails with -EINVAL and removes nothing.  Returns the bytes
+    // unmapped or -EINVAL.
+    template <typename OnPage> long long unmap(uint64_t iova, uint64_t size, OnPage&& on_page);
+    template <typename OnPage> uint64_t unmap_all(OnPage&& on_page) {
+        return static_cast<uint64_t>(remove_pages(0, PageRadix<uint64_t>::kPageLimit - 1, on_page));
+    }
 
-    // The mapping that contains iova, with its first IOVA, or nullptr.
-    const Mapping* find(uint64_t iova, uint64_t* mapping_iova) const;
+    std::optional<PageTarget> lookup(uint64_t iova) const;
 
-    size_t mapping_count() const { return mappings_.size(); }
-    uint64_t mapped_bytes() const { return mapped_bytes_; }
+    size_t mapping_count() const { return mapping_count_; }
+    uint64_t mapped_bytes() const { return mapped_pages_ * kPageSize; }
+    size_t table_bytes() const { return pages_.table_bytes(); }
+
+    // --- constraints from attached devices' IOMMUs ---
+    // 0, -ERANGE (a mapping beyond aperture_end) or -EADDRINUSE (a mapping in
+    // a reserved range): whether the current mappings fit.
+    long check_fits(uint64_t aperture_end, const std::vector<IovaRange>& reserved) const;
+    void set_constraints(uint64_t aperture_end, std::vector<IovaRange> reserved) {
+        aperture_end_ = aperture_end;
+        reserved_ = std::move(reserved);
+    }
+    uint64_t aperture_end() const { return aperture_end_; }
+    const std::vector<IovaRange>& reserved() const { return reserved_; }
+
+    // --- attributes and bookkeeping the owning objects keep ---
+    bool enforce_snoop = false;
+    uint32_t parent_id = 0;         // kUserPgtable: the stage-2 IOASID
+    uint32_t pgtable_format = 0;    // kUserPgtable
+    uint64_t user_pgd = 0;          // kUserPgtable: root table, an IOVA of the parent
+    pid_t identity_pid = 0;         // kIdentity: whose address space IOVA == VA is
+    unsigned children = 0;          // user-managed IOASIDs with this one as parent
+    unsigned attachments = 0;       // devices / PASIDs attached
 
 private:
-    bool overlaps(uint64_t iova, uint64_t last) const;
+    // Page table entry layout.
+    static constexpr uint64_t kValid = 1u << 0, kRead = 1u << 1, kWrite = 1u << 2;
+    static constexpr uint64_t kStart = 1u << 3, kEnd = 1u << 4;
+    static constexpr uint64_t kVaMask = ((uint64_t{1} << 48) - 1) & ~(kPageSize - 1);
+    static constexpr unsigned kOwnerShift = 48;
 
-    std::map<uint64_t, Mapping> mappings_;  // keyed by first IOVA
-    uint64_t mapped_bytes_ = 0;
+    pid_t owner_pid(uint64_t pte) const { return owners_[pte >> kOwnerShift].pid; }
+    long owner_index(pid_t pid);
+    void drop_owner_page(uint64_t pte);
+    template <typename OnPage> long long remove_pages(uint64_t first, uint64_t last, OnPage& on_page);
+
+    struct Owner {
+        pid_t pid;
+        uint64_t pages;
+    };
+
+    IoasKind kind_;
+    PageRadix<uint64_t> pages_;
+    std::vector<Owner> owners_;  // indexed by the PTE's owner field
+    size_t mapping_count_ = 0;
+    uint64_t mapped_pages_ = 0;
+    uint64_t aperture_end_ = kApertureEnd;
+    std::vector<IovaRange> reserved_;
 };
+
+template <typename OnPage>
+long long IoAddressSpace::remove_pages(uint64_t first, uint64_t last, OnPage& on_page) {
+    // Find-then-clear, one page at a time: clearing may free the table a
+    // visitor would be standing in.
+    uint64_t removed = 0;
+    for (auto page = pages_.find_first(first, last); page; page = pages_.find_first(*page + 1, last)) {
+        const uint64_t pte = pages_.get(*page);
+        on_page(owner_pid(pte), pte & kVaMask);
+        mapping_count_ -= (pte & kStart) != 0;
+        drop_owner_page(pte);
+        pages_.set(*page, 0);
+        ++removed;
+        if (*page == last)
+            break;
+    }
+    mapped_pages_ -= removed;
+    return static_cast<long long>(removed * kPageSize);
+}
+
+template <typename OnPage>
+long long IoAddressSpace::unmap(uint64_t iova, uint64_t size, OnPage&& on_page) {
+    if ((iova | size) & (kPageSize - 1) || size == 0 || iova + (size - 1) < iova)
+        return -EINVAL;
+    const uint64_t first = iova >> kPageShift;
+    const uint64_t last = (iova + (size - 1)) >> kPageShift;
+    if (first >= PageRadix<uint64_t>::kPageLimit)
+        return 0;
+    const uint64_t clamped_last = std::min(last, PageRadix<uint64_t>::kPageLimit - 1);
+    // Refuse before removing anything if either end cuts through a mapping.
+    if (const uint64_t head = pages_.get(first); head && !(head & kStart))
+        return -EINVAL;
+    if (const uint64_t tail = pages_.get(clamped_last); tail && !(tail & kEnd))
+        return -EINVAL;
+    return remove_pages(first, clamped_last, on_page);
+}
 
 }  // namespace ciommu

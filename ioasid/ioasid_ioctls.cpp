@@ -1,53 +1,71 @@
-// The IOASID commands: allocate and free address spaces, map and unmap.
+// The IOASID commands: allocate and free address spaces, map and unmap,
+// invalidate cached translations of user-managed ones.
 #include <cerrno>
 
 #include "../dispatcher/caller.h"
 #include "../dispatcher/context.h"
 #include "../dispatcher/handlers.h"
+#include "../dispatcher/model.h"
 #include "cuse-iommu.h"
-#include "user_memory.h"
+#include "ioasid_ops.h"
 
 namespace ciommu {
 
 long ioctl_ioasid_alloc(CallEnv& env) {
-    return env.ctx.ioasids.alloc();
+    const auto& req = *static_cast<const iommu_ioasid_alloc*>(env.args);
+    return alloc_ioasid(env.ctx, req, env.caller.tgid());
 }
 
 long ioctl_ioasid_free(CallEnv& env) {
     const auto& req = *static_cast<const iommu_ioasid_free*>(env.args);
-    return env.ctx.ioasids.free(req.ioasid);
+    return free_ioasid(env.model, env.ctx, req.ioasid);
 }
 
 long ioctl_map_dma(CallEnv& env) {
     const auto& req = *static_cast<const iommu_map_dma*>(env.args);
-    IoAddressSpace* space = env.ctx.ioasids.find(req.ioasid);
-    if (!space)
-        return -ENOENT;
     const MapRequest map{req.iova, req.size, req.vaddr, req.flags, env.caller.tgid()};
-    if (long err = space->check_map(map))
-        return err;
-    // Like VFIO's pinning at MAP time: refuse memory the caller does not have.
-    if (long err = probe_user_range(map.pid, map.vaddr, map.size))
-        return err == -ESRCH ? -EFAULT : err;
-    space->insert(map);
-    return 0;
+    return map_dma(env.model, env.ctx, req.ioasid, map);
 }
 
 long ioctl_unmap_dma(CallEnv& env) {
     auto& req = *static_cast<iommu_unmap_dma*>(env.args);
-    IoAddressSpace* space = env.ctx.ioasids.find(req.ioasid);
-    if (!space)
-        return -ENOENT;
-    if (req.flags & IOMMU_UNMAP_DMA_ALL) {
-        if (req.iova != 0 || req.size != 0)
-            return -EINVAL;
-        req.size = space->unmap_all();
-        return 0;
-    }
-    const long long unmapped = space->unmap(req.iova, req.size);
+    const long long unmapped = unmap_dma(env.model, env.ctx, req.ioasid, req.iova, req.size,
+                                         req.flags & IOMMU_UNMAP_DMA_ALL);
     if (unmapped < 0)
         return static_cast<long>(unmapped);
     req.size = static_cast<uint64_t>(unmapped);
+    return 0;
+}
+
+long ioctl_invalidate_cache(CallEnv& env) {
+    const auto& req = *static_cast<const iommu_invalidate_cache*>(env.args);
+    const IoAddressSpace* space = env.ctx.ioasids.find(req.ioasid);
+    if (!space)
+        return -ENOENT;
+    constexpr uint32_t kAllCaches = IOMMU_INV_CACHE_IOTLB | IOMMU_INV_CACHE_DEVTLB | IOMMU_INV_CACHE_PASID;
+    if (space->kind() != IoasKind::kUserPgtable || req.cache == 0 || (req.cache & ~kAllCaches))
+        return -EINVAL;
+    uint64_t first = 0, last = ~uint64_t{0};
+    std::optional<uint32_t> pasid;
+    switch (req.granularity) {
+    case IOMMU_INV_GRAN_ALL:
+        break;
+    case IOMMU_INV_GRAN_RANGE:
+        if ((req.addr | req.size) & (kPageSize - 1) || req.size == 0 || req.addr + (req.size - 1) < req.addr)
+            return -EINVAL;
+        first = req.addr >> kPageShift;
+        last = (req.addr + (req.size - 1)) >> kPageShift;
+        [[fallthrough]];
+    case IOMMU_INV_GRAN_PASID:
+        pasid = req.pasid;  // IOMMU_INV_PASID_RID == kNoPasid: the whole-device attachment
+        break;
+    default:
+        return -EINVAL;
+    }
+    // The model caches only final translations (IOTLB/devTLB alike) and
+    // walks the user's PASID-less table fresh on a miss, so every cache type
+    // comes down to dropping IOTLB entries.
+    env.model.iotlb().flush_stage1(space, pasid, first, last);
     return 0;
 }
 

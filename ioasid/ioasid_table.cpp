@@ -4,7 +4,7 @@
 
 namespace ciommu {
 
-long IoasidTable::alloc() {
+long IoasidTable::alloc(std::unique_ptr<IoAddressSpace> space) {
     if (spaces_.size() >= max_)
         return -ENOSPC;
     uint32_t id = 1;
@@ -13,7 +13,7 @@ long IoasidTable::alloc() {
             break;
         ++id;
     }
-    spaces_.emplace(id, std::make_unique<IoAddressSpace>());
+    spaces_.emplace(id, std::move(space));
     return id;
 }
 

@@ -14,8 +14,8 @@ class IoasidTable {
 public:
     explicit IoasidTable(uint32_t max_ioasids) : max_(max_ioasids) {}
 
-    // Returns the new id (> 0) or -ENOSPC.
-    long alloc();
+    // Takes ownership of space; returns its new id (> 0) or -ENOSPC.
+    long alloc(std::unique_ptr<IoAddressSpace> space);
     // Returns 0 or -ENOENT.
     long free(uint32_t id);
     // nullptr if the id is unknown.

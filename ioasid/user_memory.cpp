@@ -31,3 +31,21 @@ long probe_user_range(pid_t pid, uint64_t vaddr, uint64_t size) {
 }
 
 }  // namespace ciommu
+
+namespace ciommu {
+
+long read_user(pid_t pid, uint64_t addr, void* buf, size_t len) {
+    const iovec local{buf, len};
+    const iovec remote{reinterpret_cast<void*>(addr), len};
+    const ssize_t done = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    return done == static_cast<ssize_t>(len) ? 0 : -EFAULT;
+}
+
+long write_user(pid_t pid, uint64_t addr, const void* buf, size_t len) {
+    const iovec local{const_cast<void*>(buf), len};
+    const iovec remote{reinterpret_cast<void*>(addr), len};
+    const ssize_t done = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    return done == static_cast<ssize_t>(len) ? 0 : -EFAULT;
+}
+
+}  // namespace ciommu

@@ -13,3 +13,12 @@ namespace ciommu {
 long probe_user_range(pid_t pid, uint64_t vaddr, uint64_t size);
 
 }  // namespace ciommu
+
+namespace ciommu {
+
+// Copies between the daemon and process pid.  0, or -EFAULT if any byte
+// could not be moved (a partial transfer counts as a failure).
+long read_user(pid_t pid, uint64_t addr, void* buf, size_t len);
+long write_user(pid_t pid, uint64_t addr, const void* buf, size_t len);
+
+}  // namespace ciommu

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <sys/mman.h>
 #include <vector>
 
@@ -46,7 +47,8 @@ struct Fixture {
         return dispatcher.ioctl(*ctx, Caller::self(), cmd, arg, {}, {}).result;
     }
     long alloc(Context* in_ctx = nullptr) {
-        iommu_ioasid_alloc a{sizeof(a), 0};
+        iommu_ioasid_alloc a{};
+        a.argsz = sizeof(a);
         return call(IOMMU_IOASID_ALLOC, a, in_ctx);
     }
     long map(uint32_t ioasid, uint64_t iova, void* vaddr, uint64_t size,
@@ -93,7 +95,7 @@ TEST_CASE("value commands: version and extensions") {
 TEST_CASE("unknown numbers are ENOTTY") {
     Fixture f;
     const unsigned unknown[] = {
-        _IO(IOMMU_TYPE, IOMMU_NR_DEVICE_BIND),             // planned, not yet served
+        _IO(IOMMU_TYPE, IOMMU_NR_DIRTY_TRACKING),          // planned, not yet served
         _IO(IOMMU_TYPE, 0xcf),                              // free range
         _IO(IOMMU_TYPE, 0x64),                              // VFIO's number
         _IO('x', IOMMU_NR_MAP_DMA),                         // another type
@@ -110,7 +112,8 @@ TEST_CASE("argsz, flags, reserved and trailing bytes are checked once for every 
     for (const CommandSpec& spec : all_commands()) {
         if (spec.kind != ArgKind::kStruct)
             continue;
-        CAPTURE(spec.name);
+        const std::string name = spec.name;
+        CAPTURE(name);
         const unsigned cmd = _IO(IOMMU_TYPE, spec.nr);
         // Every case below must be refused before the handler runs.
         CHECK(f.raw(cmd, struct_bytes(spec.min_size - 1, 0, spec.struct_size)).result == -EINVAL);
@@ -122,7 +125,8 @@ TEST_CASE("argsz, flags, reserved and trailing bytes are checked once for every 
 
         auto trailing = struct_bytes(spec.struct_size + 8, 0, spec.struct_size + 8);
         trailing.back() = std::byte{1};
-        CHECK(f.raw(cmd, trailing).result == -E2BIG);
+        if (!spec.output_tail)  // an output tail is the reply's room, not input
+            CHECK(f.raw(cmd, trailing).result == -E2BIG);
 
         uint32_t bad_flag = 1;  // the lowest bit the command does not define
         while (bad_flag & spec.valid_flags)

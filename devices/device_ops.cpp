@@ -1,0 +1,208 @@
+#include "device_ops.h"
+
+#include <cerrno>
+
+#include "../dispatcher/model.h"
+#include "mdev_pins.h"
+
+namespace ciommu {
+namespace {
+
+const IommuUnit* unit_of(const Model& model, const DeviceSpec& spec) {
+    return spec.iommu == kNoIndex ? nullptr : &model.topology().iommus[spec.iommu];
+}
+
+// The kernel-managed space whose mappings a device attached to `space` uses.
+IoAddressSpace* stage2_of(Context& ctx, IoAddressSpace& space) {
+    if (space.kind() == IoasKind::kUserPgtable)
+        return ctx.ioasids.find(space.parent_id);
+    return space.kind() == IoasKind::kKernelManaged ? &space : nullptr;
+}
+
+std::vector<IovaRange> no_map_regions(const IommuUnit& unit) {
+    std::vector<IovaRange> ranges;
+    for (const ReservedRegion& region : unit.reserved) {
+        if (region.type != ResvType::kDirect)
+            ranges.push_back({region.start, region.last});
+    }
+    return ranges;
+}
+
+uint64_t aperture_of(const IommuUnit& unit) {
+    return std::min(kApertureEnd, uint64_t{1} << unit.address_width);
+}
+
+long check_bindable(Model& model, Context& ctx, const DeviceSpec& spec, uint64_t cookie) {
+    DeviceTable& table = model.devices();
+    const unsigned index = model.topology().index_of(spec);
+    if (ctx.find_device(cookie))
+        return -EEXIST;
+    if (table.bound(index))
+        return -EBUSY;
+    if (Context* owner = table.group_owner(spec.group); owner && owner != &ctx)
+        return -EBUSY;
+    if (spec.kind == DeviceKind::kPci && table.mdevs_bound_on(index))
+        return -EBUSY;  // its mdevs' vendor driver owns it
+    if (spec.kind != DeviceKind::kPci && table.bound(spec.parent))
+        return -EBUSY;  // the parent is assigned whole
+    return 0;
+}
+
+// Checks an attach against the device's IOMMU.  0 or -errno.
+long check_attach_caps(const DeviceSpec& spec, const IommuUnit& unit, const IoAddressSpace& space,
+                       std::optional<uint32_t> pasid) {
+    if (pasid) {
+        if (spec.kind != DeviceKind::kPci || !spec.pasid || unit.pasid_width == 0)
+            return -EOPNOTSUPP;
+        if (*pasid == 0 || *pasid >= (uint64_t{1} << unit.pasid_width))
+            return -EINVAL;
+    }
+    if (space.kind() == IoasKind::kUserPgtable &&
+        (unit.nesting == Nesting::kNone || !(unit.pgtable_formats & (1u << space.pgtable_format))))
+        return -EOPNOTSUPP;
+    if (space.enforce_snoop && !unit.snoop_control)
+        return -EOPNOTSUPP;
+    return 0;
+}
+
+void remove_attachment(Model& model, Context& ctx, BoundDevice& dev, uint32_t key) {
+    Attachment& attachment = dev.attachments.at(key);
+    IoAddressSpace& space = *attachment.space;
+    if (auto route = route_of(model, attachment)) {
+        model.routes().remove(*route);
+        model.iotlb().flush_route(route->unit, route->rid, route->pasid);
+    } else {
+        release_all_mdev_pins(model, dev);
+    }
+    --space.attachments;
+    dev.attachments.erase(key);
+    if (IoAddressSpace* stage2 = stage2_of(ctx, space))
+        recompute_constraints(model, ctx, *stage2);
+}
+
+}  // namespace
+
+std::optional<RouteKey> route_of(const Model& model, const Attachment& attachment) {
+    const BoundDevice& dev = *attachment.dev;
+    if (dev.spec->kind == DeviceKind::kSwMdev)
+        return std::nullopt;
+    const uint32_t bus_pasid = dev.spec->kind == DeviceKind::kMdev ? dev.def_pasid : attachment.pasid;
+    (void)model;
+    return RouteKey{dev.spec->iommu, dev.spec->rid, bus_pasid};
+}
+
+long bind_device(Model& model, Context& ctx, std::string_view name, uint64_t cookie) {
+    const DeviceSpec* spec = model.topology().find_device(name);
+    if (!spec)
+        return -ENODEV;
+    if (long err = check_bindable(model, ctx, *spec, cookie))
+        return err;
+
+    DeviceTable& table = model.devices();
+    const unsigned index = model.topology().index_of(*spec);
+    uint32_t def_pasid = kNoPasid;
+    if (spec->kind == DeviceKind::kMdev) {
+        def_pasid = table.alloc_def_pasid(spec->parent, unit_of(model, *spec)->pasid_width);
+        if (def_pasid == 0)
+            return -ENOSPC;
+    }
+    const unsigned physical = spec->kind == DeviceKind::kPci ? index : spec->parent;
+    auto dev = std::make_unique<BoundDevice>(BoundDevice{spec, index, &ctx, cookie, physical, def_pasid, {}, {}});
+    table.set_bound(index, dev.get());
+    table.claim_group(spec->group, &ctx);
+    if (spec->kind != DeviceKind::kPci)
+        table.add_mdev(spec->parent);
+    ctx.devices.emplace(cookie, std::move(dev));
+    return 0;
+}
+
+long unbind_device(Model& model, Context& ctx, uint64_t cookie) {
+    BoundDevice* dev = ctx.find_device(cookie);
+    if (!dev)
+        return -ENOENT;
+    while (!dev->attachments.empty())
+        remove_attachment(model, ctx, *dev, dev->attachments.begin()->first);
+
+    DeviceTable& table = model.devices();
+    const DeviceSpec& spec = *dev->spec;
+    if (spec.kind == DeviceKind::kMdev)
+        table.free_def_pasid(spec.parent, dev->def_pasid);
+    if (spec.kind != DeviceKind::kPci)
+        table.remove_mdev(spec.parent);
+    table.release_group(spec.group);
+    table.set_bound(dev->index, nullptr);
+    ctx.devices.erase(cookie);
+    return 0;
+}
+
+void unbind_all_devices(Model& model, Context& ctx) {
+    while (!ctx.devices.empty())
+        unbind_device(model, ctx, ctx.devices.begin()->first);
+}
+
+long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
+                   std::optional<uint32_t> pasid) {
+    BoundDevice* dev = ctx.find_device(cookie);
+    IoAddressSpace* space = ctx.ioasids.find(ioasid);
+    if (!dev || !space)
+        return -ENOENT;
+    const DeviceSpec& spec = *dev->spec;
+    const uint32_t key = pasid.value_or(kNoPasid);
+
+    if (spec.kind == DeviceKind::kSwMdev) {
+        // No IOMMU: the attachment only names where the vendor driver pins.
+        if (pasid || space->kind() != IoasKind::kKernelManaged)
+            return -EOPNOTSUPP;
+        if (dev->attachments.count(key))
+            return -EBUSY;
+    } else {
+        const IommuUnit& unit = *unit_of(model, spec);
+        if (long err = check_attach_caps(spec, unit, *space, pasid))
+            return err;
+        if (dev->attachments.count(key))
+            return -EBUSY;
+        if (IoAddressSpace* stage2 = stage2_of(ctx, *space)) {
+            auto reserved = stage2->reserved();
+            for (const IovaRange& r : no_map_regions(unit))
+                reserved.push_back(r);
+            const uint64_t aperture = std::min(stage2->aperture_end(), aperture_of(unit));
+            if (long err = stage2->check_fits(aperture, reserved))
+                return err;
+            stage2->set_constraints(aperture, std::move(reserved));
+        }
+    }
+
+    Attachment& attachment = dev->attachments[key] = Attachment{dev, key, ioasid, space};
+    ++space->attachments;
+    if (auto route = route_of(model, attachment))
+        model.routes().add(*route, &attachment);
+    return 0;
+}
+
+long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<uint32_t> pasid) {
+    BoundDevice* dev = ctx.find_device(cookie);
+    if (!dev || !dev->attachments.count(pasid.value_or(kNoPasid)))
+        return -ENOENT;
+    remove_attachment(model, ctx, *dev, pasid.value_or(kNoPasid));
+    return 0;
+}
+
+void recompute_constraints(Model& model, Context& ctx, IoAddressSpace& kernel_space) {
+    uint64_t aperture = kApertureEnd;
+    std::vector<IovaRange> reserved;
+    for (auto& [cookie, dev] : ctx.devices) {
+        if (dev->spec->kind == DeviceKind::kSwMdev)
+            continue;
+        const IommuUnit& unit = *unit_of(model, *dev->spec);
+        for (auto& [key, attachment] : dev->attachments) {
+            if (stage2_of(ctx, *attachment.space) != &kernel_space)
+                continue;
+            aperture = std::min(aperture, aperture_of(unit));
+            for (const IovaRange& r : no_map_regions(unit))
+                reserved.push_back(r);
+        }
+    }
+    kernel_space.set_constraints(aperture, std::move(reserved));
+}
+
+}  // namespace ciommu

@@ -1,0 +1,39 @@
+// Bind, unbind, attach and detach: the device-centric flow of the RFC.
+// All require the model lock.  Every function checks everything before it
+// changes anything, so a failure leaves the model as it was.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "routing_table.h"
+
+namespace ciommu {
+
+class Model;
+struct Context;
+struct Attachment;
+struct BoundDevice;
+class IoAddressSpace;
+
+// 0, -ENODEV, -EEXIST, -EBUSY or -ENOSPC (no defPASID left).
+long bind_device(Model& model, Context& ctx, std::string_view name, uint64_t cookie);
+// Detaches everything, drops pins, unbinds.  0 or -ENOENT.
+long unbind_device(Model& model, Context& ctx, uint64_t cookie);
+void unbind_all_devices(Model& model, Context& ctx);
+
+// pasid: nullopt attaches the whole device.  See IOMMU_DEVICE_ATTACH.
+long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
+                   std::optional<uint32_t> pasid);
+long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<uint32_t> pasid);
+
+// Where the hardware sees an attachment's DMA: unit, RID and the PASID on
+// the bus (an mdev: its defPASID).  nullopt for a software mdev.
+std::optional<RouteKey> route_of(const Model& model, const Attachment& attachment);
+
+// Narrows a kernel-managed space to what every device translating through it
+// allows: the smallest aperture and the union of reserved regions.
+void recompute_constraints(Model& model, Context& ctx, IoAddressSpace& kernel_space);
+
+}  // namespace ciommu

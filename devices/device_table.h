@@ -1,0 +1,73 @@
+// Daemon-wide device state: which topology devices are bound and by whom,
+// which context owns each IOMMU group, and the defPASIDs handed out on each
+// mdev parent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace ciommu {
+
+struct BoundDevice;
+struct Context;
+
+class DeviceTable {
+public:
+    explicit DeviceTable(size_t device_count) : bound_(device_count, nullptr) {}
+
+    BoundDevice* bound(unsigned index) const { return bound_[index]; }
+    void set_bound(unsigned index, BoundDevice* dev) { bound_[index] = dev; }
+
+    // The context that owns a group, or nullptr if the group is free.
+    Context* group_owner(unsigned group) const {
+        auto it = groups_.find(group);
+        return it == groups_.end() ? nullptr : it->second.owner;
+    }
+    void claim_group(unsigned group, Context* ctx) {
+        auto& claim = groups_[group];
+        claim.owner = ctx;
+        ++claim.bound;
+    }
+    void release_group(unsigned group) {
+        auto it = groups_.find(group);
+        if (it != groups_.end() && --it->second.bound == 0)
+            groups_.erase(it);
+    }
+
+    // mdevs bound on a parent (a parent with bound mdevs cannot be bound).
+    unsigned mdevs_bound_on(unsigned parent) const {
+        auto it = mdevs_on_parent_.find(parent);
+        return it == mdevs_on_parent_.end() ? 0 : it->second;
+    }
+    void add_mdev(unsigned parent) { ++mdevs_on_parent_[parent]; }
+    void remove_mdev(unsigned parent) {
+        if (--mdevs_on_parent_[parent] == 0)
+            mdevs_on_parent_.erase(parent);
+    }
+
+    // The lowest free defPASID on a parent below 2^width (>= 1), or 0.
+    uint32_t alloc_def_pasid(unsigned parent, unsigned pasid_width) {
+        auto& used = def_pasids_[parent];
+        const uint64_t limit = uint64_t{1} << pasid_width;
+        for (uint32_t pasid = 1; pasid < limit; ++pasid) {
+            if (used.insert(pasid).second)
+                return pasid;
+        }
+        return 0;
+    }
+    void free_def_pasid(unsigned parent, uint32_t pasid) { def_pasids_[parent].erase(pasid); }
+
+private:
+    struct GroupClaim {
+        Context* owner = nullptr;
+        unsigned bound = 0;  // devices of the group bound by the owner
+    };
+    std::vector<BoundDevice*> bound_;
+    std::map<unsigned, GroupClaim> groups_;
+    std::map<unsigned, unsigned> mdevs_on_parent_;
+    std::map<unsigned, std::set<uint32_t>> def_pasids_;
+};
+
+}  // namespace ciommu

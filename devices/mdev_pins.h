@@ -1,0 +1,26 @@
+// A software mdev's vendor driver pins guest pages through the owning
+// context's IOMMU backend (seed 002: no side channel), so pins share the
+// MAP_DMA ledger and a page is charged once.
+#pragma once
+
+#include <cstdint>
+
+namespace ciommu {
+
+class Model;
+struct Context;
+struct BoundDevice;
+class IoAddressSpace;
+
+// See IOMMU_SIM_MDEV_PIN / UNPIN for the errnos.
+long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages, bool write);
+long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages);
+
+// Detach / unbind: every pin of dev goes.
+void release_all_mdev_pins(Model& model, BoundDevice& dev);
+// UNMAP of [first_page, last_page] in space: pins there go, as a vendor
+// driver's DMA-unmap notifier would drop them.
+void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, uint64_t first_page,
+                       uint64_t last_page);
+
+}  // namespace ciommu

@@ -1,0 +1,68 @@
+// Device-side simulation commands: what real hardware and a vendor driver
+// would do -- DMA through the IOMMU, and a software mdev's page pinning.
+#include <cerrno>
+
+#include "../dispatcher/caller.h"
+#include "../dispatcher/context.h"
+#include "../dispatcher/handlers.h"
+#include "../dispatcher/model.h"
+#include "cuse-iommu.h"
+#include "dma_engine.h"
+#include "mdev_pins.h"
+
+namespace ciommu {
+
+long ioctl_sim_dma(CallEnv& env) {
+    auto& req = *static_cast<iommu_sim_dma*>(env.args);
+    BoundDevice* dev = env.ctx.find_device(req.cookie);
+    if (!dev)
+        return -ENOENT;
+    if (req.length == 0 || req.length > IOMMU_SIM_DMA_MAX)
+        return -EINVAL;
+    std::optional<uint32_t> pasid;
+    if (req.flags & IOMMU_SIM_DMA_PASID) {
+        const DeviceSpec& spec = *dev->spec;
+        if (spec.kind != DeviceKind::kPci || !spec.pasid || env.model.topology().iommus[spec.iommu].pasid_width == 0)
+            return -EOPNOTSUPP;
+        pasid = req.pasid;
+    }
+    const DmaRequest dma{req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid,
+                         env.caller.tgid(), req.data};
+    const DmaResult result = run_dma(env.model, *dev, dma);
+    if (result.err)
+        return result.err;
+    req.status = result.faulted ? IOMMU_SIM_DMA_FAULT : IOMMU_SIM_DMA_OK;
+    req.bytes_done = result.bytes_done;
+    req.fault_addr = result.faulted ? result.fault.addr : 0;
+    req.fault_reason = result.faulted ? result.fault.reason : 0;
+    req.fault_flags = result.faulted ? result.fault.flags : 0;
+    return 0;
+}
+
+namespace {
+
+long check_pin_request(const iommu_sim_mdev_pin& req) {
+    if (req.npages == 0 || req.npages > IOMMU_SIM_PIN_MAX || req.iova & (kPageSize - 1))
+        return -EINVAL;
+    if (req.iova + uint64_t{req.npages} * kPageSize - 1 < req.iova)
+        return -EINVAL;
+    return 0;
+}
+
+}  // namespace
+
+long ioctl_sim_mdev_pin(CallEnv& env) {
+    const auto& req = *static_cast<const iommu_sim_mdev_pin*>(env.args);
+    if (long err = check_pin_request(req))
+        return err;
+    return mdev_pin(env.model, env.ctx, req.cookie, req.iova, req.npages, req.flags & IOMMU_SIM_PIN_WRITE);
+}
+
+long ioctl_sim_mdev_unpin(CallEnv& env) {
+    const auto& req = *static_cast<const iommu_sim_mdev_pin*>(env.args);
+    if (long err = check_pin_request(req))
+        return err;
+    return mdev_unpin(env.model, env.ctx, req.cookie, req.iova, req.npages);
+}
+
+}  // namespace ciommu

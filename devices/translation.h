@@ -1,0 +1,39 @@
+// Translating one device access the way the IOMMU would: route {unit, RID,
+// PASID} -> attachment -> IOTLB -> stage 1 (the user's table) -> stage 2
+// (kernel-managed mappings) -> a byte in the owner process.  Walking and
+// reporting are separate (like QEMU's intel_iommu): this returns a fault
+// value and the caller decides what to do with it.
+#pragma once
+
+#include <cstdint>
+#include <sys/types.h>
+
+#include "routing_table.h"
+
+namespace ciommu {
+
+class Model;
+class IoAddressSpace;
+
+struct Fault {
+    uint64_t addr = 0;    // the IOVA the device used
+    uint32_t reason = 0;  // IOMMU_FAULT_REASON_*
+    uint32_t flags = 0;   // IOMMU_FAULT_WRITE | _STAGE1 | _STAGE2
+};
+
+struct Translation {
+    bool ok = false;
+    uint64_t vaddr = 0;  // ok: where the byte is in the owner process
+    pid_t pid = 0;
+    Fault fault;         // !ok && err == 0: why not
+    long err = 0;        // -EFAULT: a table in user memory could not be read
+    bool iotlb_hit = false;
+};
+
+// Translates through the routing table (any device behind an IOMMU).
+Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova, bool write);
+// Translates directly through a kernel-managed space (a software mdev's
+// vendor driver: no IOMMU, no IOTLB).
+Translation translate_in(const IoAddressSpace& space, uint64_t iova, bool write);
+
+}  // namespace ciommu

@@ -1,0 +1,121 @@
+#include "ioasid_ops.h"
+
+#include <cerrno>
+
+#include "../devices/mdev_pins.h"
+#include "../dispatcher/model.h"
+#include "cuse-iommu.h"
+#include "user_memory.h"
+
+namespace ciommu {
+namespace {
+
+long alloc_user_pgtable(Context& ctx, const iommu_ioasid_alloc& req) {
+    IoAddressSpace* parent = ctx.ioasids.find(req.parent_ioasid);
+    if (!parent)
+        return -ENOENT;
+    if (parent->kind() != IoasKind::kKernelManaged || req.user_pgd & (kPageSize - 1))
+        return -EINVAL;
+    if (req.pgtable_format != IOMMU_PGTABLE_FORMAT_X86_64)
+        return -EOPNOTSUPP;
+    auto space = std::make_unique<IoAddressSpace>(IoasKind::kUserPgtable);
+    space->parent_id = req.parent_ioasid;
+    space->pgtable_format = req.pgtable_format;
+    space->user_pgd = req.user_pgd;
+    space->enforce_snoop = req.flags & IOMMU_IOASID_ENFORCE_SNOOP;
+    const long id = ctx.ioasids.alloc(std::move(space));
+    if (id > 0)
+        ++parent->children;
+    return id;
+}
+
+}  // namespace
+
+long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, pid_t caller) {
+    const bool user = req.flags & IOMMU_IOASID_USER_PGTABLE;
+    const bool identity = req.flags & IOMMU_IOASID_IDENTITY;
+    if (user && identity)
+        return -EINVAL;
+    if (user)
+        return alloc_user_pgtable(ctx, req);
+    if (req.parent_ioasid || req.pgtable_format || req.user_pgd)
+        return -EINVAL;  // nested attributes without USER_PGTABLE
+    auto space = std::make_unique<IoAddressSpace>(identity ? IoasKind::kIdentity : IoasKind::kKernelManaged);
+    space->identity_pid = identity ? caller : 0;
+    space->enforce_snoop = req.flags & IOMMU_IOASID_ENFORCE_SNOOP;
+    return ctx.ioasids.alloc(std::move(space));
+}
+
+long free_ioasid(Model& model, Context& ctx, uint32_t id) {
+    IoAddressSpace* space = ctx.ioasids.find(id);
+    if (!space)
+        return -ENOENT;
+    if (space->attachments || space->children)
+        return -EBUSY;
+    space->unmap_all([&](pid_t pid, uint64_t vaddr) { model.ledger().unpin(pid, vaddr, 1); });
+    model.iotlb().flush_space(space);
+    if (space->kind() == IoasKind::kUserPgtable)
+        --ctx.ioasids.find(space->parent_id)->children;
+    return ctx.ioasids.free(id);
+}
+
+void free_all_ioasids(Model& model, Context& ctx) {
+    // Children first: a parent is busy while it has any.
+    std::vector<uint32_t> ids;
+    ctx.ioasids.for_each([&](uint32_t id, const IoAddressSpace& space) {
+        if (space.kind() == IoasKind::kUserPgtable)
+            ids.insert(ids.begin(), id);
+        else
+            ids.push_back(id);
+    });
+    for (uint32_t id : ids)
+        free_ioasid(model, ctx, id);
+}
+
+long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req) {
+    IoAddressSpace* space = ctx.ioasids.find(ioasid);
+    if (!space)
+        return -ENOENT;
+    if (space->kind() != IoasKind::kKernelManaged)
+        return -EOPNOTSUPP;
+    if (long err = space->check_map(req))
+        return err;
+    // Like VFIO's pinning at MAP time: refuse memory the caller does not have.
+    if (probe_user_range(req.pid, req.vaddr, req.size) != 0)
+        return -EFAULT;
+    const uint64_t npages = req.size / kPageSize;
+    if (long err = model.ledger().pin(req.pid, req.vaddr, npages))
+        return err;
+    if (long err = space->insert(req)) {
+        model.ledger().unpin(req.pid, req.vaddr, npages);
+        return err;
+    }
+    return 0;
+}
+
+long long unmap_dma(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, uint64_t size, bool all) {
+    IoAddressSpace* space = ctx.ioasids.find(ioasid);
+    if (!space)
+        return -ENOENT;
+    if (space->kind() != IoasKind::kKernelManaged)
+        return -EOPNOTSUPP;
+    auto unpin = [&](pid_t pid, uint64_t vaddr) { model.ledger().unpin(pid, vaddr, 1); };
+    uint64_t first = 0, last = PageRadix<uint64_t>::kPageLimit - 1;
+    long long unmapped;
+    if (all) {
+        if (iova || size)
+            return -EINVAL;
+        unmapped = static_cast<long long>(space->unmap_all(unpin));
+    } else {
+        unmapped = space->unmap(iova, size, unpin);
+        if (unmapped < 0)
+            return unmapped;
+        first = iova >> kPageShift;
+        last = (iova + (size - 1)) >> kPageShift;
+    }
+    model.iotlb().flush_stage2(space, first, last);
+    drop_mdev_pins_in(model, ctx, *space, first, last);
+    return unmapped;
+}
+
+}  // namespace ciommu

@@ -1,0 +1,71 @@
+// The IOTLB: translations cached per (IOMMU unit, RID, PASID, IOVA page),
+// like the hardware's.  It is what makes a user page table edit invisible to
+// DMA until IOMMU_INVALIDATE_CACHE, the fidelity a prototyper needs.
+// Kernel-managed changes (UNMAP, FREE, detach) invalidate by themselves.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <sys/types.h>
+#include <unordered_map>
+
+namespace ciommu {
+
+class IoAddressSpace;
+
+struct IotlbKey {
+    unsigned unit;
+    uint16_t rid;
+    uint32_t pasid;
+    uint64_t page;  // IOVA >> 12
+    bool operator==(const IotlbKey&) const = default;
+};
+
+struct IotlbEntry {
+    uint64_t va_page;             // target page in the owner process
+    pid_t pid;
+    uint32_t prot;                // effective (both stages)
+    const IoAddressSpace* s1;     // the user-managed space walked, or nullptr
+    const IoAddressSpace* s2;     // the kernel-managed (or identity) space used
+    uint64_t s2_page;             // the stage-2 input page (== page without stage 1)
+};
+
+class Iotlb {
+public:
+    static constexpr size_t kCapacity = 4096;
+
+    std::optional<IotlbEntry> lookup(const IotlbKey& key) const;
+    // When full, everything is dropped: a simple, deterministic policy.
+    void insert(const IotlbKey& key, const IotlbEntry& entry);
+
+    // Stage-2 pages [first, last] of s2 changed (UNMAP).
+    void flush_stage2(const IoAddressSpace* s2, uint64_t first_page, uint64_t last_page);
+    // INVALIDATE_CACHE of a user-managed space; pasid kNoPasid-or-any and
+    // page range optional.
+    void flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid, uint64_t first_page,
+                      uint64_t last_page);
+    // Everything cached for one route (detach).
+    void flush_route(unsigned unit, uint16_t rid, uint32_t pasid);
+    // Everything that used a space at either stage (FREE).
+    void flush_space(const IoAddressSpace* space);
+
+    size_t size() const { return entries_.size(); }
+
+private:
+    struct KeyHash {
+        size_t operator()(const IotlbKey& k) const {
+            uint64_t h = k.page * 0x9e3779b97f4a7c15ull;
+            h ^= (uint64_t{k.unit} << 48) ^ (uint64_t{k.rid} << 32) ^ k.pasid;
+            return static_cast<size_t>(h * 0xff51afd7ed558ccdull);
+        }
+    };
+    template <typename Pred> void erase_if(Pred pred) {
+        if (entries_.empty())
+            return;  // the common case for map/unmap without DMA: no scan
+        std::erase_if(entries_, [&](const auto& kv) { return pred(kv.first, kv.second); });
+    }
+
+    std::unordered_map<IotlbKey, IotlbEntry, KeyHash> entries_;
+};
+
+}  // namespace ciommu

@@ -1,0 +1,13 @@
+// An inclusive IOVA range, shared by the topology and the address spaces.
+#pragma once
+
+#include <cstdint>
+
+namespace ciommu {
+
+struct IovaRange {
+    uint64_t start;
+    uint64_t last;  // inclusive
+};
+
+}  // namespace ciommu
