@@ -8,81 +8,11 @@
 #include <sys/mman.h>
 #include <vector>
 
-#include "../../dispatcher/caller.h"
-#include "../../dispatcher/command_table.h"
-#include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
-#include "cuse-iommu.h"
+#include "fixture.h"
 
 using namespace ciommu;
 
-namespace {
-
-// A model, a dispatcher and one open context, driven in-process.
-struct Fixture {
-    Model model;
-    Dispatcher dispatcher{model};
-    Context* ctx = dispatcher.open(getpid());
-    ~Fixture() { dispatcher.release(ctx); }
-
-    // Runs a struct command with exactly `bytes` as the caller's argument.
-    IoctlReply raw(unsigned cmd, std::vector<std::byte> bytes, std::vector<std::byte>* out = nullptr,
-                   Context* in_ctx = nullptr) {
-        std::vector<std::byte> out_buf(kMaxStructSize);
-        IoctlReply reply = dispatcher.ioctl(in_ctx ? *in_ctx : *ctx, Caller::self(), cmd, 0x1000,
-                                            bytes, out_buf);
-        if (out)
-            *out = std::vector<std::byte>(out_buf.begin(), out_buf.begin() + reply.out_len);
-        return reply;
-    }
-    template <typename T> long call(unsigned cmd, T& args, Context* in_ctx = nullptr) {
-        std::vector<std::byte> bytes(sizeof(T)), out;
-        std::memcpy(bytes.data(), &args, sizeof(T));
-        IoctlReply reply = raw(cmd, bytes, &out, in_ctx);
-        if (!out.empty())
-            std::memcpy(&args, out.data(), std::min(out.size(), sizeof(T)));
-        return reply.result;
-    }
-    long value(unsigned cmd, uint64_t arg) {
-        return dispatcher.ioctl(*ctx, Caller::self(), cmd, arg, {}, {}).result;
-    }
-    long alloc(Context* in_ctx = nullptr) {
-        iommu_ioasid_alloc a{};
-        a.argsz = sizeof(a);
-        return call(IOMMU_IOASID_ALLOC, a, in_ctx);
-    }
-    long map(uint32_t ioasid, uint64_t iova, void* vaddr, uint64_t size,
-             uint32_t flags = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE, Context* in_ctx = nullptr) {
-        iommu_map_dma m{sizeof(m), flags, ioasid, 0, reinterpret_cast<uintptr_t>(vaddr), iova, size};
-        return call(IOMMU_MAP_DMA, m, in_ctx);
-    }
-    iommu_sim_daemon_stats stats() {
-        iommu_sim_daemon_stats s{sizeof(s), 0, 0, 0, 0, 0};
-        REQUIRE(call(IOMMU_SIM_DAEMON_STATS, s) == 0);
-        return s;
-    }
-};
-
-// Anonymous memory the tests map for DMA, unmapped on scope exit.
-struct Buffer {
-    explicit Buffer(size_t bytes) : size(bytes) {
-        ptr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        REQUIRE(ptr != MAP_FAILED);
-    }
-    ~Buffer() { munmap(ptr, size); }
-    size_t size;
-    void* ptr;
-};
-
-std::vector<std::byte> struct_bytes(uint32_t argsz, uint32_t flags, size_t total) {
-    std::vector<std::byte> bytes(std::max<size_t>(total, 8));
-    std::memcpy(bytes.data(), &argsz, 4);
-    std::memcpy(bytes.data() + 4, &flags, 4);
-    bytes.resize(total);  // a short buffer keeps only what fits
-    return bytes;
-}
-
-}  // namespace
+using namespace ciommu::test;
 
 TEST_CASE("value commands: version and extensions") {
     Fixture f;
@@ -142,7 +72,7 @@ TEST_CASE("argsz, flags, reserved and trailing bytes are checked once for every 
             CHECK(f.raw(cmd, bytes).result == -EINVAL);
         }
     }
-    CHECK(f.stats().ioasids == 0);  // nothing above reached a handler
+    CHECK(f.daemon_stats().ioasids == 0);  // nothing above reached a handler
 }
 
 TEST_CASE("a larger struct with zero trailing bytes, and a smaller one, are accepted") {
@@ -163,8 +93,8 @@ TEST_CASE("alloc, map, unmap and free a real buffer") {
     const long ioasid = f.alloc();
     REQUIRE(ioasid > 0);
     CHECK(f.map(ioasid, 0x100000, buf.ptr, 4 * 4096) == 0);
-    CHECK(f.stats().mappings == 1);
-    CHECK(f.stats().mapped_bytes == 4 * 4096);
+    CHECK(f.daemon_stats().mappings == 1);
+    CHECK(f.daemon_stats().mapped_bytes == 4 * 4096);
 
     iommu_unmap_dma u{sizeof(u), 0, static_cast<uint32_t>(ioasid), 0, 0x100000, 8 * 4096};
     CHECK(f.call(IOMMU_UNMAP_DMA, u) == 0);
@@ -173,7 +103,7 @@ TEST_CASE("alloc, map, unmap and free a real buffer") {
     iommu_ioasid_free fr{sizeof(fr), 0, static_cast<uint32_t>(ioasid), 0};
     CHECK(f.call(IOMMU_IOASID_FREE, fr) == 0);
     CHECK(f.call(IOMMU_IOASID_FREE, fr) == -ENOENT);
-    CHECK(f.stats().ioasids == 0);
+    CHECK(f.daemon_stats().ioasids == 0);
 }
 
 TEST_CASE("map and unmap errors change nothing") {
@@ -198,12 +128,12 @@ TEST_CASE("map and unmap errors change nothing") {
     iommu_unmap_dma all_with_range{sizeof(all_with_range), IOMMU_UNMAP_DMA_ALL,
                                    static_cast<uint32_t>(ioasid), 0, 0x100000, 0};
     CHECK(f.call(IOMMU_UNMAP_DMA, all_with_range) == -EINVAL);
-    CHECK(f.stats().mappings == 1);
+    CHECK(f.daemon_stats().mappings == 1);
 
     iommu_unmap_dma all{sizeof(all), IOMMU_UNMAP_DMA_ALL, static_cast<uint32_t>(ioasid), 0, 0, 0};
     CHECK(f.call(IOMMU_UNMAP_DMA, all) == 0);
     CHECK(all.size == 2 * 4096);
-    CHECK(f.stats().mappings == 0);
+    CHECK(f.daemon_stats().mappings == 0);
 }
 
 TEST_CASE("contexts are isolated and release reclaims everything") {
@@ -216,26 +146,25 @@ TEST_CASE("contexts are isolated and release reclaims everything") {
 
     // The other context has its own id space: the same number is not mine.
     CHECK(f.map(mine, 0x1000, buf.ptr, 4096, IOMMU_MAP_DMA_READ, other) == -ENOENT);
-    iommu_ioasid_free fr{sizeof(fr), 0, static_cast<uint32_t>(mine), 0};
-    CHECK(f.call(IOMMU_IOASID_FREE, fr, other) == -ENOENT);
+    CHECK(f.free_ioasid(mine, other) == -ENOENT);
     iommu_unmap_dma all{sizeof(all), IOMMU_UNMAP_DMA_ALL, static_cast<uint32_t>(mine), 0, 0, 0};
     CHECK(f.call(IOMMU_UNMAP_DMA, all, other) == -ENOENT);
-    CHECK(f.alloc(other) == 1);  // ids are per context
+    CHECK(f.alloc(0, 0, 0, other) == 1);  // ids are per context
 
-    auto before = f.stats();
+    auto before = f.daemon_stats();
     CHECK(before.contexts == 2);
     CHECK(before.ioasids == 2);
     CHECK(before.mappings == 1);
 
     f.dispatcher.release(other);
-    auto after = f.stats();
+    auto after = f.daemon_stats();
     CHECK(after.contexts == 1);
     CHECK(after.ioasids == 1);
 
     Context* leaky = f.dispatcher.open(getpid());
-    const long id = f.alloc(leaky);
+    const long id = f.alloc(0, 0, 0, leaky);
     REQUIRE(f.map(id, 0, buf.ptr, 4096, IOMMU_MAP_DMA_READ, leaky) == 0);
     f.dispatcher.release(leaky);  // no unmap, no free: release cleans up
-    CHECK(f.stats().mappings == 1);
-    CHECK(f.stats().contexts == 1);
+    CHECK(f.daemon_stats().mappings == 1);
+    CHECK(f.daemon_stats().contexts == 1);
 }

@@ -1,0 +1,147 @@
+// An in-process daemon for unit tests: a model on the default topology, its
+// dispatcher and an open context, driven exactly as a transport drives it.
+// The test process is the "caller", so mappings point at its own memory.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+#include "../../dispatcher/caller.h"
+#include "../../dispatcher/command_table.h"
+#include "../../dispatcher/dispatcher.h"
+#include "../../dispatcher/model.h"
+#include "cuse-iommu.h"
+
+namespace ciommu::test {
+
+inline constexpr uint32_t kRW = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE;
+
+struct Fixture {
+    explicit Fixture(PinLedger::LimitFn limit = [](pid_t) { return std::optional<uint64_t>(); })
+        : model(default_topology(), std::move(limit)) {}
+    ~Fixture() { dispatcher.release(ctx); }
+
+    Model model;
+    Dispatcher dispatcher{model};
+    Context* ctx = dispatcher.open(getpid());
+
+    // Runs a struct command with exactly `bytes` as the caller's argument.
+    IoctlReply raw(unsigned cmd, std::vector<std::byte> bytes, std::vector<std::byte>* out = nullptr,
+                   Context* in_ctx = nullptr) {
+        std::vector<std::byte> out_buf(IOMMU_ARGSZ_MAX);
+        IoctlReply reply = dispatcher.ioctl(in_ctx ? *in_ctx : *ctx, Caller::self(), cmd, 0x1000, bytes, out_buf);
+        if (out)
+            *out = std::vector<std::byte>(out_buf.begin(), out_buf.begin() + reply.out_len);
+        return reply;
+    }
+    template <typename T> long call(unsigned cmd, T& args, Context* in_ctx = nullptr) {
+        std::vector<std::byte> bytes(sizeof(T)), out;
+        std::memcpy(bytes.data(), &args, sizeof(T));
+        IoctlReply reply = raw(cmd, bytes, &out, in_ctx);
+        if (!out.empty())
+            std::memcpy(&args, out.data(), std::min(out.size(), sizeof(T)));
+        return reply.result;
+    }
+    long value(unsigned cmd, uint64_t arg) { return dispatcher.ioctl(*ctx, Caller::self(), cmd, arg, {}, {}).result; }
+
+    long alloc(uint32_t flags = 0, uint32_t parent = 0, uint64_t pgd = 0, Context* in_ctx = nullptr) {
+        iommu_ioasid_alloc a{};
+        a.argsz = sizeof(a);
+        a.flags = flags;
+        a.parent_ioasid = parent;
+        a.pgtable_format = (flags & IOMMU_IOASID_USER_PGTABLE) ? IOMMU_PGTABLE_FORMAT_X86_64 : 0;
+        a.user_pgd = pgd;
+        return call(IOMMU_IOASID_ALLOC, a, in_ctx);
+    }
+    long free_ioasid(uint32_t ioasid, Context* in_ctx = nullptr) {
+        iommu_ioasid_free fr{sizeof(fr), 0, ioasid, 0};
+        return call(IOMMU_IOASID_FREE, fr, in_ctx);
+    }
+    long map(uint32_t ioasid, uint64_t iova, const void* vaddr, uint64_t size, uint32_t flags = kRW,
+             Context* in_ctx = nullptr) {
+        iommu_map_dma m{sizeof(m), flags, ioasid, 0, reinterpret_cast<uintptr_t>(vaddr), iova, size};
+        return call(IOMMU_MAP_DMA, m, in_ctx);
+    }
+    long long unmap(uint32_t ioasid, uint64_t iova, uint64_t size, Context* in_ctx = nullptr) {
+        iommu_unmap_dma u{sizeof(u), 0, ioasid, 0, iova, size};
+        const long result = call(IOMMU_UNMAP_DMA, u, in_ctx);
+        return result < 0 ? result : static_cast<long long>(u.size);
+    }
+    long bind(const std::string& name, uint64_t cookie, Context* in_ctx = nullptr) {
+        iommu_device_bind b{};
+        b.argsz = sizeof(b);
+        std::strncpy(b.name, name.c_str(), sizeof(b.name) - 1);
+        b.cookie = cookie;
+        return call(IOMMU_DEVICE_BIND, b, in_ctx);
+    }
+    long unbind(uint64_t cookie, Context* in_ctx = nullptr) {
+        iommu_device_unbind u{sizeof(u), 0, cookie};
+        return call(IOMMU_DEVICE_UNBIND, u, in_ctx);
+    }
+    long attach(uint64_t cookie, uint32_t ioasid, std::optional<uint32_t> pasid = {}, Context* in_ctx = nullptr) {
+        iommu_device_attach a{sizeof(a), pasid ? IOMMU_ATTACH_PASID : 0u, cookie, ioasid, pasid.value_or(0)};
+        return call(IOMMU_DEVICE_ATTACH, a, in_ctx);
+    }
+    long detach(uint64_t cookie, std::optional<uint32_t> pasid = {}, Context* in_ctx = nullptr) {
+        iommu_device_detach d{sizeof(d), pasid ? IOMMU_ATTACH_PASID : 0u, cookie, pasid.value_or(0), 0};
+        return call(IOMMU_DEVICE_DETACH, d, in_ctx);
+    }
+    // Device DMA; returns the ioctl result, fills *out with the struct.
+    long dma(uint64_t cookie, uint64_t iova, void* data, uint64_t length, bool write,
+             std::optional<uint32_t> pasid = {}, iommu_sim_dma* out = nullptr) {
+        iommu_sim_dma d{};
+        d.argsz = sizeof(d);
+        d.flags = (write ? IOMMU_SIM_DMA_WRITE : 0u) | (pasid ? IOMMU_SIM_DMA_PASID : 0u);
+        d.cookie = cookie;
+        d.pasid = pasid.value_or(0);
+        d.iova = iova;
+        d.length = length;
+        d.data = reinterpret_cast<uintptr_t>(data);
+        const long result = call(IOMMU_SIM_DMA, d);
+        if (out)
+            *out = d;
+        return result;
+    }
+    iommu_sim_daemon_stats daemon_stats() {
+        iommu_sim_daemon_stats s{sizeof(s), 0, 0, 0, 0, 0};
+        REQUIRE(call(IOMMU_SIM_DAEMON_STATS, s) == 0);
+        return s;
+    }
+    iommu_stats stats(Context* in_ctx = nullptr) {
+        iommu_stats s{};
+        s.argsz = sizeof(s);
+        REQUIRE(call(IOMMU_GET_STATS, s, in_ctx) == 0);
+        return s;
+    }
+};
+
+// Anonymous memory for DMA, unmapped on scope exit.
+struct Buffer {
+    explicit Buffer(size_t bytes) : size(bytes) {
+        ptr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        REQUIRE(ptr != MAP_FAILED);
+    }
+    ~Buffer() {
+        if (ptr)
+            munmap(ptr, size);
+    }
+    char* bytes() { return static_cast<char*>(ptr); }
+    size_t size;
+    void* ptr;
+};
+
+inline std::vector<std::byte> struct_bytes(uint32_t argsz, uint32_t flags, size_t total) {
+    std::vector<std::byte> bytes(std::max<size_t>(total, 8));
+    std::memcpy(bytes.data(), &argsz, 4);
+    std::memcpy(bytes.data() + 4, &flags, 4);
+    bytes.resize(total);  // a short buffer keeps only what fits
+    return bytes;
+}
+
+}  // namespace ciommu::test
