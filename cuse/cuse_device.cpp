@@ -156,20 +156,32 @@ int CuseDevice::run() {
     struct sigaction wake{};
     wake.sa_handler = on_wake_signal;  // no SA_RESTART: the wait must return
     sigaction(SIGUSR1, &wake, nullptr);
-    loop_thread_ = pthread_self();
-
+    {
+        std::lock_guard guard(loop_mutex_);
+        loop_thread_ = pthread_self();
+    }
     fuse_loop_config* config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(config, 8);
     const int result = fuse_session_loop_mt(session_, config);
     fuse_loop_cfg_destroy(config);
-    loop_thread_ = 0;
+    {
+        std::lock_guard guard(loop_mutex_);
+        loop_thread_ = 0;
+    }
+    loop_done_.notify_all();
     return result;
 }
 
 void CuseDevice::exit() {
     fuse_session_exit(session_);
-    if (const unsigned long thread = loop_thread_)
-        pthread_kill(static_cast<pthread_t>(thread), SIGUSR1);
+    // The loop thread checks the exit flag and then sleeps in sem_wait(): a
+    // signal landing between the two is lost, so signal again until run()
+    // has returned.  The mutex keeps the thread id valid while signalled.
+    std::unique_lock guard(loop_mutex_);
+    while (loop_thread_) {
+        pthread_kill(loop_thread_, SIGUSR1);
+        loop_done_.wait_for(guard, std::chrono::milliseconds(20));
+    }
 }
 
 }  // namespace ciommu

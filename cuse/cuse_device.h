@@ -2,7 +2,9 @@
 // requests into Dispatcher calls.  Transport only: no model logic here.
 #pragma once
 
-#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <pthread.h>
 #include <string>
 
 struct fuse_session;
@@ -32,7 +34,8 @@ public:
     int attach(int fd);
     // Runs libfuse's multithreaded loop until exit() or the peer goes away.
     int run();
-    // Asks the loop to stop (safe from any thread).
+    // Stops the loop and returns once run() has (call it from a thread that
+    // is neither run()'s nor a libfuse worker: the signal-handling thread).
     void exit();
 
     Dispatcher& dispatcher() { return dispatcher_; }
@@ -42,7 +45,9 @@ private:
     Dispatcher& dispatcher_;
     CuseDeviceOptions options_;
     fuse_session* session_ = nullptr;
-    std::atomic<unsigned long> loop_thread_{0};  // pthread_t of run(), to wake it on exit()
+    std::mutex loop_mutex_;
+    std::condition_variable loop_done_;
+    pthread_t loop_thread_ = 0;  // run()'s thread while it runs  // pthread_t of run(), to wake it on exit()
 };
 
 }  // namespace ciommu
