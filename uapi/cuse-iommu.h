@@ -55,28 +55,28 @@
  * ------------------------------------------------------------------------ */
 #define IOMMU_NR_GET_API_VERSION	(IOMMU_BASE + 0x00)
 #define IOMMU_NR_CHECK_EXTENSION	(IOMMU_BASE + 0x01)
-#define IOMMU_NR_DEVICE_GET_INFO	(IOMMU_BASE + 0x02)	/* planned */
+#define IOMMU_NR_DEVICE_GET_INFO	(IOMMU_BASE + 0x02)
 #define IOMMU_NR_IOASID_ALLOC		(IOMMU_BASE + 0x03)
 #define IOMMU_NR_IOASID_FREE		(IOMMU_BASE + 0x04)
 #define IOMMU_NR_MAP_DMA		(IOMMU_BASE + 0x05)
 #define IOMMU_NR_UNMAP_DMA		(IOMMU_BASE + 0x06)
-#define IOMMU_NR_INVALIDATE_CACHE	(IOMMU_BASE + 0x07)	/* planned */
-#define IOMMU_NR_DEVICE_BIND		(IOMMU_BASE + 0x08)	/* planned */
-#define IOMMU_NR_DEVICE_UNBIND		(IOMMU_BASE + 0x09)	/* planned */
-#define IOMMU_NR_DEVICE_ATTACH		(IOMMU_BASE + 0x0a)	/* planned */
-#define IOMMU_NR_DEVICE_DETACH		(IOMMU_BASE + 0x0b)	/* planned */
+#define IOMMU_NR_INVALIDATE_CACHE	(IOMMU_BASE + 0x07)
+#define IOMMU_NR_DEVICE_BIND		(IOMMU_BASE + 0x08)
+#define IOMMU_NR_DEVICE_UNBIND		(IOMMU_BASE + 0x09)
+#define IOMMU_NR_DEVICE_ATTACH		(IOMMU_BASE + 0x0a)
+#define IOMMU_NR_DEVICE_DETACH		(IOMMU_BASE + 0x0b)
 #define IOMMU_NR_FAULT_SET_EVENTFD	(IOMMU_BASE + 0x0c)	/* planned */
 #define IOMMU_NR_PAGE_RESPONSE		(IOMMU_BASE + 0x0d)	/* planned */
 #define IOMMU_NR_FAULT_REGION_INFO	(IOMMU_BASE + 0x0e)	/* planned */
-#define IOMMU_NR_GET_STATS		(IOMMU_BASE + 0x0f)	/* planned */
+#define IOMMU_NR_GET_STATS		(IOMMU_BASE + 0x0f)
 #define IOMMU_NR_DIRTY_TRACKING		(IOMMU_BASE + 0x10)	/* planned (RFC: TBD) */
 /* 0xb0 + 0x11 .. 0xcf: free for future /dev/iommu commands. */
 
 #define IOMMU_NR_SIM_DAEMON_STATS	(IOMMU_SIM_BASE + 0x00)
-#define IOMMU_NR_SIM_DMA		(IOMMU_SIM_BASE + 0x01)	/* planned */
+#define IOMMU_NR_SIM_DMA		(IOMMU_SIM_BASE + 0x01)
 #define IOMMU_NR_SIM_INJECT_FAULT	(IOMMU_SIM_BASE + 0x02)	/* planned */
-#define IOMMU_NR_SIM_MDEV_PIN		(IOMMU_SIM_BASE + 0x03)	/* planned */
-#define IOMMU_NR_SIM_MDEV_UNPIN		(IOMMU_SIM_BASE + 0x04)	/* planned */
+#define IOMMU_NR_SIM_MDEV_PIN		(IOMMU_SIM_BASE + 0x03)
+#define IOMMU_NR_SIM_MDEV_UNPIN		(IOMMU_SIM_BASE + 0x04)
 /* 0xd5 .. 0xdf: free for future simulation commands. */
 
 /* ------------------------------------------------------------------------
@@ -108,21 +108,55 @@ enum iommu_extension {
 
 /* ------------------------------------------------------------------------
  * IOMMU_IOASID_ALLOC - _IO(IOMMU_TYPE, IOMMU_BASE + 0x03)
- * @argsz: sizeof(struct iommu_ioasid_alloc)
- * @flags: must be 0 (a kernel-managed I/O address space; user-managed,
- *         nested, identity and enforce-snoop kinds are planned)
+ * @argsz: sizeof(struct iommu_ioasid_alloc) (8 is enough for a plain
+ *         kernel-managed address space)
+ * @flags: the kind of address space, all attributes given at once:
+ *   0                         kernel-managed: populated with MAP_DMA
+ *   IOMMU_IOASID_USER_PGTABLE user-managed child of @parent_ioasid: the
+ *                             I/O page table lives in user memory at
+ *                             @user_pgd (an IOVA of the parent), in
+ *                             @pgtable_format; stage 1 of a nested walk
+ *   IOMMU_IOASID_IDENTITY     IOVA == the allocating process's virtual
+ *                             address, reserved regions carved out
+ *   IOMMU_IOASID_ENFORCE_SNOOP  may be added to any of the above: only
+ *                             devices whose IOMMU can force snooping attach
+ * @parent_ioasid: USER_PGTABLE only: a kernel-managed IOASID (stage 2)
+ * @pgtable_format: USER_PGTABLE only: an IOMMU_PGTABLE_FORMAT_* value
+ * @user_pgd: USER_PGTABLE only: IOVA (in the parent) of the root table,
+ *            4 KiB aligned
  *
- * Allocates an I/O address space in the calling context.  Returns its id
- * (>= 0).  Ids are per open file: another open of /dev/iommu cannot see
- * or free them.
- * Errors: ENOSPC  the context already has IOMMU_IOASID_MAX address spaces.
+ * Returns the new id (>= 1).  Ids are per open file: another open of
+ * /dev/iommu cannot see or use them.
+ * Errors: EINVAL  USER_PGTABLE together with IDENTITY; parent, format or
+ *                 user_pgd given without USER_PGTABLE; user_pgd misaligned;
+ *                 the parent is not kernel-managed;
+ *         ENOENT  USER_PGTABLE and no such parent IOASID;
+ *         EOPNOTSUPP  an unknown @pgtable_format;
+ *         ENOSPC  the context already has IOMMU_IOASID_MAX address spaces.
  * ------------------------------------------------------------------------ */
 #define IOMMU_IOASID_ALLOC	_IO(IOMMU_TYPE, IOMMU_NR_IOASID_ALLOC)
 #define IOMMU_IOASID_MAX	4096
 
+#define IOMMU_IOASID_USER_PGTABLE	(1u << 0)
+#define IOMMU_IOASID_IDENTITY		(1u << 1)
+#define IOMMU_IOASID_ENFORCE_SNOOP	(1u << 2)
+
+/*
+ * User page-table formats.  IOMMU_PGTABLE_FORMAT_X86_64: the x86-64 4-level
+ * layout (docs/uapi.md, "User page tables"): 512 8-byte entries per 4 KiB
+ * table, IOVA bits 47:39, 38:30, 29:21, 20:12 index levels 4..1; bit 0
+ * present (read), bit 1 writable, bit 7 a 1 GiB (level 3) or 2 MiB
+ * (level 2) leaf, bits 51:12 the next table's or the page's address, an
+ * IOVA of the parent address space.
+ */
+#define IOMMU_PGTABLE_FORMAT_X86_64	1
+
 struct iommu_ioasid_alloc {
-	__u32	argsz;
-	__u32	flags;
+	__u32		argsz;
+	__u32		flags;
+	__u32		parent_ioasid;
+	__u32		pgtable_format;
+	__aligned_u64	user_pgd;
 };
 
 /* ------------------------------------------------------------------------
@@ -131,7 +165,8 @@ struct iommu_ioasid_alloc {
  * @flags: must be 0
  * @ioasid: the address space to free; its mappings go with it
  *
- * Errors: ENOENT  no such IOASID in this context.
+ * Errors: ENOENT  no such IOASID in this context;
+ *         EBUSY   devices are attached to it or child IOASIDs use it.
  * ------------------------------------------------------------------------ */
 #define IOMMU_IOASID_FREE	_IO(IOMMU_TYPE, IOMMU_NR_IOASID_FREE)
 
@@ -206,6 +241,279 @@ struct iommu_unmap_dma {
 };
 
 /* ------------------------------------------------------------------------
+ * Devices.  There is no VFIO here: the daemon simulates a topology of IOMMU
+ * units and devices (docs/uapi.md, "Topology"), and a device is named by its
+ * topology name.  Binding it to a context creates the RFC's iommu_dev
+ * {physical device (the parent for an mdev), defPASID, cookie}; the user's
+ * 64-bit cookie names the device in every later command and fault report.
+ * ------------------------------------------------------------------------ */
+#define IOMMU_DEVICE_NAME_LEN	32
+
+/*
+ * IOMMU_DEVICE_BIND - _IO(IOMMU_TYPE, IOMMU_BASE + 0x08)
+ * @argsz: sizeof(struct iommu_device_bind)
+ * @flags: must be 0
+ * @name: the device's topology name, NUL-terminated
+ * @cookie: any value the caller chooses, unique within this context
+ *
+ * Group isolation: the first bind of a device claims its whole IOMMU group
+ * for this context (the group's DMA is blocked until devices attach); the
+ * group's other devices can then be bound only by the same context.  The
+ * claim ends when the group's last bound device is unbound.  An mdev and
+ * its parent exclude each other: a parent with bound mdevs cannot be bound,
+ * and an mdev cannot be bound while its parent is.
+ * Errors: EINVAL  @name not NUL-terminated;
+ *         ENODEV  no device of that name;
+ *         EEXIST  @cookie already names a device in this context;
+ *         EBUSY   the device is bound already (here or elsewhere), its
+ *                 group belongs to another context, or the mdev/parent
+ *                 rule above.
+ */
+#define IOMMU_DEVICE_BIND	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_BIND)
+
+struct iommu_device_bind {
+	__u32		argsz;
+	__u32		flags;
+	char		name[IOMMU_DEVICE_NAME_LEN];
+	__aligned_u64	cookie;
+};
+
+/*
+ * IOMMU_DEVICE_UNBIND - _IO(IOMMU_TYPE, IOMMU_BASE + 0x09)
+ * @argsz: sizeof(struct iommu_device_unbind)
+ * @flags: must be 0
+ * @cookie: the bound device
+ *
+ * Detaches the device from everything it is attached to, releases pages a
+ * software mdev pinned, then unbinds.  Errors: ENOENT  no such cookie.
+ */
+#define IOMMU_DEVICE_UNBIND	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_UNBIND)
+
+struct iommu_device_unbind {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+};
+
+/*
+ * IOMMU_DEVICE_GET_INFO - _IO(IOMMU_TYPE, IOMMU_BASE + 0x02)
+ * @argsz: in: the size of the caller's buffer: this struct followed by room
+ *         for capabilities; out: the size the whole answer needs
+ * @flags: in: must be 0; out: IOMMU_DEVICE_INFO_* facts
+ * @cookie: the bound device
+ * @cap_offset: out: offset of the first capability from the start of this
+ *         struct, 0 if none (or if @argsz was too small to hold them)
+ *
+ * VFIO-style capability chain: each capability starts with struct
+ * iommu_info_cap_header whose @next is the offset of the next one from the
+ * start of this struct (0: last).  If the buffer is too small, the call
+ * still succeeds: @argsz comes back larger than what was passed, @cap_offset
+ * is 0, and the caller retries with a larger buffer.  Bytes past this struct
+ * are output space: they need not be zero.
+ * Errors: ENOENT  no such cookie.
+ */
+#define IOMMU_DEVICE_GET_INFO	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_GET_INFO)
+
+#define IOMMU_DEVICE_INFO_MDEV		(1u << 0)	/* a mediated device */
+#define IOMMU_DEVICE_INFO_SW_MDEV	(1u << 1)	/* software-only mdev: no IOMMU */
+#define IOMMU_DEVICE_INFO_PASID		(1u << 2)	/* can attach per PASID */
+#define IOMMU_DEVICE_INFO_PRI		(1u << 3)	/* can issue page requests */
+#define IOMMU_DEVICE_INFO_ENFORCE_SNOOP	(1u << 4)	/* its IOMMU can force snooping */
+#define IOMMU_DEVICE_INFO_CAPS		(1u << 5)	/* @cap_offset is valid */
+
+struct iommu_device_info {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__u32		cap_offset;
+	__u32		__reserved;
+};
+
+struct iommu_info_cap_header {
+	__u16	id;
+	__u16	version;
+	__u32	next;
+};
+
+/* The IOVA page sizes the device's IOMMU supports: bit N set = 2^N bytes. */
+#define IOMMU_DEVICE_INFO_CAP_PAGE_SIZES	1
+struct iommu_info_cap_page_sizes {
+	struct iommu_info_cap_header	header;
+	__aligned_u64			pgsize_bitmap;
+};
+
+/* Usable IOVA ranges: the aperture minus the reserved regions.  The
+ * struct is followed by @nr_ranges struct iommu_iova_range. */
+#define IOMMU_DEVICE_INFO_CAP_IOVA_RANGES	2
+struct iommu_iova_range {
+	__aligned_u64	start;
+	__aligned_u64	last;	/* inclusive */
+};
+struct iommu_info_cap_iova_ranges {
+	struct iommu_info_cap_header	header;
+	__u32				nr_ranges;
+	__u32				__reserved;
+};
+
+/* Reserved regions: DMA there never reaches memory.  Followed by
+ * @nr_regions struct iommu_resv_region. */
+#define IOMMU_DEVICE_INFO_CAP_RESV_REGIONS	3
+#define IOMMU_RESV_RESERVED	0	/* nothing may be mapped there */
+#define IOMMU_RESV_MSI		1	/* the MSI doorbell window */
+#define IOMMU_RESV_DIRECT	2	/* must stay identity-mapped (RMRR) */
+struct iommu_resv_region {
+	__aligned_u64	start;
+	__aligned_u64	last;	/* inclusive */
+	__u32		type;	/* IOMMU_RESV_* */
+	__u32		__reserved;
+};
+struct iommu_info_cap_resv_regions {
+	struct iommu_info_cap_header	header;
+	__u32				nr_regions;
+	__u32				__reserved;
+};
+
+/* Nesting: whether a user-managed child IOASID can be attached, how the
+ * IOMMU nests, and the user page-table formats it walks. */
+#define IOMMU_DEVICE_INFO_CAP_NESTING		4
+#define IOMMU_NESTING_SUPPORTED	(1u << 0)
+#define IOMMU_NESTING_HARDWARE	(1u << 1)	/* else: software (shadow) nesting */
+struct iommu_info_cap_nesting {
+	struct iommu_info_cap_header	header;
+	__u32				flags;		/* IOMMU_NESTING_* */
+	__u32				pgtable_formats;	/* bit N: IOMMU_PGTABLE_FORMAT N */
+};
+
+/* PASIDs and I/O page faults. */
+#define IOMMU_DEVICE_INFO_CAP_PASID		5
+#define IOMMU_PASID_IOPF	(1u << 0)	/* the IOMMU reports recoverable faults */
+struct iommu_info_cap_pasid {
+	struct iommu_info_cap_header	header;
+	__u32				pasid_width;	/* bits; 0: no PASID support */
+	__u32				flags;		/* IOMMU_PASID_* */
+};
+
+/*
+ * IOMMU_DEVICE_ATTACH - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0a)
+ * @argsz: sizeof(struct iommu_device_attach)
+ * @flags: 0 to attach the whole device (its requester ID), or
+ *         IOMMU_ATTACH_PASID to attach one PASID of a PASID-capable device
+ * @cookie: the bound device
+ * @ioasid: the address space its DMA is translated through
+ * @pasid: with IOMMU_ATTACH_PASID: the PASID (1 .. 2^pasid_width - 1)
+ *
+ * An IOMMU-backed mdev is routed by its parent's RID and its defPASID, so it
+ * attaches whole (no IOMMU_ATTACH_PASID).  A software-only mdev has no
+ * IOMMU routing; its attachment names the address space its vendor driver
+ * pins pages from (IOMMU_SIM_MDEV_PIN).
+ * Errors: ENOENT  no such cookie or IOASID;
+ *         EBUSY   the device (or that PASID of it) is attached already;
+ *         EINVAL  @pasid 0 or beyond the IOMMU's PASID width;
+ *         EOPNOTSUPP  what the IOASID needs, the device's IOMMU lacks:
+ *                 PASID (device or IOMMU not PASID-capable, or an mdev),
+ *                 nesting or the page-table format (a USER_PGTABLE IOASID),
+ *                 snoop control (ENFORCE_SNOOP); or a software mdev
+ *                 attached to a non-kernel-managed IOASID;
+ *         ERANGE  an existing mapping lies beyond the IOMMU's address width;
+ *         EADDRINUSE  an existing mapping overlaps one of the IOMMU's
+ *                 reserved regions.
+ */
+#define IOMMU_DEVICE_ATTACH	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_ATTACH)
+#define IOMMU_ATTACH_PASID	(1u << 0)
+
+struct iommu_device_attach {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__u32		ioasid;
+	__u32		pasid;
+};
+
+/*
+ * IOMMU_DEVICE_DETACH - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0b)
+ * @argsz: sizeof(struct iommu_device_detach)
+ * @flags: 0 (the whole-device attachment) or IOMMU_ATTACH_PASID
+ * @cookie: the bound device
+ * @pasid: with IOMMU_ATTACH_PASID: the PASID to detach
+ *
+ * Errors: ENOENT  no such cookie, or nothing attached there.
+ */
+#define IOMMU_DEVICE_DETACH	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_DETACH)
+
+struct iommu_device_detach {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__u32		pasid;
+	__u32		__reserved;
+};
+
+/*
+ * IOMMU_INVALIDATE_CACHE - _IO(IOMMU_TYPE, IOMMU_BASE + 0x07)
+ * @argsz: sizeof(struct iommu_invalidate_cache)
+ * @flags: must be 0
+ * @ioasid: a user-managed (USER_PGTABLE) IOASID whose table the user edited
+ * @granularity: IOMMU_INV_GRAN_ALL (everything cached for @ioasid),
+ *         IOMMU_INV_GRAN_PASID (one PASID), IOMMU_INV_GRAN_RANGE (one PASID,
+ *         [@addr, @addr+@size))
+ * @cache: IOMMU_INV_CACHE_* bits: which caches (at least one)
+ * @pasid: GRAN_PASID, GRAN_RANGE: the PASID, or IOMMU_INV_PASID_RID for the
+ *         whole-device attachment
+ * @addr, @size: GRAN_RANGE: the IOVA range, 4 KiB aligned
+ *
+ * The model caches translations per (IOMMU unit, RID, PASID, page), like an
+ * IOTLB: after editing a user page table, DMA keeps seeing the old
+ * translation until this command drops it.  Kernel-managed IOASIDs need no
+ * invalidation: UNMAP_DMA invalidates by itself.
+ * Errors: ENOENT  no such IOASID;
+ *         EINVAL  the IOASID is not user-managed, an unknown granularity,
+ *                 no or unknown cache bits, a misaligned or wrapping range.
+ */
+#define IOMMU_INVALIDATE_CACHE	_IO(IOMMU_TYPE, IOMMU_NR_INVALIDATE_CACHE)
+
+#define IOMMU_INV_GRAN_ALL	0
+#define IOMMU_INV_GRAN_PASID	1
+#define IOMMU_INV_GRAN_RANGE	2
+#define IOMMU_INV_CACHE_IOTLB	(1u << 0)
+#define IOMMU_INV_CACHE_DEVTLB	(1u << 1)
+#define IOMMU_INV_CACHE_PASID	(1u << 2)
+#define IOMMU_INV_PASID_RID	0xffffffffu
+
+struct iommu_invalidate_cache {
+	__u32		argsz;
+	__u32		flags;
+	__u32		ioasid;
+	__u32		granularity;
+	__u32		cache;
+	__u32		pasid;
+	__aligned_u64	addr;
+	__aligned_u64	size;
+};
+
+/*
+ * IOMMU_GET_STATS - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0f)
+ * @argsz: sizeof(struct iommu_stats)
+ * @flags: must be 0
+ * All other fields are outputs:
+ * @locked_pages: pages charged to the calling process's RLIMIT_MEMLOCK by
+ *         the daemon (each page once, however many mappings or pins use it)
+ * @ioasids, @mappings, @devices: objects in this context
+ * @iotlb_hits, @iotlb_misses: translations of this context's devices
+ */
+#define IOMMU_GET_STATS		_IO(IOMMU_TYPE, IOMMU_NR_GET_STATS)
+
+struct iommu_stats {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	locked_pages;
+	__u32		ioasids;
+	__u32		devices;
+	__aligned_u64	mappings;
+	__aligned_u64	iotlb_hits;
+	__aligned_u64	iotlb_misses;
+};
+
+/* ------------------------------------------------------------------------
  * IOMMU_SIM_DAEMON_STATS - _IO(IOMMU_TYPE, IOMMU_SIM_BASE + 0x00)
  * @argsz: sizeof(struct iommu_sim_daemon_stats)
  * @flags: must be 0
@@ -227,6 +535,104 @@ struct iommu_sim_daemon_stats {
 	__u32		ioasids;
 	__aligned_u64	mappings;
 	__aligned_u64	mapped_bytes;
+};
+
+/* ------------------------------------------------------------------------
+ * IOMMU_SIM_DMA - _IO(IOMMU_TYPE, IOMMU_SIM_BASE + 0x01)
+ * @argsz: sizeof(struct iommu_sim_dma)
+ * @flags: IOMMU_SIM_DMA_WRITE: the device writes memory (the bytes come from
+ *         @data); without it the device reads memory into @data.
+ *         IOMMU_SIM_DMA_PASID: the DMA carries @pasid
+ * @cookie: a device bound in this context
+ * @pasid: with IOMMU_SIM_DMA_PASID
+ * @status: out: IOMMU_SIM_DMA_OK, or IOMMU_SIM_DMA_FAULT with the fault below
+ * @iova: first address the device accesses
+ * @length: bytes, 1 .. IOMMU_SIM_DMA_MAX
+ * @data: the caller's buffer of @length bytes
+ * @bytes_done: out: bytes moved before the fault (all of them on success)
+ * @fault_addr: out: the faulting IOVA
+ * @fault_reason: out: IOMMU_FAULT_REASON_*
+ * @fault_flags: out: IOMMU_FAULT_* (stage, access)
+ *
+ * Makes the simulated device do DMA.  Translation goes as the hardware
+ * would: the device's routing {RID, PASID} (an mdev: parent RID + defPASID)
+ * -> the attached IOASID -> (IOTLB) -> stage 1 in the user's table, whose
+ * table pointers and output are translated through the parent (stage 2) ->
+ * the mapping owner's memory, with permissions checked at both stages.  A
+ * translation fault is a result, not an error: the ioctl returns 0 with
+ * @status FAULT.
+ * Errors: ENOENT  no such cookie;
+ *         EINVAL  @length 0 or > IOMMU_SIM_DMA_MAX;
+ *         EOPNOTSUPP  IOMMU_SIM_DMA_PASID from a device without PASID;
+ *         EFAULT  @data is not accessible, or the mapping owner's memory is
+ *                 gone (it unmapped its buffer behind the IOMMU's back).
+ * ------------------------------------------------------------------------ */
+#define IOMMU_SIM_DMA		_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA)
+#define IOMMU_SIM_DMA_WRITE	(1u << 0)
+#define IOMMU_SIM_DMA_PASID	(1u << 1)
+#define IOMMU_SIM_DMA_MAX	(1u << 20)
+#define IOMMU_SIM_DMA_OK	0
+#define IOMMU_SIM_DMA_FAULT	1
+
+/* Why a translation failed. */
+#define IOMMU_FAULT_REASON_BLOCKED	1	/* nothing attached for {RID, PASID} */
+#define IOMMU_FAULT_REASON_NOT_MAPPED	2	/* no mapping / entry not present */
+#define IOMMU_FAULT_REASON_PERMISSION	3	/* read or write not permitted */
+#define IOMMU_FAULT_REASON_RESERVED	4	/* a reserved region (e.g. MSI) */
+#define IOMMU_FAULT_REASON_ADDR_SIZE	5	/* beyond the address width */
+/* Where and how. */
+#define IOMMU_FAULT_WRITE	(1u << 0)	/* the access was a write */
+#define IOMMU_FAULT_STAGE1	(1u << 1)	/* in the user-managed table */
+#define IOMMU_FAULT_STAGE2	(1u << 2)	/* in a kernel-managed table */
+
+struct iommu_sim_dma {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__u32		pasid;
+	__u32		status;
+	__aligned_u64	iova;
+	__aligned_u64	length;
+	__aligned_u64	data;
+	__aligned_u64	bytes_done;
+	__aligned_u64	fault_addr;
+	__u32		fault_reason;
+	__u32		fault_flags;
+};
+
+/* ------------------------------------------------------------------------
+ * IOMMU_SIM_MDEV_PIN / IOMMU_SIM_MDEV_UNPIN - _IO(IOMMU_TYPE,
+ *         IOMMU_SIM_BASE + 0x03 / 0x04)
+ * @argsz: sizeof(struct iommu_sim_mdev_pin)
+ * @flags: IOMMU_SIM_PIN_WRITE (PIN only): the vendor driver will write
+ * @cookie: a software-only mdev bound in this context
+ * @iova: first page (4 KiB aligned) in the IOASID the mdev is attached to
+ * @npages: 1 .. IOMMU_SIM_PIN_MAX pages
+ *
+ * What a vendor driver does for a software mdev: pin guest pages through
+ * the owning context's IOMMU backend, not a side channel.  Pins are charged
+ * to the mapping owner's RLIMIT_MEMLOCK through the same ledger as
+ * MAP_DMA: a page both mapped and pinned, or pinned by two mdevs, counts
+ * once.  Pins go away with UNPIN, detach, unbind or close.
+ * Errors: ENOENT  no such cookie;
+ *         EINVAL  not a software mdev, @npages 0 or too many, misaligned
+ *                 @iova, UNPIN of pages this mdev has not pinned;
+ *         ENXIO   the mdev is not attached;
+ *         EFAULT  a page is not mapped (or not writable for PIN_WRITE);
+ *         ENOMEM  RLIMIT_MEMLOCK.
+ * ------------------------------------------------------------------------ */
+#define IOMMU_SIM_MDEV_PIN	_IO(IOMMU_TYPE, IOMMU_NR_SIM_MDEV_PIN)
+#define IOMMU_SIM_MDEV_UNPIN	_IO(IOMMU_TYPE, IOMMU_NR_SIM_MDEV_UNPIN)
+#define IOMMU_SIM_PIN_WRITE	(1u << 0)
+#define IOMMU_SIM_PIN_MAX	512
+
+struct iommu_sim_mdev_pin {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__aligned_u64	iova;
+	__u32		npages;
+	__u32		__reserved;
 };
 
 #endif /* CUSE_IOMMU_UAPI_H */

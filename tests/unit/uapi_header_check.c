@@ -6,7 +6,16 @@
 
 #define ABI_CHECK(name, cond) typedef char abi_check_##name[(cond) ? 1 : -1]
 
-ABI_CHECK(alloc_size, sizeof(struct iommu_ioasid_alloc) == 8);
+ABI_CHECK(alloc_size, sizeof(struct iommu_ioasid_alloc) == 24);
+ABI_CHECK(bind_size, sizeof(struct iommu_device_bind) == 48);
+ABI_CHECK(info_size, sizeof(struct iommu_device_info) == 24);
+ABI_CHECK(attach_size, sizeof(struct iommu_device_attach) == 24);
+ABI_CHECK(detach_size, sizeof(struct iommu_device_detach) == 24);
+ABI_CHECK(invalidate_size, sizeof(struct iommu_invalidate_cache) == 40);
+ABI_CHECK(stats_ctx_size, sizeof(struct iommu_stats) == 48);
+ABI_CHECK(sim_dma_size, sizeof(struct iommu_sim_dma) == 72);
+ABI_CHECK(sim_pin_size, sizeof(struct iommu_sim_mdev_pin) == 32);
+ABI_CHECK(resv_region_size, sizeof(struct iommu_resv_region) == 24);
 ABI_CHECK(free_size, sizeof(struct iommu_ioasid_free) == 16);
 ABI_CHECK(map_size, sizeof(struct iommu_map_dma) == 40);
 ABI_CHECK(map_vaddr, offsetof(struct iommu_map_dma, vaddr) == 16);
