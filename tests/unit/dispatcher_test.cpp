@@ -46,7 +46,8 @@ struct Fixture {
         return dispatcher.ioctl(*ctx, Caller::self(), cmd, arg, {}, {}).result;
     }
     long alloc(Context* in_ctx = nullptr) {
-        iommu_ioasid_alloc a{sizeof(a), 0};
+        iommu_ioasid_alloc a{};
+        a.argsz = sizeof(a);
         return call(IOMMU_IOASID_ALLOC, a, in_ctx);
     }
     long map(uint32_t ioasid, uint64_t iova, void* vaddr, uint64_t size,
