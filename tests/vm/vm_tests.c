@@ -838,6 +838,95 @@ static int t_exit_without_close(struct ctx *c) { return reclaim(c, 0); }
 static int t_sigkill_reclaim(struct ctx *c) { return reclaim(c, 1); }
 
 /*
+ * Several processes at once, each with its own context, each looping
+ * alloc, map, unmap, free: the daemon's worker threads serve them in
+ * parallel (the VM has two vCPUs).  Every call must succeed and nothing may
+ * be left behind.
+ */
+#define CONC_CHILDREN	4
+#define CONC_ROUNDS	40
+
+static int conc_child(int n)
+{
+	int fd = open(dev_path, O_RDWR), i;
+
+	if (fd < 0)
+		return 10;
+	for (i = 0; i < CONC_ROUNDS; i++) {
+		__u64 got = 0;
+		long id = do_alloc(fd);
+		__u64 iova = IOVA_BASE + (__u64)(n * CONC_ROUNDS + i) * 4 * PAGE;
+
+		if (id < 0)
+			return 11;
+		if (do_map(fd, id, buf + (i % 8) * PAGE, iova, 4 * PAGE) < 0)
+			return 12;
+		if (do_unmap(fd, id, iova, 4 * PAGE, &got) < 0 || got != 4 * PAGE)
+			return 13;
+		if (do_free(fd, id) < 0)
+			return 14;
+	}
+	close(fd);
+	return 0;
+}
+
+static int t_concurrent_clients(struct ctx *c)
+{
+	struct iommu_sim_daemon_stats base, now;
+	pid_t pids[CONC_CHILDREN];
+	int i, status, bad = 0;
+
+	CHECK_OK("DAEMON_STATS", get_stats(c->a, &base));
+	for (i = 0; i < CONC_CHILDREN; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(conc_child(i));
+	}
+	for (i = 0; i < CONC_CHILDREN; i++) {
+		if (pids[i] < 0) {
+			failf(__LINE__, "fork client %d: %s", i, strerror(errno));
+			bad = 1;
+			continue;
+		}
+		waitpid(pids[i], &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			failf(__LINE__, "client %d failed (status 0x%x: 10 open, 11 alloc,"
+			      " 12 map, 13 unmap, 14 free)", i, status);
+			bad = 1;
+		}
+	}
+	if (bad)
+		return -1;
+	for (i = 0; i < 60; i++) {
+		CHECK_OK("DAEMON_STATS", get_stats(c->a, &now));
+		if (stats_equal(&now, &base))
+			return 0;
+		sleep_ms(50);
+	}
+	CHECK(0, "left behind: %s, baseline %s", stats_str(&now), stats_str(&base));
+	return -1;
+}
+
+/* The caller may drop the memory behind a mapping; unmapping the IOVA range
+ * is still fine (the daemon holds no reference to the caller's pages). */
+static int t_unmap_after_munmap(struct ctx *c)
+{
+	char *p = pages(4, PROT_READ | PROT_WRITE);
+	__u64 got = 0;
+	long id = do_alloc(c->a);
+
+	CHECK(p != NULL, "mmap: %s", strerror(errno));
+	CHECK_OK("IOASID_ALLOC", id);
+	memset(p, 3, 4 * PAGE);
+	CHECK_OK("MAP", do_map(c->a, id, p, IOVA_BASE, 4 * PAGE));
+	CHECK(munmap(p, 4 * PAGE) == 0, "munmap: %s", strerror(errno));
+	CHECK_OK("UNMAP after munmap", do_unmap(c->a, id, IOVA_BASE, 4 * PAGE, &got));
+	CHECK(got == 4 * PAGE, "UNMAP reported %llu bytes", (unsigned long long)got);
+	CHECK_OK("FREE", do_free(c->a, id));
+	return 0;
+}
+
+/*
  * The daemon fetches the caller's struct through the kernel; it must ask for
  * exactly argsz bytes.  Structs that end exactly where an inaccessible page
  * begins must work; one whose argsz reaches into that page must get EFAULT.
@@ -968,6 +1057,8 @@ static const struct test {
 	{ "isolation", t_isolation },
 	{ "exit_without_close", t_exit_without_close },
 	{ "sigkill_reclaim", t_sigkill_reclaim },
+	{ "concurrent_clients", t_concurrent_clients },
+	{ "unmap_after_munmap", t_unmap_after_munmap },
 	{ "struct_at_page_end", t_struct_at_page_end },
 	{ "still_serving", t_still_serving },
 };
