@@ -57,8 +57,8 @@ eval "$("$here/prepare-kernel.sh")"
 
 # KVM is not usable on our machines (no vmx/svm exposed): always TCG.
 # -no-reboot + panic=-1: a kernel panic or an /init that exits ends qemu
-# instead of rebooting forever.  -nic none: no network is needed, and it skips
-# the iPXE option ROM (a second of boot time).
+# instead of rebooting forever.  -nic none: no network is needed; it skips the
+# iPXE option ROM (a second of boot time, and ipxe-qemu is only a Recommends).
 qemu=(qemu-system-x86_64 -accel tcg -m 512 -smp "$smp" -nographic -no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$initrd"
 	-append "console=ttyS0 quiet panic=-1 cuse_iommu.mode=$mode$extra")
