@@ -4,7 +4,7 @@
  *
  * Under TCG absolute times mean little; the ratios to the null ioctl
  * (GET_API_VERSION: no argument, one round trip) are what to compare.
- * Each case runs for about BENCH_SECONDS after a short warm-up.
+ * Each case runs for about BENCH_SECONDS in all, after a short warm-up.
  * Output: "bench: <name> <us> us  ratio <x.xx>" per case.
  * Usage: ioctl_bench [DEVICE]   (default /dev/iommu)
  */
@@ -20,9 +20,10 @@
 
 #include "cuse-iommu.h"
 
-#define BENCH_SECONDS	1.5
-#define WARMUP		50
-#define BATCH		32	/* iterations between clock reads */
+#define BENCH_SECONDS	1.5	/* per case, over all rounds */
+#define ROUNDS		5
+#define WARMUP		20
+#define BATCH		16	/* iterations between clock reads */
 
 static int fd;
 static __u32 ioasid;
@@ -66,39 +67,83 @@ static int op_map_unmap(void)
 
 static int op_alloc_free(void)
 {
-	struct iommu_ioasid_alloc a = { sizeof(a), 0 };
-	struct iommu_ioasid_free f = { sizeof(f), 0, 0, 0 };
-	int id = ioctl(fd, IOMMU_IOASID_ALLOC, &a);
+	struct iommu_ioasid_alloc a;
+	struct iommu_ioasid_free f;
+	int id;
 
+	memset(&a, 0, sizeof(a));
+	a.argsz = sizeof(a);
+	id = ioctl(fd, IOMMU_IOASID_ALLOC, &a);
 	if (id < 0)
 		return -1;
+	memset(&f, 0, sizeof(f));
+	f.argsz = sizeof(f);
 	f.ioasid = id;
 	return ioctl(fd, IOMMU_IOASID_FREE, &f);
 }
 
-/* Mean microseconds per iteration of op, or -1 if it failed. */
-static double measure(const char *name, int (*op)(void))
+struct bench_case {
+	const char *name;
+	int (*op)(void);
+	double seconds;		/* accumulated over the rounds */
+	long iterations;
+};
+
+static struct bench_case cases[] = {
+	{ "get_api_version", op_version, 0, 0 },	/* the floor: first */
+	{ "map_unmap_4k", op_map_unmap, 0, 0 },
+	{ "ioasid_alloc_free", op_alloc_free, 0, 0 },
+};
+#define NCASES	(sizeof(cases) / sizeof(cases[0]))
+
+/* Run c for about seconds; add to its totals.  -1 if an ioctl failed. */
+static int run_case(struct bench_case *c, double seconds)
 {
-	double t0, t;
-	long n = 0;
+	double t0 = now(), t;
 	int i;
 
-	for (i = 0; i < WARMUP; i++)
-		if (op() < 0)
-			goto failed;
-	t0 = now();
 	do {
 		for (i = 0; i < BATCH; i++)
-			if (op() < 0)
-				goto failed;
-		n += BATCH;
+			if (c->op() < 0) {
+				printf("bench: %s failed: %s\n", c->name, strerror(errno));
+				return -1;
+			}
+		c->iterations += BATCH;
 		t = now();
-	} while (t - t0 < BENCH_SECONDS);
-	printf("bench: (%s: %ld iterations in %.2f s)\n", name, n, t - t0);
-	return (t - t0) * 1e6 / n;
-failed:
-	printf("bench: %s failed: %s\n", name, strerror(errno));
-	return -1;
+	} while (t - t0 < seconds);
+	c->seconds += t - t0;
+	return 0;
+}
+
+/*
+ * The cases take turns, ROUNDS times, instead of running one after another:
+ * the host under TCG is shared and its load drifts, and taking turns spreads
+ * that drift over every case alike, so the ratios stay comparable.
+ */
+static int measure_all(void)
+{
+	size_t k;
+	int r, i;
+
+	for (k = 0; k < NCASES; k++)
+		for (i = 0; i < WARMUP; i++)
+			if (cases[k].op() < 0) {
+				printf("bench: %s failed: %s\n", cases[k].name, strerror(errno));
+				return -1;
+			}
+	for (r = 0; r < ROUNDS; r++)
+		for (k = 0; k < NCASES; k++)
+			if (run_case(&cases[k], BENCH_SECONDS / ROUNDS) < 0)
+				return -1;
+	for (k = 0; k < NCASES; k++)
+		printf("bench: (%s: %ld iterations in %.2f s)\n", cases[k].name,
+		       cases[k].iterations, cases[k].seconds);
+	return 0;
+}
+
+static double mean_us(const struct bench_case *c)
+{
+	return c->seconds * 1e6 / c->iterations;
 }
 
 static void report(const char *name, double us, double floor)
@@ -109,7 +154,7 @@ static void report(const char *name, double us, double floor)
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : "/dev/iommu";
-	struct iommu_ioasid_alloc a = { sizeof(a), 0 };
+	struct iommu_ioasid_alloc a;
 	double floor, map_unmap, alloc_free;
 	int id;
 
@@ -124,6 +169,8 @@ int main(int argc, char **argv)
 	if (page == MAP_FAILED)
 		return 1;
 	page[0] = 1;	/* populated, like a real DMA buffer */
+	memset(&a, 0, sizeof(a));
+	a.argsz = sizeof(a);
 	id = ioctl(fd, IOMMU_IOASID_ALLOC, &a);
 	if (id < 0) {
 		printf("bench: IOASID_ALLOC: %s\n", strerror(errno));
@@ -131,11 +178,11 @@ int main(int argc, char **argv)
 	}
 	ioasid = id;
 
-	floor = measure("get_api_version", op_version);
-	map_unmap = measure("map_unmap_4k", op_map_unmap);
-	alloc_free = measure("ioasid_alloc_free", op_alloc_free);
-	if (floor <= 0 || map_unmap <= 0 || alloc_free <= 0)
+	if (measure_all() < 0)
 		return 1;
+	floor = mean_us(&cases[0]);
+	map_unmap = mean_us(&cases[1]);
+	alloc_free = mean_us(&cases[2]);
 
 	report("get_api_version", floor, floor);
 	report("map_unmap_4k_pair", map_unmap, floor);

@@ -22,7 +22,7 @@ usage() { sed -n '3,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out=$1
 shift
-daemon= mode=test guest=$here/guest.sh
+daemon='' mode=test guest=$here/guest.sh
 bins=()
 while [ $# -gt 0 ]; do
 	case "$1" in

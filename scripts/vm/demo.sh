@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# demo.sh BUILD_DIR [run-vm.sh options, e.g. --debug] - walk through open/version/alloc/map/unmap/free on a real /dev/iommu,
-# explained step by step (tests/vm/demo.c).
-# Boots Debian's kernel under QEMU (TCG); see scripts/vm/run-vm.sh.
+# demo.sh BUILD_DIR [run-vm.sh options, e.g. --debug]
+# Walks through open, version, alloc, map, unmap and free on a real
+# /dev/iommu in the VM, explained step by step (tests/vm/demo.c).
+# Builds what it needs in BUILD_DIR first; see lib.sh (vm_mode_run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

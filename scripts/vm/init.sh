@@ -27,7 +27,7 @@ cmdline_arg() {
 
 mode=$(cmdline_arg mode)
 [ -n "$mode" ] || mode=$(cat /etc/cuse-iommu/mode 2>/dev/null)
-[ -n "$mode" ] || mode=test
+[ -n "$mode" ] || mode="test"
 
 power_off() {
 	sync
@@ -62,6 +62,7 @@ daemon_args=--foreground
 [ "$(cmdline_arg debug)" = 1 ] && daemon_args="$daemon_args --debug"
 # The daemon's output goes to a file, not the console, so it cannot split the
 # test lines the host matches; it is shown when something fails.
+# shellcheck disable=SC2086 # daemon_args is a list of options
 /bin/cuse-iommu $daemon_args >"$daemon_log" 2>&1 &
 daemon_pid=$!
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the VM tier scripts.  Source it; it defines functions only.
 
 vm_log() { printf 'vm: %s\n' "$*" >&2; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# shell.sh BUILD_DIR [run-vm.sh options, e.g. --debug] - an interactive busybox shell in the VM with the daemon serving
-# /dev/iommu and every VM client in /bin (for a human; Ctrl-A X quits).
-# Boots Debian's kernel under QEMU (TCG); see scripts/vm/run-vm.sh.
+# shell.sh BUILD_DIR [run-vm.sh options, e.g. --debug]
+# For a human: an interactive busybox shell in the VM, the daemon serving
+# /dev/iommu and every VM client in /bin.  Ctrl-A X quits qemu.
+# Builds what it needs in BUILD_DIR first; see lib.sh (vm_mode_run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -1,0 +1,140 @@
+// A fake Linux kernel for the protocol tests (tier 2).
+//
+// It plays the /dev/cuse side of the daemon's real libfuse CUSE session:
+// one end of a SOCK_SEQPACKET socketpair (one FUSE message per read, like
+// /dev/cuse) is handed to CuseDevice::attach(), CuseDevice::run() serves it
+// on a thread, and this class speaks the FUSE wire protocol of
+// <linux/fuse.h> the way fs/fuse/cuse.c and fs/fuse/ioctl.c do.
+//
+// The "calling process" of every request is the test itself: fuse_in_header
+// carries the test thread's id, and ioctl arguments point into the test's
+// own memory.  That memory is copied with process_vm_readv/writev, so an
+// unreadable address fails with EFAULT like copy_from_user() would instead
+// of crashing the test.
+//
+// Every receive is bounded by kTimeout: a daemon bug fails the test (doctest
+// FAIL_CHECK) rather than hanging it.  So is every kernel limit the daemon
+// could break (iovec count, 128 KiB per round, reply sizes).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <linux/fuse.h>
+
+namespace ciommu {
+class CuseDevice;
+}
+
+namespace protocol {
+
+// fs/fuse/fuse_i.h (kernel-internal): request ids step by 2; an INTERRUPT
+// carries the id of the request it interrupts with bit 0 set.
+inline constexpr uint64_t kUniqueStep = 2;
+inline constexpr uint64_t kInterruptBit = 1;
+
+template <typename T> std::span<const std::byte> bytes_of(const T& value) {
+    return std::as_bytes(std::span(&value, 1));
+}
+
+// One message from the daemon.
+struct Reply {
+    fuse_out_header header{};
+    std::vector<std::byte> payload;  // what follows the header
+    int error() const { return header.error; }  // 0 or -errno
+};
+
+struct InitReply {
+    int error = 0;  // 0 or -errno
+    cuse_init_out out{};
+    std::vector<std::string> dev_info;  // the "KEY=value" strings
+    size_t dev_info_bytes = 0;
+};
+
+struct IoctlResult {
+    long result = 0;  // what ioctl() would return, or -errno
+    int rounds = 0;   // FUSE_IOCTL requests it took
+    uint64_t highest_named = 0;  // end of the highest caller byte a retry named
+};
+
+// A FUSE_IOCTL reply split into fuse_ioctl_out and what follows it (retry
+// iovecs, or the data to copy out).  nullopt if it is too short.
+struct IoctlReplyParts {
+    fuse_ioctl_out out{};
+    std::span<const std::byte> tail;
+};
+std::optional<IoctlReplyParts> split_ioctl_reply(const Reply& reply);
+
+class FakeKernel {
+public:
+    static constexpr auto kTimeout = std::chrono::seconds(5);
+    // fs/fuse/ioctl.c: each round must fit in max_pages, 32 pages for CUSE.
+    static constexpr size_t kMaxRoundBytes = 32 * 4096;
+    // The kernel retries forever; a test gives up (and fails) after this.
+    static constexpr int kMaxRounds = 16;
+
+    // Attaches to device and starts device.run() on a thread.
+    explicit FakeKernel(ciommu::CuseDevice& device);
+    ~FakeKernel();  // hangs up if the test has not stopped the daemon
+    FakeKernel(const FakeKernel&) = delete;
+    FakeKernel& operator=(const FakeKernel&) = delete;
+
+    // CUSE_INIT as cuse_send_init() sends it.
+    InitReply init(uint32_t major = FUSE_KERNEL_VERSION, uint32_t minor = FUSE_KERNEL_MINOR_VERSION);
+    // FUSE_OPEN: the daemon's file handle (fails the test and returns 0 on
+    // error).  `out`, if given, receives the whole reply.
+    uint64_t open(fuse_open_out* out = nullptr);
+    // FUSE_RELEASE: 0 or -errno.
+    int release(uint64_t fh);
+    // ioctl(fd, cmd, arg) from the test thread, with every retry round the
+    // kernel would do.  flags: FUSE_IOCTL_UNRESTRICTED (what CUSE sends for a
+    // device with CUSE_UNRESTRICTED_IOCTL), optionally | FUSE_IOCTL_COMPAT.
+    IoctlResult ioctl(uint64_t fh, unsigned cmd, uint64_t arg,
+                      uint32_t flags = FUSE_IOCTL_UNRESTRICTED);
+    IoctlResult ioctl(uint64_t fh, unsigned cmd, const void* arg,
+                      uint32_t flags = FUSE_IOCTL_UNRESTRICTED) {
+        return ioctl(fh, cmd, reinterpret_cast<uintptr_t>(arg), flags);
+    }
+    // One FUSE_IOCTL round with hand-made data; the reply or nullopt.
+    std::optional<Reply> ioctl_round(uint64_t fh, unsigned cmd, uint64_t arg,
+                                     std::span<const std::byte> in_data, uint32_t out_size,
+                                     uint32_t flags = FUSE_IOCTL_UNRESTRICTED);
+
+    // Raw messages.  send() frames a fuse_in_header (pid = the calling
+    // thread) in front of the parts; receive() waits for the reply to
+    // `unique`, keeping any other message for take_stashed().
+    uint64_t next_unique() { return unique_ += kUniqueStep; }
+    void send(uint32_t opcode, uint64_t unique, std::initializer_list<std::span<const std::byte>> parts);
+    std::optional<Reply> receive(uint64_t unique);
+    std::optional<Reply> request(uint32_t opcode, std::span<const std::byte> body);
+    std::optional<Reply> take_stashed(uint64_t unique);
+    // True if no message at all arrives within `wait`.
+    bool quiet_for(std::chrono::milliseconds wait);
+
+    // Ends the daemon like a dying /dev/cuse: closes our end, so the
+    // transport's read() returns 0.  Returns run()'s result, or nullopt if
+    // it did not return in time (the test has failed).
+    std::optional<int> hangup();
+    // Ends the daemon with CuseDevice::exit() from this (non-loop) thread.
+    std::optional<int> stop_with_exit();
+
+private:
+    std::optional<Reply> read_message();
+    std::optional<int> wait_for_run();
+
+    ciommu::CuseDevice& device_;
+    int fd_ = -1;
+    uint64_t unique_ = 0;
+    std::future<int> run_;
+    std::map<uint64_t, Reply> stash_;
+};
+
+}  // namespace protocol
