@@ -372,25 +372,28 @@ bool read_formats(const Node& n, uint32_t& bits) {
 // parent), and nesting is of no use without a format to walk.
 bool check_nesting_formats(const Node& n, const IommuUnit& u) {
     if (u.nesting == Nesting::kNone && u.pgtable_formats != 0)
-        return n.errs.fail(child(n.path, "pgtable_formats"), "user page-table formats need nesting, but \"nesting\" is \"none\"");
+        return n.errs.fail(child(n.path, "pgtable_formats"),
+                           "user page-table formats need nesting, but \"nesting\" is \"none\"");
     if (u.nesting != Nesting::kNone && u.pgtable_formats == 0)
         return n.errs.fail(child(n.path, "nesting"), "nesting needs at least one entry in \"pgtable_formats\"");
     return true;
 }
 
 bool read_iommu(const Node& n, IommuUnit& u) {
+    using F = const Node&;
     u = IommuUnit{"", 0, 0, {}, Nesting::kNone, 0, false, false, 0};
+    const unsigned& width = u.address_width;  // read before what depends on it
     return check_object(n, {"name", "page_sizes", "address_width", "reserved_regions", "nesting", "pasid_width",
                             "iopf", "snoop_control", "pgtable_formats"}) &&
-           required(n, "name", [&](const Node& f) { return read_name(f, u.name); }) &&
-           required(n, "address_width", [&](const Node& f) { return read_uint(f, 32, 48, u.address_width); }) &&
-           required(n, "page_sizes", [&](const Node& f) { return read_page_sizes(f, u.address_width, u.pgsize_bitmap); }) &&
-           if_present(n, "reserved_regions", [&](const Node& f) { return read_regions(f, u.address_width, u.reserved); }) &&
-           if_present(n, "nesting", [&](const Node& f) { return read_enum<Nesting>(f, kNestingNames, u.nesting); }) &&
-           if_present(n, "pasid_width", [&](const Node& f) { return read_uint(f, 0, 20, u.pasid_width); }) &&
-           if_present(n, "iopf", [&](const Node& f) { return read_bool(f, u.iopf); }) &&
-           if_present(n, "snoop_control", [&](const Node& f) { return read_bool(f, u.snoop_control); }) &&
-           if_present(n, "pgtable_formats", [&](const Node& f) { return read_formats(f, u.pgtable_formats); }) &&
+           required(n, "name", [&](F f) { return read_name(f, u.name); }) &&
+           required(n, "address_width", [&](F f) { return read_uint(f, 32, 48, u.address_width); }) &&
+           required(n, "page_sizes", [&](F f) { return read_page_sizes(f, width, u.pgsize_bitmap); }) &&
+           if_present(n, "reserved_regions", [&](F f) { return read_regions(f, width, u.reserved); }) &&
+           if_present(n, "nesting", [&](F f) { return read_enum<Nesting>(f, kNestingNames, u.nesting); }) &&
+           if_present(n, "pasid_width", [&](F f) { return read_uint(f, 0, 20, u.pasid_width); }) &&
+           if_present(n, "iopf", [&](F f) { return read_bool(f, u.iopf); }) &&
+           if_present(n, "snoop_control", [&](F f) { return read_bool(f, u.snoop_control); }) &&
+           if_present(n, "pgtable_formats", [&](F f) { return read_formats(f, u.pgtable_formats); }) &&
            check_nesting_formats(n, u);
 }
 
@@ -452,8 +455,9 @@ bool read_device(const Node& n, Draft& d) {
     const bool pci = s.kind == DeviceKind::kPci;
     for (const auto& [key, value] : n.v.items()) {
         if (!pci && contains(kPciKeys, key) && !contains(kMdevKeys, key))
-            return n.errs.fail(child(n.path, key), "not allowed for a " + in_quotes(kind_name(s.kind)) +
-                                                       " device: an mdev takes it from its parent");
+            return n.errs.fail(child(n.path, key), "not allowed for type " + in_quotes(kind_name(s.kind)) +
+                                                       ": an mdev has only \"name\", \"type\" and \"parent\" "
+                                                       "(the rest comes from the parent)");
     }
     if (!check_object(n, pci ? kPciKeys : kMdevKeys) ||
         !required(n, "name", [&](const Node& f) { return read_name(f, s.name); }))
@@ -504,7 +508,8 @@ bool resolve_parent(Topology& topo, size_t i, const std::string& parent_name, Er
     if (!p)
         return errs.fail(path, "no device named " + in_quotes(parent_name));
     if (p->kind != DeviceKind::kPci)
-        return errs.fail(path, in_quotes(p->name) + " is a " + in_quotes(kind_name(p->kind)) + " device; a parent must be \"pci\"");
+        return errs.fail(path, in_quotes(p->name) + " is of type " + in_quotes(kind_name(p->kind)) +
+                                   "; a parent must be of type \"pci\"");
     if (m.kind == DeviceKind::kMdev) {
         const IommuUnit& u = topo.iommus[p->iommu];
         if (u.pasid_width == 0)
@@ -522,10 +527,9 @@ bool resolve_parent(Topology& topo, size_t i, const std::string& parent_name, Er
     return true;
 }
 
-bool read_devices(const Node& n, Topology& topo) {
-    if (!check_array(n, "devices"))
-        return false;
-    std::vector<Draft> drafts(n.v.size());
+// Reads every device as written; names and BDFs must be unique, and a PCI
+// device's IOMMU must exist.
+bool read_drafts(const Node& n, const std::vector<IommuUnit>& iommus, std::vector<Draft>& drafts) {
     std::map<std::string, size_t> names;
     std::map<uint16_t, size_t> rids;  // "0a:00.0" and "0A:00.0" are one device
     for (size_t i = 0; i < drafts.size(); ++i) {
@@ -534,16 +538,26 @@ bool read_devices(const Node& n, Topology& topo) {
             return false;
         const DeviceSpec& s = drafts[i].spec;
         if (auto [it, fresh] = names.emplace(s.name, i); !fresh)
-            return n.errs.fail(child(e.path, "name"), "duplicate name " + in_quotes(s.name) + " (also " + child(n.path, it->second) + ")");
+            return n.errs.fail(child(e.path, "name"), "duplicate name " + in_quotes(s.name) + " (also " +
+                                                          child(n.path, it->second) + ")");
         if (s.kind != DeviceKind::kPci)
             continue;
         if (auto [it, fresh] = rids.emplace(s.rid, i); !fresh)
             return n.errs.fail(child(e.path, "bdf"), in_quotes(s.bdf) + " is also the BDF of " +
                                                          in_quotes(drafts[it->second].spec.name) + " (" +
                                                          child(n.path, it->second) + ")");
-        if (!resolve_iommu(topo.iommus, i, drafts[i], n.errs))
+        if (!resolve_iommu(iommus, i, drafts[i], n.errs))
             return false;
     }
+    return true;
+}
+
+bool read_devices(const Node& n, Topology& topo) {
+    if (!check_array(n, "devices"))
+        return false;
+    std::vector<Draft> drafts(n.v.size());
+    if (!read_drafts(n, topo.iommus, drafts))
+        return false;
     for (const Draft& d : drafts)
         topo.devices.push_back(d.spec);
     if (!check_groups(topo, n.errs))

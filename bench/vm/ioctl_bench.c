@@ -37,16 +37,22 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One iteration of each case; 0 on success. */
-static int op_version(void)
+/*
+ * One iteration of each case; 0 on success.  Cases made of two ioctls add
+ * the time of each to split[0] and split[1], to tell them apart.
+ */
+static int op_version(double *split)
 {
+	(void)split;
 	return ioctl(fd, IOMMU_GET_API_VERSION, 0) == IOMMU_API_VERSION ? 0 : -1;
 }
 
-static int op_map_unmap(void)
+static int op_map_unmap(double *split)
 {
 	struct iommu_map_dma m;
 	struct iommu_unmap_dma u;
+	double t0, t1;
+	int r;
 
 	memset(&m, 0, sizeof(m));
 	m.argsz = sizeof(m);
@@ -55,44 +61,58 @@ static int op_map_unmap(void)
 	m.vaddr = (__u64)(unsigned long)page;
 	m.iova = 0x100000;
 	m.size = 4096;
-	if (ioctl(fd, IOMMU_MAP_DMA, &m) < 0)
-		return -1;
 	memset(&u, 0, sizeof(u));
 	u.argsz = sizeof(u);
 	u.ioasid = ioasid;
 	u.iova = 0x100000;
 	u.size = 4096;
-	return ioctl(fd, IOMMU_UNMAP_DMA, &u) < 0 || u.size != 4096 ? -1 : 0;
+	t0 = now();
+	if (ioctl(fd, IOMMU_MAP_DMA, &m) < 0)
+		return -1;
+	t1 = now();
+	r = ioctl(fd, IOMMU_UNMAP_DMA, &u);
+	split[0] += t1 - t0;
+	split[1] += now() - t1;
+	return r < 0 || u.size != 4096 ? -1 : 0;
 }
 
-static int op_alloc_free(void)
+static int op_alloc_free(double *split)
 {
 	struct iommu_ioasid_alloc a;
 	struct iommu_ioasid_free f;
-	int id;
+	double t0, t1;
+	int id, r;
 
 	memset(&a, 0, sizeof(a));
 	a.argsz = sizeof(a);
+	memset(&f, 0, sizeof(f));
+	f.argsz = sizeof(f);
+	t0 = now();
 	id = ioctl(fd, IOMMU_IOASID_ALLOC, &a);
 	if (id < 0)
 		return -1;
-	memset(&f, 0, sizeof(f));
-	f.argsz = sizeof(f);
+	t1 = now();
 	f.ioasid = id;
-	return ioctl(fd, IOMMU_IOASID_FREE, &f);
+	r = ioctl(fd, IOMMU_IOASID_FREE, &f);
+	split[0] += t1 - t0;
+	split[1] += now() - t1;
+	return r;
 }
 
 struct bench_case {
 	const char *name;
-	int (*op)(void);
+	int (*op)(double *split);
+	const char *part[2];	/* the two ioctls of a pair, or NULL */
 	double seconds;		/* accumulated over the rounds */
+	double split[2];
 	long iterations;
 };
 
 static struct bench_case cases[] = {
-	{ "get_api_version", op_version, 0, 0 },	/* the floor: first */
-	{ "map_unmap_4k", op_map_unmap, 0, 0 },
-	{ "ioasid_alloc_free", op_alloc_free, 0, 0 },
+	/* The floor comes first. */
+	{ "get_api_version", op_version, { NULL, NULL }, 0, { 0, 0 }, 0 },
+	{ "map_unmap_4k", op_map_unmap, { "map_dma_4k", "unmap_dma_4k" }, 0, { 0, 0 }, 0 },
+	{ "ioasid_alloc_free", op_alloc_free, { "ioasid_alloc", "ioasid_free" }, 0, { 0, 0 }, 0 },
 };
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
 
@@ -104,7 +124,7 @@ static int run_case(struct bench_case *c, double seconds)
 
 	do {
 		for (i = 0; i < BATCH; i++)
-			if (c->op() < 0) {
+			if (c->op(c->split) < 0) {
 				printf("bench: %s failed: %s\n", c->name, strerror(errno));
 				return -1;
 			}
@@ -125,12 +145,14 @@ static int measure_all(void)
 	size_t k;
 	int r, i;
 
-	for (k = 0; k < NCASES; k++)
+	for (k = 0; k < NCASES; k++) {
 		for (i = 0; i < WARMUP; i++)
-			if (cases[k].op() < 0) {
+			if (cases[k].op(cases[k].split) < 0) {
 				printf("bench: %s failed: %s\n", cases[k].name, strerror(errno));
 				return -1;
 			}
+		cases[k].split[0] = cases[k].split[1] = 0;
+	}
 	for (r = 0; r < ROUNDS; r++)
 		for (k = 0; k < NCASES; k++)
 			if (run_case(&cases[k], BENCH_SECONDS / ROUNDS) < 0)
@@ -141,10 +163,6 @@ static int measure_all(void)
 	return 0;
 }
 
-static double mean_us(const struct bench_case *c)
-{
-	return c->seconds * 1e6 / c->iterations;
-}
 
 static void report(const char *name, double us, double floor)
 {
@@ -155,8 +173,10 @@ int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : "/dev/iommu";
 	struct iommu_ioasid_alloc a;
-	double floor, map_unmap, alloc_free;
-	int id;
+	char name[64];
+	double floor;
+	size_t k;
+	int id, j;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	fd = open(dev, O_RDWR);
@@ -180,15 +200,22 @@ int main(int argc, char **argv)
 
 	if (measure_all() < 0)
 		return 1;
-	floor = mean_us(&cases[0]);
-	map_unmap = mean_us(&cases[1]);
-	alloc_free = mean_us(&cases[2]);
+	floor = cases[0].seconds * 1e6 / cases[0].iterations;
+	for (k = 0; k < NCASES; k++) {
+		struct bench_case *c = &cases[k];
+		double pair = c->seconds * 1e6 / c->iterations;
 
-	report("get_api_version", floor, floor);
-	report("map_unmap_4k_pair", map_unmap, floor);
-	report("map_unmap_4k_per_ioctl", map_unmap / 2, floor);
-	report("ioasid_alloc_free_pair", alloc_free, floor);
-	report("ioasid_alloc_free_per_ioctl", alloc_free / 2, floor);
+		if (!c->part[0]) {
+			report(c->name, pair, floor);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s_pair", c->name);
+		report(name, pair, floor);
+		snprintf(name, sizeof(name), "%s_per_ioctl", c->name);
+		report(name, pair / 2, floor);
+		for (j = 0; j < 2; j++)
+			report(c->part[j], c->split[j] * 1e6 / c->iterations, floor);
+	}
 	close(fd);
 	return 0;
 }

@@ -8,8 +8,9 @@
 #   --log      where the console is copied (default: next to the initrd)
 #   --timeout  wall-clock bound; defaults: test 240, demo 120, bench 300,
 #              shell none (it is for a human at the keyboard)
-#   --smp      virtual CPUs; default 2, bench 1 (see below)
+#   --smp      virtual CPUs; default 2, bench 1 (it measures more steadily)
 #   --debug    run the daemon with --debug (its output shows on failure)
+#   --append   more kernel command line, e.g. cuse_iommu.mode=shell
 #
 # Exit status: test mode - 0 only if the last "N passed, M failed" line of the
 # console has M = 0 and N > 0; other modes - 0 only if /init reported
@@ -18,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-usage() { sed -n '3,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '3,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 initrd='' mode=test log='' limit='' smp='' extra=''
 while [ $# -gt 0 ]; do

@@ -59,8 +59,8 @@ std::vector<std::pair<uint16_t, size_t>> walk(const Answer& a) {
         CHECK(offset % 8 == 0);
         const auto header = a.at<iommu_info_cap_header>(offset);
         CHECK(header.version == 1);
-        for (const auto& [id, where] : caps)
-            CHECK_MESSAGE(id != header.id, "capability " << id << " twice");
+        for (const auto& seen : caps)
+            CHECK_MESSAGE(seen.first != header.id, "capability " << header.id << " twice");
         caps.emplace_back(header.id, offset);
         if (header.next != 0)
             CHECK(header.next > offset);  // forward only
@@ -160,7 +160,9 @@ TEST_CASE("flags of every default device") {
         {"gpu0", PASID | SNOOP}, {"mdev0", MDEV | SNOOP}, {"mdev1", MDEV | SNOOP}, {"vmdev0", MDEV | SW},
         {"legacy0", 0},
     };
-    for (const auto& [name, flags] : cases) {
+    for (const auto& c : cases) {
+        const char* name = c.first;
+        const uint32_t flags = c.second;
         CAPTURE(name);
         CHECK(device_info_flags(topo, dev(topo, name)) == flags);
         CHECK(full_info(topo, name).info().flags == (flags | IOMMU_DEVICE_INFO_CAPS));
