@@ -10,15 +10,47 @@ std::optional<IotlbEntry> Iotlb::lookup(const IotlbKey& key) const {
 }
 
 void Iotlb::insert(const IotlbKey& key, const IotlbEntry& entry) {
+    if (auto it = entries_.find(key); it != entries_.end())
+        erase(it);
     if (entries_.size() >= kCapacity)
-        entries_.clear();
-    entries_[key] = entry;
+        clear();
+    entries_.emplace(key, entry);
+    by_stage2_.emplace(Stage2Page{entry.s2, entry.s2_page}, key);
+}
+
+Iotlb::Entries::iterator Iotlb::erase(Entries::iterator it) {
+    auto [first, last] = by_stage2_.equal_range({it->second.s2, it->second.s2_page});
+    for (auto rev = first; rev != last; ++rev) {
+        if (rev->second == it->first) {
+            by_stage2_.erase(rev);
+            break;
+        }
+    }
+    return entries_.erase(it);
+}
+
+void Iotlb::clear() {
+    entries_.clear();
+    by_stage2_.clear();
 }
 
 void Iotlb::flush_stage2(const IoAddressSpace* s2, uint64_t first_page, uint64_t last_page) {
-    erase_if([&](const IotlbKey&, const IotlbEntry& e) {
-        return e.s2 == s2 && e.s2_page >= first_page && e.s2_page <= last_page;
-    });
+    if (entries_.empty())
+        return;
+    if (last_page - first_page >= entries_.size()) {  // a wide range: one pass over everything
+        erase_if([&](const IotlbKey&, const IotlbEntry& e) {
+            return e.s2 == s2 && e.s2_page >= first_page && e.s2_page <= last_page;
+        });
+        return;
+    }
+    for (uint64_t page = first_page; page <= last_page; ++page) {
+        auto range = by_stage2_.equal_range({s2, page});
+        while (range.first != range.second) {
+            const IotlbKey key = range.first->second;
+            erase(entries_.find(key));  // invalidates the range: look it up again
+            range = by_stage2_.equal_range({s2, page});
+        }
+    }
 }
 
 void Iotlb::flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid, uint64_t first_page,

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <sys/types.h>
+#include <functional>
+#include <iterator>
 #include <unordered_map>
 
 namespace ciommu {
@@ -48,10 +50,23 @@ public:
     void flush_route(unsigned unit, uint16_t rid, uint32_t pasid);
     // Everything that used a space at either stage (FREE).
     void flush_space(const IoAddressSpace* space);
+    void clear();
 
     size_t size() const { return entries_.size(); }
 
 private:
+    // UNMAP names stage-2 pages, not IOTLB keys: this reverse index finds
+    // the entries a page backs without scanning the whole IOTLB.
+    struct Stage2Page {
+        const IoAddressSpace* s2;
+        uint64_t page;
+        bool operator==(const Stage2Page&) const = default;
+    };
+    struct Stage2Hash {
+        size_t operator()(const Stage2Page& p) const {
+            return std::hash<const void*>()(p.s2) ^ static_cast<size_t>(p.page * 0x9e3779b97f4a7c15ull);
+        }
+    };
     struct KeyHash {
         size_t operator()(const IotlbKey& k) const {
             uint64_t h = k.page * 0x9e3779b97f4a7c15ull;
@@ -59,13 +74,16 @@ private:
             return static_cast<size_t>(h * 0xff51afd7ed558ccdull);
         }
     };
+    using Entries = std::unordered_map<IotlbKey, IotlbEntry, KeyHash>;
+
+    Entries::iterator erase(Entries::iterator it);
     template <typename Pred> void erase_if(Pred pred) {
-        if (entries_.empty())
-            return;  // the common case for map/unmap without DMA: no scan
-        std::erase_if(entries_, [&](const auto& kv) { return pred(kv.first, kv.second); });
+        for (auto it = entries_.begin(); it != entries_.end();)
+            it = pred(it->first, it->second) ? erase(it) : std::next(it);
     }
 
-    std::unordered_map<IotlbKey, IotlbEntry, KeyHash> entries_;
+    Entries entries_;
+    std::unordered_multimap<Stage2Page, IotlbKey, Stage2Hash> by_stage2_;
 };
 
 }  // namespace ciommu

@@ -2,25 +2,26 @@
 
 #include <cerrno>
 #include <sys/uio.h>
-#include <vector>
+#include <algorithm>
 
 #include "io_address_space.h"
 
 namespace ciommu {
 
 long probe_user_range(pid_t pid, uint64_t vaddr, uint64_t size) {
-    // Read one byte of every page, up to IOV_MAX pages per system call.
-    constexpr size_t kBatch = 1024;
+    // Read one byte of every page, a batch of pages per system call (the
+    // batch lives on the stack: MAP_DMA of one page must stay cheap).
+    constexpr size_t kBatch = 256;
     const uint64_t pages = (size + kPageSize - 1) / kPageSize;
-    std::vector<char> sink(kBatch);
-    std::vector<iovec> local(kBatch), remote(kBatch);
+    char sink[kBatch];
+    iovec local[kBatch], remote[kBatch];
     for (uint64_t done = 0; done < pages;) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch, pages - done));
         for (size_t i = 0; i < n; ++i) {
             local[i] = {&sink[i], 1};
             remote[i] = {reinterpret_cast<void*>(vaddr + (done + i) * kPageSize), 1};
         }
-        const ssize_t got = process_vm_readv(pid, local.data(), n, remote.data(), n, 0);
+        const ssize_t got = process_vm_readv(pid, local, n, remote, n, 0);
         if (got < 0)
             return errno == ESRCH ? -ESRCH : -EFAULT;
         if (static_cast<size_t>(got) != n)  // partial: a page in the batch is missing
