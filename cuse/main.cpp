@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,7 @@
 #include <fuse_lowlevel.h>
 
 #include "../dispatcher/dispatcher.h"
+#include "../devices/topology.h"
 #include "../dispatcher/model.h"
 #include "cuse_device.h"
 
@@ -26,13 +28,16 @@ namespace {
 struct Options {
     ciommu::CuseDeviceOptions device;
     bool foreground = false;
+    std::string topology_file;  // empty: the built-in default topology
 };
 
 void print_usage(FILE* out) {
     std::fputs(
-        "usage: cuse-iommu [--name NAME] [--foreground] [--debug] [--help]\n"
+        "usage: cuse-iommu [--name NAME] [--topology FILE] [--foreground] [--debug] [--help]\n"
         "Serves the /dev/iommu uAPI prototype as a CUSE character device.\n"
         "  -n, --name NAME    device name: creates /dev/NAME (default: iommu)\n"
+        "  -t, --topology FILE  the simulated IOMMUs and devices, as JSON\n"
+        "                     (default: built in; see docs/topology.md)\n"
         "  -f, --foreground   stay in the foreground\n"
         "  -d, --debug        trace every CUSE request on stderr (implies -f)\n"
         "  -h, --help         show this help\n"
@@ -56,6 +61,10 @@ int parse_options(int argc, char** argv, Options& options) {
             options.device.name = argv[++i];
         } else if (arg.starts_with("--name=")) {
             options.device.name = std::string(arg.substr(7));
+        } else if ((arg == "-t" || arg == "--topology") && i + 1 < argc) {
+            options.topology_file = argv[++i];
+        } else if (arg.starts_with("--topology=")) {
+            options.topology_file = std::string(arg.substr(11));
         } else {
             std::fprintf(stderr, "cuse-iommu: unknown or incomplete option '%s'\n", argv[i]);
             print_usage(stderr);
@@ -82,7 +91,17 @@ int main(int argc, char** argv) {
         return rc == 2 ? 0 : 1;
     options.device.on_ready = announce_ready;
 
-    ciommu::Model model;
+    ciommu::Topology topology = ciommu::default_topology();
+    if (!options.topology_file.empty()) {
+        auto loaded = ciommu::load_topology_file(options.topology_file);
+        if (auto* error = std::get_if<ciommu::TopologyError>(&loaded)) {
+            std::fprintf(stderr, "cuse-iommu: %s\n", ciommu::describe(*error).c_str());
+            return 1;
+        }
+        topology = std::move(std::get<ciommu::Topology>(loaded));
+    }
+
+    ciommu::Model model(topology);
     ciommu::Dispatcher dispatcher(model);
     ciommu::CuseDevice device(dispatcher, options.device);
     if (!device.session()) {

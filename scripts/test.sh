@@ -3,7 +3,7 @@
 #   1. unit      doctest tests of the model and the dispatcher (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
-# then the VM benchmark.  Exits non-zero if any tier fails.
+# then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -51,6 +51,9 @@ fi
 
 log "benchmark: ioctl round trips through CUSE (VM)"
 scripts/vm/bench.sh build/release 2>&1 | tee build/logs/bench.log || status=1
+
+log "benchmark: the model in-process (1K vs 1M mappings)"
+build/release/bench/model_bench 2>&1 | tee build/logs/model-bench.log || status=1
 
 echo
 echo "all tiers: $passed passed, $failed failed"
