@@ -1,24 +1,3 @@
-/* The uAPI header must stand alone as strict C99 and keep its ABI layout:
- * these sizes and offsets are what 32- and 64-bit callers agree on. */
-#include "cuse-iommu.h"
-
-#include <stddef.h>
-
-#define ABI_CHECK(name, cond) typedef char abi_check_##name[(cond) ? 1 : -1]
-
-ABI_CHECK(alloc_size, sizeof(struct iommu_ioasid_alloc) == 24);
-ABI_CHECK(bind_size, sizeof(struct iommu_device_bind) == 48);
-ABI_CHECK(info_size, sizeof(struct iommu_device_info) == 24);
-ABI_CHECK(attach_size, sizeof(struct iommu_device_attach) == 24);
-ABI_CHECK(detach_size, sizeof(struct iommu_device_detach) == 24);
-ABI_CHECK(invalidate_size, sizeof(struct iommu_invalidate_cache) == 40);
-ABI_CHECK(stats_ctx_size, sizeof(struct iommu_stats) == 48);
-ABI_CHECK(sim_dma_size, sizeof(struct iommu_sim_dma) == 72);
-ABI_CHECK(sim_pin_size, sizeof(struct iommu_sim_mdev_pin) == 32);
-ABI_CHECK(resv_region_size, sizeof(struct iommu_resv_region) == 24);
-ABI_CHECK(free_size, sizeof(struct iommu_ioasid_free) == 16);
-ABI_CHECK(map_size, sizeof(struct iommu_map_dma) == 40);
-ABI_CHECK(map_vaddr, offsetof(struct iommu_map_dma, vaddr) == 16);
-ABI_CHECK(unmap_size, sizeof(struct iommu_unmap_dma) == 32);
-ABI_CHECK(stats_size, sizeof(struct iommu_sim_daemon_stats) == 32);
-ABI_CHECK(numbers_clear_of_vfio_and_iommufd, IOMMU_BASE > 0xa0);
+// The same checks as uapi_header_check.c, compiled as C++20 -pedantic: the
+// header must mean the same thing to a C++ client.
+#include "uapi_header_check.c"
