@@ -34,7 +34,7 @@ size_t heap_in_use() { return mallinfo2().uordblks; }
 
 // One model with `count` background mappings of 4 KiB and nic0 attached.
 struct World {
-    Model model{default_topology(), [](pid_t) { return std::optional<uint64_t>(); }};
+    Model model{default_topology(), PinLedger::unlimited()};
     Context* ctx;
     uint32_t ioasid;
     char* memory;

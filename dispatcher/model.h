@@ -21,7 +21,7 @@ namespace ciommu {
 class Model {
 public:
     explicit Model(const Topology& topology = default_topology(),
-                   PinLedger::LimitFn memlock_limit = PinLedger::system_limit_pages);
+                   PinLedger::LimitFn memlock_limit = PinLedger::system_allows);
 
     // Taken by the dispatcher around every handler and by open/release.
     std::mutex& lock() { return mutex_; }

@@ -28,13 +28,19 @@ bool has_ipc_lock(pid_t pid) {
 
 }  // namespace
 
-std::optional<uint64_t> PinLedger::system_limit_pages(pid_t pid) {
+bool PinLedger::system_allows(pid_t pid, uint64_t pages) {
     rlimit limit{};
     if (prlimit(pid, RLIMIT_MEMLOCK, nullptr, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
-        return std::nullopt;
-    if (has_ipc_lock(pid))
-        return std::nullopt;
-    return limit.rlim_cur / kPageSize;
+        return true;
+    return pages <= limit.rlim_cur / kPageSize || has_ipc_lock(pid);
+}
+
+PinLedger::LimitFn PinLedger::fixed_limit(uint64_t limit) {
+    return [limit](pid_t, uint64_t pages) { return pages <= limit; };
+}
+
+PinLedger::LimitFn PinLedger::unlimited() {
+    return [](pid_t, uint64_t) { return true; };
 }
 
 long PinLedger::pin(pid_t pid, uint64_t vaddr, uint64_t npages) {
@@ -47,14 +53,11 @@ long PinLedger::pin(pid_t pid, uint64_t vaddr, uint64_t npages) {
     uint64_t fresh = 0;  // pages this pin would charge
     for (uint64_t i = 0; i < npages; ++i)
         fresh += proc.refs.get(first + i) == 0;
-    if (fresh) {
-        // Ask the (slow) limit only when something new would be charged.
-        const auto limit = limit_(pid);
-        if (limit && proc.locked + fresh > *limit) {
-            if (proc.locked == 0)
-                processes_.erase(pid);
-            return -ENOMEM;
-        }
+    // Ask the limit only when something new would be charged.
+    if (fresh && !limit_(pid, proc.locked + fresh)) {
+        if (proc.locked == 0)
+            processes_.erase(pid);
+        return -ENOMEM;
     }
     for (uint64_t i = 0; i < npages; ++i)
         proc.refs.set(first + i, proc.refs.get(first + i) + 1);

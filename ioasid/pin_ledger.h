@@ -9,7 +9,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <sys/types.h>
 
 #include "page_radix.h"
@@ -18,12 +17,16 @@ namespace ciommu {
 
 class PinLedger {
 public:
-    // How many pages pid may lock; nullopt = no limit.  The default reads
-    // RLIMIT_MEMLOCK with prlimit() and exempts CAP_IPC_LOCK, like VFIO.
-    using LimitFn = std::function<std::optional<uint64_t>(pid_t)>;
-    static std::optional<uint64_t> system_limit_pages(pid_t pid);
+    // May pid have `pages` pages locked?  The default compares with
+    // RLIMIT_MEMLOCK (prlimit) and, only when that is exceeded, exempts a
+    // process with CAP_IPC_LOCK, like VFIO.
+    using LimitFn = std::function<bool(pid_t pid, uint64_t pages)>;
+    static bool system_allows(pid_t pid, uint64_t pages);
+    // A LimitFn allowing `pages` pages to every process (for tests).
+    static LimitFn fixed_limit(uint64_t pages);
+    static LimitFn unlimited();
 
-    explicit PinLedger(LimitFn limit = system_limit_pages) : limit_(std::move(limit)) {}
+    explicit PinLedger(LimitFn limit = system_allows) : limit_(std::move(limit)) {}
 
     // Pins [vaddr, vaddr + npages pages) for pid: 0, or -ENOMEM (then
     // nothing changed) when the pages not already pinned would exceed the

@@ -23,7 +23,7 @@ namespace ciommu::test {
 inline constexpr uint32_t kRW = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE;
 
 struct Fixture {
-    explicit Fixture(PinLedger::LimitFn limit = [](pid_t) { return std::optional<uint64_t>(); })
+    explicit Fixture(PinLedger::LimitFn limit = PinLedger::unlimited())
         : model(default_topology(), std::move(limit)) {}
     ~Fixture() { dispatcher.release(ctx); }
 
