@@ -2,6 +2,7 @@
 // and what each attach adds to it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 
@@ -31,6 +32,13 @@ struct MdevPin {
     uint32_t count;  // pins of this page by this mdev
 };
 
+// A page request group reported to the user and not answered yet.
+struct PageRequestGroup {
+    uint32_t attachment_key;                         // PASID or kNoPasid
+    std::chrono::steady_clock::time_point deadline;  // answered INVALID then
+    uint64_t dma_id;                                 // the stalled DMA (0: an injected fault)
+};
+
 struct BoundDevice {
     const DeviceSpec* spec;
     unsigned index;       // in the topology
@@ -40,6 +48,12 @@ struct BoundDevice {
     uint32_t def_pasid;   // IOMMU-backed mdev: the PASID that marks it on the parent; else kNoPasid
     std::map<uint32_t, Attachment> attachments;  // by PASID (kNoPasid: whole device)
     std::map<uint64_t, MdevPin> pins;            // software mdev: by IOVA page
+
+    // Fault reporting (seed 004): one consumer, the context's fault region.
+    bool fault_consumer = false;
+    bool page_requests_stopped = false;  // after a FAILURE response, until re-attached
+    uint32_t next_grpid = 1;
+    std::map<uint32_t, PageRequestGroup> page_requests;  // by group id
 };
 
 }  // namespace ciommu

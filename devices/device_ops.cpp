@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "../dispatcher/model.h"
+#include "../fault-region/page_requests.h"
 #include "mdev_pins.h"
 
 namespace ciommu {
@@ -66,6 +67,7 @@ long check_attach_caps(const DeviceSpec& spec, const IommuUnit& unit, const IoAd
 }
 
 void remove_attachment(Model& model, Context& ctx, BoundDevice& dev, uint32_t key) {
+    abort_page_requests(model, dev, key);  // nothing may wait on a route that is gone
     Attachment& attachment = dev.attachments.at(key);
     IoAddressSpace& space = *attachment.space;
     if (auto route = route_of(model, attachment)) {
@@ -107,7 +109,13 @@ long bind_device(Model& model, Context& ctx, std::string_view name, uint64_t coo
             return -ENOSPC;
     }
     const unsigned physical = spec->kind == DeviceKind::kPci ? index : spec->parent;
-    auto dev = std::make_unique<BoundDevice>(BoundDevice{spec, index, &ctx, cookie, physical, def_pasid, {}, {}});
+    auto dev = std::make_unique<BoundDevice>();
+    dev->spec = spec;
+    dev->index = index;
+    dev->ctx = &ctx;
+    dev->cookie = cookie;
+    dev->physical = physical;
+    dev->def_pasid = def_pasid;
     table.set_bound(index, dev.get());
     table.claim_group(spec->group, &ctx);
     if (spec->kind != DeviceKind::kPci)
@@ -122,6 +130,7 @@ long unbind_device(Model& model, Context& ctx, uint64_t cookie) {
         return -ENOENT;
     while (!dev->attachments.empty())
         remove_attachment(model, ctx, *dev, dev->attachments.begin()->first);
+    abort_page_requests(model, *dev, std::nullopt);
 
     DeviceTable& table = model.devices();
     const DeviceSpec& spec = *dev->spec;
@@ -173,6 +182,7 @@ long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
     }
 
     Attachment& attachment = dev->attachments[key] = Attachment{dev, key, ioasid, space};
+    dev->page_requests_stopped = false;  // a FAILURE response lasts until re-attach
     ++space->attachments;
     if (auto route = route_of(model, attachment))
         model.routes().add(*route, &attachment);

@@ -1,7 +1,5 @@
 #include "dma_engine.h"
 
-#include <vector>
-
 #include "../dispatcher/model.h"
 #include "../ioasid/user_memory.h"
 #include "cuse-iommu.h"
@@ -9,18 +7,18 @@
 namespace ciommu {
 namespace {
 
-// Where dev's DMA for req goes: through the IOMMU, or (software mdev) its
-// vendor driver's view of the attached space.
+// Where dev's DMA goes: through the IOMMU, or (software mdev) its vendor
+// driver's view of the attached space.
 Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req, uint64_t iova) {
     const DeviceSpec& spec = *dev.spec;
     if (spec.kind == DeviceKind::kSwMdev) {
         auto it = dev.attachments.find(kNoPasid);
         if (it == dev.attachments.end()) {
             Translation t;
-            t.fault = {iova, IOMMU_FAULT_REASON_BLOCKED, req.write ? IOMMU_FAULT_WRITE : 0u};
+            t.fault = {iova, IOMMU_FAULT_REASON_BLOCKED, req.write ? IOMMU_FAULT_WRITE : 0u, 0};
             return t;
         }
-        return translate_in(*it->second.space, iova, req.write);
+        return translate_in(model, *dev.ctx, it->second.ioasid, iova, req.write);
     }
     const uint32_t bus_pasid = spec.kind == DeviceKind::kMdev ? dev.def_pasid : req.pasid.value_or(kNoPasid);
     return translate_routed(model, RouteKey{spec.iommu, spec.rid, bus_pasid}, iova, req.write);
@@ -28,39 +26,44 @@ Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req,
 
 }  // namespace
 
-DmaResult run_dma(Model& model, BoundDevice& dev, const DmaRequest& req) {
-    DmaResult result;
-    std::vector<unsigned char> bytes(req.length);
-    if (req.write && read_user(req.data_pid, req.data, bytes.data(), bytes.size())) {
-        result.err = -EFAULT;
-        return result;
-    }
-    uint64_t done = 0;
-    while (done < req.length) {
-        const uint64_t iova = req.iova + done;
-        const uint64_t chunk = std::min(req.length - done, kPageSize - (iova & (kPageSize - 1)));
+long start_dma(DmaJob& job) {
+    job.bytes.resize(job.req.length);
+    if (job.req.write && read_user(job.req.data_pid, job.req.data, job.bytes.data(), job.bytes.size()))
+        return -EFAULT;
+    return 0;
+}
+
+DmaStep run_dma(Model& model, BoundDevice& dev, DmaJob& job) {
+    DmaStep step;
+    const DmaRequest& req = job.req;
+    while (job.done < req.length) {
+        const uint64_t iova = req.iova + job.done;
+        const uint64_t chunk = std::min(req.length - job.done, kPageSize - (iova & (kPageSize - 1)));
         Translation t = translate_for(model, dev, req, iova);
         if (t.err) {
-            result.err = t.err;
-            return result;
+            step.err = t.err;
+            return step;
         }
         if (!t.ok) {
-            result.faulted = true;
-            result.fault = t.fault;
-            break;
+            step.faulted = true;
+            job.fault = t.fault;
+            return step;
         }
-        const long err = req.write ? write_user(t.pid, t.vaddr, bytes.data() + done, chunk)
-                                   : read_user(t.pid, t.vaddr, bytes.data() + done, chunk);
+        unsigned char* bytes = job.bytes.data() + job.done;
+        const long err = req.write ? write_user(t.pid, t.vaddr, bytes, chunk) : read_user(t.pid, t.vaddr, bytes, chunk);
         if (err) {  // the owner unmapped the memory behind the IOMMU's back
-            result.err = -EFAULT;
-            return result;
+            step.err = -EFAULT;
+            return step;
         }
-        done += chunk;
+        job.done += chunk;
     }
-    result.bytes_done = done;
-    if (!req.write && done && write_user(req.data_pid, req.data, bytes.data(), done))
-        result.err = -EFAULT;
-    return result;
+    return step;
+}
+
+long finish_dma(const DmaJob& job) {
+    if (job.req.write || job.done == 0)
+        return 0;
+    return write_user(job.req.data_pid, job.req.data, job.bytes.data(), job.done);
 }
 
 }  // namespace ciommu

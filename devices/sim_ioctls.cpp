@@ -7,6 +7,7 @@
 #include "../dispatcher/handlers.h"
 #include "../dispatcher/model.h"
 #include "cuse-iommu.h"
+#include "../fault-region/stalled_dma.h"
 #include "dma_engine.h"
 #include "mdev_pins.h"
 
@@ -26,16 +27,41 @@ long ioctl_sim_dma(CallEnv& env) {
             return -EOPNOTSUPP;
         pasid = req.pasid;
     }
-    const DmaRequest dma{req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid,
-                         env.caller.tgid(), req.data};
-    const DmaResult result = run_dma(env.model, *dev, dma);
-    if (result.err)
-        return result.err;
-    req.status = result.faulted ? IOMMU_SIM_DMA_FAULT : IOMMU_SIM_DMA_OK;
-    req.bytes_done = result.bytes_done;
-    req.fault_addr = result.faulted ? result.fault.addr : 0;
-    req.fault_reason = result.faulted ? result.fault.reason : 0;
-    req.fault_flags = result.faulted ? result.fault.flags : 0;
+    DmaJob job;
+    job.req = {req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid, env.caller.tgid(), req.data};
+    job.cookie = req.cookie;
+    if (long err = start_dma(job))
+        return err;
+    const uint64_t id = env.ctx.next_dma_id++;
+    const long status = advance_dma(env.model, *dev, id, job);
+    if (status < 0)
+        return status;
+    req.status = job.status;
+    req.bytes_done = job.done;
+    const bool faulted = job.status != IOMMU_SIM_DMA_OK;
+    req.fault_addr = faulted ? job.fault.addr : 0;
+    req.fault_reason = faulted ? job.fault.reason : 0;
+    req.fault_flags = faulted ? job.fault.flags : 0;
+    req.dma_id = job.status == IOMMU_SIM_DMA_PENDING ? id : 0;
+    if (job.status == IOMMU_SIM_DMA_PENDING)
+        env.ctx.dmas.emplace(id, std::move(job));
+    return 0;
+}
+
+long ioctl_sim_dma_status(CallEnv& env) {
+    auto& req = *static_cast<iommu_sim_dma_status*>(env.args);
+    auto it = env.ctx.dmas.find(req.dma_id);
+    if (it == env.ctx.dmas.end())
+        return -ENOENT;
+    const DmaJob& job = it->second;
+    req.status = job.status;
+    req.bytes_done = job.done;
+    const bool faulted = job.status != IOMMU_SIM_DMA_OK;
+    req.fault_addr = faulted ? job.fault.addr : 0;
+    req.fault_reason = faulted ? job.fault.reason : 0;
+    req.fault_flags = faulted ? job.fault.flags : 0;
+    if (job.status != IOMMU_SIM_DMA_PENDING)
+        env.ctx.dmas.erase(it);  // reaped, like waitpid()
     return 0;
 }
 

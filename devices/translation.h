@@ -14,11 +14,13 @@ namespace ciommu {
 
 class Model;
 class IoAddressSpace;
+struct Context;
 
 struct Fault {
     uint64_t addr = 0;    // the IOVA the device used
     uint32_t reason = 0;  // IOMMU_FAULT_REASON_*
     uint32_t flags = 0;   // IOMMU_FAULT_WRITE | _STAGE1 | _STAGE2
+    uint32_t ioasid = 0;  // the address space whose table faulted (0: none)
 };
 
 struct Translation {
@@ -30,10 +32,13 @@ struct Translation {
     bool iotlb_hit = false;
 };
 
-// Translates through the routing table (any device behind an IOMMU).
+// Translates through the routing table (any device behind an IOMMU).  A
+// stage-2 access to an IOPF page that is not pinned yet pins it (the model
+// resolving its own fault, seed 000) and counts it in the context's fault
+// region; if that fails the access faults.
 Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova, bool write);
 // Translates directly through a kernel-managed space (a software mdev's
 // vendor driver: no IOMMU, no IOTLB).
-Translation translate_in(const IoAddressSpace& space, uint64_t iova, bool write);
+Translation translate_in(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, bool write);
 
 }  // namespace ciommu

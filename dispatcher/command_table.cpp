@@ -47,7 +47,8 @@ constexpr std::array kCommands = {
         IOMMU_NR_IOASID_FREE, "IOASID_FREE", OFFSET_END(iommu_ioasid_free, ioasid), 0, kInputOnly,
         ioctl_ioasid_free, RESERVED(iommu_ioasid_free, __reserved)),
     struct_command<iommu_map_dma>(
-        IOMMU_NR_MAP_DMA, "MAP_DMA", OFFSET_END(iommu_map_dma, size), IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE,
+        IOMMU_NR_MAP_DMA, "MAP_DMA", OFFSET_END(iommu_map_dma, size),
+        IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE | IOMMU_MAP_DMA_IOPF,
         kInputOnly, ioctl_map_dma, RESERVED(iommu_map_dma, __reserved)),
     struct_command<iommu_unmap_dma>(
         IOMMU_NR_UNMAP_DMA, "UNMAP_DMA", OFFSET_END(iommu_unmap_dma, size), IOMMU_UNMAP_DMA_ALL, kCopiesOut,
@@ -75,6 +76,28 @@ constexpr std::array kCommands = {
     struct_command<iommu_sim_dma>(
         IOMMU_NR_SIM_DMA, "SIM_DMA", OFFSET_END(iommu_sim_dma, data), IOMMU_SIM_DMA_WRITE | IOMMU_SIM_DMA_PASID,
         kCopiesOut, ioctl_sim_dma),
+    struct_command<iommu_device_fault>(
+        IOMMU_NR_DEVICE_FAULT_REGISTER, "DEVICE_FAULT_REGISTER", OFFSET_END(iommu_device_fault, cookie), 0,
+        kInputOnly, ioctl_device_fault_register),
+    struct_command<iommu_device_fault>(
+        IOMMU_NR_DEVICE_FAULT_UNREGISTER, "DEVICE_FAULT_UNREGISTER", OFFSET_END(iommu_device_fault, cookie), 0,
+        kInputOnly, ioctl_device_fault_unregister),
+    struct_command<iommu_fault_eventfd>(
+        IOMMU_NR_FAULT_SET_EVENTFD, "FAULT_SET_EVENTFD", OFFSET_END(iommu_fault_eventfd, fd), 0, kInputOnly,
+        ioctl_fault_set_eventfd, RESERVED(iommu_fault_eventfd, __reserved)),
+    struct_command<iommu_page_response>(
+        IOMMU_NR_PAGE_RESPONSE, "PAGE_RESPONSE", OFFSET_END(iommu_page_response, code), 0, kInputOnly,
+        ioctl_page_response),
+    struct_command<iommu_fault_region_info>(
+        IOMMU_NR_FAULT_REGION_INFO, "FAULT_REGION_INFO", OFFSET_END(iommu_fault_region_info, flags),
+        IOMMU_FAULT_REGION_SET_DEPTH | IOMMU_FAULT_REGION_SET_TIMEOUT, kCopiesOut, ioctl_fault_region_info),
+    struct_command<iommu_sim_inject_fault>(
+        IOMMU_NR_SIM_INJECT_FAULT, "SIM_INJECT_FAULT", OFFSET_END(iommu_sim_inject_fault, perm),
+        IOMMU_SIM_FAULT_RAW | IOMMU_SIM_FAULT_PASID | IOMMU_SIM_FAULT_RECOVERABLE, kInputOnly,
+        ioctl_sim_inject_fault),
+    struct_command<iommu_sim_dma_status>(
+        IOMMU_NR_SIM_DMA_STATUS, "SIM_DMA_STATUS", OFFSET_END(iommu_sim_dma_status, dma_id), 0, kCopiesOut,
+        ioctl_sim_dma_status, RESERVED(iommu_sim_dma_status, __reserved)),
     struct_command<iommu_sim_mdev_pin>(
         IOMMU_NR_SIM_MDEV_PIN, "SIM_MDEV_PIN", OFFSET_END(iommu_sim_mdev_pin, npages), IOMMU_SIM_PIN_WRITE,
         kInputOnly, ioctl_sim_mdev_pin, RESERVED(iommu_sim_mdev_pin, __reserved)),

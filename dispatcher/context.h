@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include "../devices/bound_device.h"
+#include "../devices/dma_engine.h"
+#include "../fault-region/fault_region.h"
 #include "../ioasid/ioasid_table.h"
 #include "cuse-iommu.h"
 
@@ -22,6 +24,9 @@ struct Context {
     std::map<uint64_t, std::unique_ptr<BoundDevice>> devices;  // by cookie
     uint64_t iotlb_hits = 0;
     uint64_t iotlb_misses = 0;
+    FaultRegion faults;
+    std::map<uint64_t, DmaJob> dmas;  // stalled, or finished and not yet asked about
+    uint64_t next_dma_id = 1;
 
     BoundDevice* find_device(uint64_t cookie) {
         auto it = devices.find(cookie);

@@ -29,8 +29,17 @@ long ioctl_device_get_info(CallEnv& env);
 long ioctl_device_attach(CallEnv& env);
 long ioctl_device_detach(CallEnv& env);
 
+// fault-region/fault_ioctls.cpp
+long ioctl_device_fault_register(CallEnv& env);
+long ioctl_device_fault_unregister(CallEnv& env);
+long ioctl_fault_set_eventfd(CallEnv& env);
+long ioctl_page_response(CallEnv& env);
+long ioctl_fault_region_info(CallEnv& env);
+long ioctl_sim_inject_fault(CallEnv& env);
+
 // devices/sim_ioctls.cpp
 long ioctl_sim_dma(CallEnv& env);
+long ioctl_sim_dma_status(CallEnv& env);
 long ioctl_sim_mdev_pin(CallEnv& env);
 long ioctl_sim_mdev_unpin(CallEnv& env);
 

@@ -3,8 +3,12 @@
 // mutex guards all of it; see docs/design.md for the lock discipline.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <utility>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <sys/types.h>
@@ -33,8 +37,26 @@ public:
 
     template <typename Fn> void for_each_context(Fn&& fn) const {
         for (const auto& entry : contexts_)
+            fn(static_cast<const Context&>(*entry.second));
+    }
+    template <typename Fn> void for_each_context(Fn&& fn) {
+        for (auto& entry : contexts_)
             fn(*entry.second);
     }
+    Context* find_context(uint64_t id) {
+        auto it = contexts_.find(id);
+        return it == contexts_.end() ? nullptr : it->second.get();
+    }
+
+    // The time deadlines are measured in (tests may substitute a clock).
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }
+    void set_clock(std::function<Clock::time_point()> clock) { clock_ = std::move(clock); }
+
+    // Contexts whose fault region got records: the transport wakes their
+    // readers and pollers once the lock is dropped.
+    void note_new_records(const Context& ctx) { new_records_.push_back(ctx.id); }
+    std::vector<uint64_t> take_new_records() { return std::exchange(new_records_, {}); }
     size_t context_count() const { return contexts_.size(); }
 
     const Topology& topology() const { return topology_; }
@@ -50,6 +72,8 @@ private:
     RoutingTable routes_;
     Iotlb iotlb_;
     PinLedger ledger_;
+    std::function<Clock::time_point()> clock_;
+    std::vector<uint64_t> new_records_;  // context ids, in the order noted
     uint64_t next_context_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Context>> contexts_;  // by Context::id
 };

@@ -61,7 +61,7 @@ long IoAddressSpace::insert(const MapRequest& req) {
         return owner;
     const uint64_t npages = req.size >> kPageShift;
     const uint64_t first = req.iova >> kPageShift;
-    uint64_t flags = kValid;
+    uint64_t flags = kValid | (req.iopf ? 0 : kPinned);
     flags |= (req.prot & kProtRead) ? kRead : 0;
     flags |= (req.prot & kProtWrite) ? kWrite : 0;
     flags |= static_cast<uint64_t>(owner) << kOwnerShift;
@@ -86,7 +86,13 @@ std::optional<PageTarget> IoAddressSpace::lookup(uint64_t iova) const {
     uint32_t prot = 0;
     prot |= (pte & kRead) ? uint32_t{kProtRead} : 0u;
     prot |= (pte & kWrite) ? uint32_t{kProtWrite} : 0u;
-    return PageTarget{(pte & kVaMask) | (iova & (kPageSize - 1)), owner_pid(pte), prot};
+    return PageTarget{(pte & kVaMask) | (iova & (kPageSize - 1)), owner_pid(pte), prot, (pte & kPinned) != 0};
+}
+
+void IoAddressSpace::mark_pinned(uint64_t iova) {
+    const uint64_t page = iova >> kPageShift;
+    if (const uint64_t pte = pages_.get(page))
+        pages_.set(page, pte | kPinned);
 }
 
 long IoAddressSpace::check_fits(uint64_t aperture_end, const std::vector<IovaRange>& reserved) const {

@@ -35,8 +35,9 @@ struct MapRequest {
     uint64_t iova;
     uint64_t size;
     uint64_t vaddr;
-    uint32_t prot;  // Prot bits
-    pid_t pid;      // the process whose memory backs the range
+    uint32_t prot;      // Prot bits
+    pid_t pid;          // the process whose memory backs the range
+    bool iopf = false;  // pin each page on its first fault, not now
 };
 
 // Where one IOVA lands.
@@ -44,6 +45,7 @@ struct PageTarget {
     uint64_t vaddr;  // the byte's address in the owner process
     pid_t pid;
     uint32_t prot;
+    bool pinned;     // false: an IOPF page not faulted in yet
 };
 
 
@@ -62,7 +64,7 @@ public:
     long insert(const MapRequest& req);
 
     // Unmaps every mapping lying wholly inside [iova, iova+size); calls
-    // on_page(pid, vaddr) for each page removed.  A range that would split
+    // on_page(pid, vaddr) for each *pinned* page removed.  A range that would split
     // a mapping fails with -EINVAL and removes nothing.  Returns the bytes
     // unmapped or -EINVAL.
     template <typename OnPage> long long unmap(uint64_t iova, uint64_t size, OnPage&& on_page);
@@ -71,6 +73,8 @@ public:
     }
 
     std::optional<PageTarget> lookup(uint64_t iova) const;
+    // An IOPF page has been faulted in and pinned.
+    void mark_pinned(uint64_t iova);
 
     size_t mapping_count() const { return mapping_count_; }
     uint64_t mapped_bytes() const { return mapped_pages_ * kPageSize; }
@@ -99,7 +103,7 @@ public:
 private:
     // Page table entry layout.
     static constexpr uint64_t kValid = 1u << 0, kRead = 1u << 1, kWrite = 1u << 2;
-    static constexpr uint64_t kStart = 1u << 3, kEnd = 1u << 4;
+    static constexpr uint64_t kStart = 1u << 3, kEnd = 1u << 4, kPinned = 1u << 5;
     static constexpr uint64_t kVaMask = ((uint64_t{1} << 48) - 1) & ~(kPageSize - 1);
     static constexpr unsigned kOwnerShift = 48;
 
@@ -129,7 +133,8 @@ long long IoAddressSpace::remove_pages(uint64_t first, uint64_t last, OnPage& on
     uint64_t removed = 0;
     for (auto page = pages_.find_first(first, last); page; page = pages_.find_first(*page + 1, last)) {
         const uint64_t pte = pages_.get(*page);
-        on_page(owner_pid(pte), pte & kVaMask);
+        if (pte & kPinned)
+            on_page(owner_pid(pte), pte & kVaMask);
         mapping_count_ -= (pte & kStart) != 0;
         drop_owner_page(pte);
         pages_.set(*page, 0);

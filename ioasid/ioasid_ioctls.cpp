@@ -23,7 +23,9 @@ long ioctl_ioasid_free(CallEnv& env) {
 
 long ioctl_map_dma(CallEnv& env) {
     const auto& req = *static_cast<const iommu_map_dma*>(env.args);
-    const MapRequest map{req.iova, req.size, req.vaddr, req.flags, env.caller.tgid()};
+    const uint32_t prot = req.flags & (IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE);
+    const MapRequest map{req.iova, req.size, req.vaddr, prot, env.caller.tgid(),
+                         (req.flags & IOMMU_MAP_DMA_IOPF) != 0};
     return map_dma(env.model, env.ctx, req.ioasid, map);
 }
 

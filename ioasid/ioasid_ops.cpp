@@ -80,6 +80,8 @@ long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req)
         return -EOPNOTSUPP;
     if (long err = space->check_map(req))
         return err;
+    if (req.iopf)  // pinned page by page when the device first touches it
+        return space->insert(req);
     // Like VFIO's pinning at MAP time: refuse memory the caller does not have.
     if (probe_user_range(req.pid, req.vaddr, req.size) != 0)
         return -EFAULT;

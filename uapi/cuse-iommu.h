@@ -65,19 +65,22 @@
 #define IOMMU_NR_DEVICE_UNBIND		(IOMMU_BASE + 0x09)
 #define IOMMU_NR_DEVICE_ATTACH		(IOMMU_BASE + 0x0a)
 #define IOMMU_NR_DEVICE_DETACH		(IOMMU_BASE + 0x0b)
-#define IOMMU_NR_FAULT_SET_EVENTFD	(IOMMU_BASE + 0x0c)	/* planned */
-#define IOMMU_NR_PAGE_RESPONSE		(IOMMU_BASE + 0x0d)	/* planned */
-#define IOMMU_NR_FAULT_REGION_INFO	(IOMMU_BASE + 0x0e)	/* planned */
+#define IOMMU_NR_FAULT_SET_EVENTFD	(IOMMU_BASE + 0x0c)
+#define IOMMU_NR_PAGE_RESPONSE		(IOMMU_BASE + 0x0d)
+#define IOMMU_NR_FAULT_REGION_INFO	(IOMMU_BASE + 0x0e)
 #define IOMMU_NR_GET_STATS		(IOMMU_BASE + 0x0f)
 #define IOMMU_NR_DIRTY_TRACKING		(IOMMU_BASE + 0x10)	/* planned (RFC: TBD) */
-/* 0xb0 + 0x11 .. 0xcf: free for future /dev/iommu commands. */
+#define IOMMU_NR_DEVICE_FAULT_REGISTER	(IOMMU_BASE + 0x11)
+#define IOMMU_NR_DEVICE_FAULT_UNREGISTER (IOMMU_BASE + 0x12)
+/* 0xb0 + 0x13 .. 0xcf: free for future /dev/iommu commands. */
 
 #define IOMMU_NR_SIM_DAEMON_STATS	(IOMMU_SIM_BASE + 0x00)
 #define IOMMU_NR_SIM_DMA		(IOMMU_SIM_BASE + 0x01)
-#define IOMMU_NR_SIM_INJECT_FAULT	(IOMMU_SIM_BASE + 0x02)	/* planned */
+#define IOMMU_NR_SIM_INJECT_FAULT	(IOMMU_SIM_BASE + 0x02)
 #define IOMMU_NR_SIM_MDEV_PIN		(IOMMU_SIM_BASE + 0x03)
 #define IOMMU_NR_SIM_MDEV_UNPIN		(IOMMU_SIM_BASE + 0x04)
-/* 0xd5 .. 0xdf: free for future simulation commands. */
+#define IOMMU_NR_SIM_DMA_STATUS		(IOMMU_SIM_BASE + 0x05)
+/* 0xd6 .. 0xdf: free for future simulation commands. */
 
 /* ------------------------------------------------------------------------
  * IOMMU_GET_API_VERSION - _IO(IOMMU_TYPE, IOMMU_BASE + 0x00)
@@ -181,7 +184,10 @@ struct iommu_ioasid_free {
  * IOMMU_MAP_DMA - _IO(IOMMU_TYPE, IOMMU_BASE + 0x05)
  * @argsz: sizeof(struct iommu_map_dma)
  * @flags: IOMMU_MAP_DMA_READ and/or IOMMU_MAP_DMA_WRITE (at least one);
- *         the device's permission on the range
+ *         the device's permission on the range.  IOMMU_MAP_DMA_IOPF: do not
+ *         pin now; the model pins (and charges) each page on the first
+ *         stage-2 fault that touches it, and such faults never reach the
+ *         user (seed 000's "IOPF-capable, not statically pinned" mappings)
  * @ioasid: a kernel-managed IOASID of this context
  * @vaddr: the caller's virtual address backing the range
  * @iova: first I/O virtual address of the range
@@ -200,6 +206,7 @@ struct iommu_ioasid_free {
 #define IOMMU_MAP_DMA		_IO(IOMMU_TYPE, IOMMU_NR_MAP_DMA)
 #define IOMMU_MAP_DMA_READ	(1u << 0)
 #define IOMMU_MAP_DMA_WRITE	(1u << 1)
+#define IOMMU_MAP_DMA_IOPF	(1u << 2)
 
 struct iommu_map_dma {
 	__u32		argsz;
@@ -514,6 +521,175 @@ struct iommu_stats {
 };
 
 /* ------------------------------------------------------------------------
+ * I/O page faults (RFC v2 section 4.6; seeds 000 and 004).
+ *
+ * A device's translation fault is routed like its DMA: {RID, PASID} -> the
+ * attachment -> {IOASID, device cookie}, and becomes a struct
+ * iommu_fault_record in the context's fault region, if the device has a
+ * fault consumer (IOMMU_DEVICE_FAULT_REGISTER).  read() on the /dev/iommu
+ * file returns whole records; poll() reports POLLIN while records wait; an
+ * eventfd registered with IOMMU_FAULT_SET_EVENTFD is signalled for each new
+ * record.
+ *
+ * Recoverable faults -- a page request from a PRI-capable device behind an
+ * IOPF-capable IOMMU for a page that is not present -- stall the DMA and are
+ * pending until IOMMU_PAGE_RESPONSE answers their group (or the response
+ * timeout answers INVALID).  Everything else (permission, blocked, reserved,
+ * address size, non-present without IOPF) is unrecoverable: reported with a
+ * reason, needing no answer.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The record read() returns.  64 bytes; reads must be a multiple of this.
+ * @flags: IOMMU_FAULT_RECORD_*
+ * @reason: IOMMU_FAULT_REASON_*
+ * @cookie: the device, as the user named it at bind
+ * @ioasid: the address space whose table faulted (the child for a stage-1
+ *          fault in a nested IOASID; its parent for a stage-2 fault)
+ * @pasid: with IOMMU_FAULT_RECORD_PASID_VALID: the PASID the device used
+ * @perm: the access: IOMMU_FAULT_PERM_*
+ * @grpid: recoverable faults: the page request group to answer
+ * @addr: the faulting IOVA
+ * @seq: sequence number in this fault region, from 1, counting lost ones
+ */
+struct iommu_fault_record {
+	__u32		flags;
+	__u32		reason;
+	__aligned_u64	cookie;
+	__u32		ioasid;
+	__u32		pasid;
+	__u32		perm;
+	__u32		grpid;
+	__aligned_u64	addr;
+	__aligned_u64	seq;
+	__aligned_u64	__reserved[2];	/* room to grow; zero */
+};
+
+#define IOMMU_FAULT_RECORD_RECOVERABLE	(1u << 0)	/* a page request: answer it */
+#define IOMMU_FAULT_RECORD_LAST		(1u << 1)	/* last page of its group */
+#define IOMMU_FAULT_RECORD_PASID_VALID	(1u << 2)
+#define IOMMU_FAULT_RECORD_STAGE1	(1u << 3)	/* in the user-managed table */
+#define IOMMU_FAULT_RECORD_STAGE2	(1u << 4)	/* in a kernel-managed table */
+#define IOMMU_FAULT_RECORD_LOST_BEFORE	(1u << 5)	/* records were lost before this one */
+#define IOMMU_FAULT_RECORD_REVOKED	(1u << 6)	/* not a fault: the device was removed
+							 * and its bind revoked */
+
+#define IOMMU_FAULT_PERM_READ	(1u << 0)
+#define IOMMU_FAULT_PERM_WRITE	(1u << 1)
+#define IOMMU_FAULT_PERM_EXEC	(1u << 2)
+#define IOMMU_FAULT_PERM_PRIV	(1u << 3)
+
+/*
+ * IOMMU_DEVICE_FAULT_REGISTER / IOMMU_DEVICE_FAULT_UNREGISTER -
+ *         _IO(IOMMU_TYPE, IOMMU_BASE + 0x11 / 0x12)
+ * @argsz: sizeof(struct iommu_device_fault)
+ * @flags: must be 0
+ * @cookie: a bound device
+ *
+ * Makes this context's fault region the device's one fault consumer (seed
+ * 004's one handler per device).  Without a consumer, the device's
+ * unrecoverable faults are counted but not reported and its page requests
+ * are answered INVALID at once.  Registering and nested IOPF mappings
+ * (IOMMU_MAP_DMA_IOPF) may be set up in either order.
+ * Errors: ENOENT  no such cookie (UNREGISTER: or no consumer);
+ *         EBUSY   REGISTER: the device has a consumer already;
+ *                 UNREGISTER: page requests of the device are pending.
+ */
+#define IOMMU_DEVICE_FAULT_REGISTER	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_FAULT_REGISTER)
+#define IOMMU_DEVICE_FAULT_UNREGISTER	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_FAULT_UNREGISTER)
+
+struct iommu_device_fault {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+};
+
+/*
+ * IOMMU_FAULT_SET_EVENTFD - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0c)
+ * @argsz: sizeof(struct iommu_fault_eventfd)
+ * @flags: must be 0
+ * @fd: an eventfd of the calling process, or -1 to remove the current one
+ *
+ * The daemon keeps its own duplicate (pidfd_getfd), so the caller may close
+ * its copy; each new record adds 1 to the eventfd's counter.
+ * Errors: EBADF  @fd is not an open file of the caller;
+ *         EINVAL  it is not an eventfd.
+ */
+#define IOMMU_FAULT_SET_EVENTFD	_IO(IOMMU_TYPE, IOMMU_NR_FAULT_SET_EVENTFD)
+
+struct iommu_fault_eventfd {
+	__u32	argsz;
+	__u32	flags;
+	__s32	fd;
+	__u32	__reserved;
+};
+
+/*
+ * IOMMU_PAGE_RESPONSE - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0d)
+ * @argsz: sizeof(struct iommu_page_response)
+ * @flags: must be 0
+ * @cookie: the device whose page request group is answered
+ * @grpid: the group, from its records
+ * @code: IOMMU_PAGE_RESP_SUCCESS: retry the translation (the stalled DMA
+ *        continues, and succeeds if the mapping was fixed);
+ *        IOMMU_PAGE_RESP_INVALID: abort the DMA;
+ *        IOMMU_PAGE_RESP_FAILURE: abort it, and stop reporting page
+ *        requests for the device (they are answered INVALID at once) until it
+ *        is attached again
+ * Errors: ENOENT  no such cookie;
+ *         EINVAL  no pending group @grpid for the device (never reported,
+ *                 already answered, or timed out), or an unknown @code.
+ */
+#define IOMMU_PAGE_RESPONSE	_IO(IOMMU_TYPE, IOMMU_NR_PAGE_RESPONSE)
+#define IOMMU_PAGE_RESP_SUCCESS	0
+#define IOMMU_PAGE_RESP_INVALID	1
+#define IOMMU_PAGE_RESP_FAILURE	2
+
+struct iommu_page_response {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__u32		grpid;
+	__u32		code;
+};
+
+/*
+ * IOMMU_FAULT_REGION_INFO - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0e)
+ * @argsz: sizeof(struct iommu_fault_region_info)
+ * @flags: IOMMU_FAULT_REGION_SET_DEPTH and/or _SET_TIMEOUT to change those
+ *         settings first; the struct comes back with the current state
+ * @depth: records the region holds before it loses new ones (1 .. 65536;
+ *         default 256).  Lowering it below the records waiting -> EBUSY.
+ * @timeout_ms: a page request unanswered this long is answered INVALID by
+ *         the daemon (0: never; default 10000)
+ * @pending: out: records waiting to be read
+ * @lost: out: records lost because the region was full (their page
+ *         requests were answered INVALID)
+ * @delivered: out: records read so far
+ * @unreported: out: faults of devices without a consumer
+ * @iopf_resolved: out: stage-2 faults on IOPF mappings the model resolved
+ *         itself (never reported)
+ * @timeouts: out: page requests answered INVALID by the timeout
+ */
+#define IOMMU_FAULT_REGION_INFO		_IO(IOMMU_TYPE, IOMMU_NR_FAULT_REGION_INFO)
+#define IOMMU_FAULT_REGION_SET_DEPTH	(1u << 0)
+#define IOMMU_FAULT_REGION_SET_TIMEOUT	(1u << 1)
+#define IOMMU_FAULT_REGION_DEPTH_MAX	65536
+
+struct iommu_fault_region_info {
+	__u32		argsz;
+	__u32		flags;
+	__u32		depth;
+	__u32		timeout_ms;
+	__aligned_u64	pending;
+	__aligned_u64	lost;
+	__aligned_u64	delivered;
+	__aligned_u64	unreported;
+	__aligned_u64	iopf_resolved;
+	__aligned_u64	timeouts;
+};
+
+/* ------------------------------------------------------------------------
  * IOMMU_SIM_DAEMON_STATS - _IO(IOMMU_TYPE, IOMMU_SIM_BASE + 0x00)
  * @argsz: sizeof(struct iommu_sim_daemon_stats)
  * @flags: must be 0
@@ -545,7 +721,9 @@ struct iommu_sim_daemon_stats {
  *         IOMMU_SIM_DMA_PASID: the DMA carries @pasid
  * @cookie: a device bound in this context
  * @pasid: with IOMMU_SIM_DMA_PASID
- * @status: out: IOMMU_SIM_DMA_OK, or IOMMU_SIM_DMA_FAULT with the fault below
+ * @status: out: IOMMU_SIM_DMA_OK; IOMMU_SIM_DMA_FAULT with the fault below;
+ *         or IOMMU_SIM_DMA_PENDING: a page request was reported and the DMA
+ *         is stalled until it is answered (see IOMMU_SIM_DMA_STATUS)
  * @iova: first address the device accesses
  * @length: bytes, 1 .. IOMMU_SIM_DMA_MAX
  * @data: the caller's buffer of @length bytes
@@ -553,6 +731,7 @@ struct iommu_sim_daemon_stats {
  * @fault_addr: out: the faulting IOVA
  * @fault_reason: out: IOMMU_FAULT_REASON_*
  * @fault_flags: out: IOMMU_FAULT_* (stage, access)
+ * @dma_id: out: with IOMMU_SIM_DMA_PENDING: the id to ask about
  *
  * Makes the simulated device do DMA.  Translation goes as the hardware
  * would: the device's routing {RID, PASID} (an mdev: parent RID + defPASID)
@@ -573,6 +752,8 @@ struct iommu_sim_daemon_stats {
 #define IOMMU_SIM_DMA_MAX	(1u << 20)
 #define IOMMU_SIM_DMA_OK	0
 #define IOMMU_SIM_DMA_FAULT	1
+#define IOMMU_SIM_DMA_PENDING	2
+#define IOMMU_SIM_DMA_ABORTED	3	/* its page request was answered INVALID/FAILURE */
 
 /* Why a translation failed. */
 #define IOMMU_FAULT_REASON_BLOCKED	1	/* nothing attached for {RID, PASID} */
@@ -598,6 +779,72 @@ struct iommu_sim_dma {
 	__aligned_u64	fault_addr;
 	__u32		fault_reason;
 	__u32		fault_flags;
+	__aligned_u64	dma_id;
+};
+
+/* ------------------------------------------------------------------------
+ * IOMMU_SIM_DMA_STATUS - _IO(IOMMU_TYPE, IOMMU_SIM_BASE + 0x05)
+ * @argsz: sizeof(struct iommu_sim_dma_status)
+ * @flags: must be 0
+ * @dma_id: a DMA that SIM_DMA left PENDING
+ * @status: out: IOMMU_SIM_DMA_PENDING, _OK, _FAULT or _ABORTED
+ * @bytes_done, @fault_addr, @fault_reason, @fault_flags: out, as in SIM_DMA
+ *
+ * Once a finished DMA's status has been returned, its id is forgotten.
+ * Errors: ENOENT  no such DMA in this context.
+ * ------------------------------------------------------------------------ */
+#define IOMMU_SIM_DMA_STATUS	_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA_STATUS)
+
+struct iommu_sim_dma_status {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	dma_id;
+	__u32		status;
+	__u32		fault_reason;
+	__aligned_u64	bytes_done;
+	__aligned_u64	fault_addr;
+	__u32		fault_flags;
+	__u32		__reserved;
+};
+
+/* ------------------------------------------------------------------------
+ * IOMMU_SIM_INJECT_FAULT - _IO(IOMMU_TYPE, IOMMU_SIM_BASE + 0x02)
+ * @argsz: sizeof(struct iommu_sim_inject_fault)
+ * @flags: IOMMU_SIM_FAULT_RAW: the fault arrives as the IOMMU sees it, from
+ *         requester @rid (and @pasid with IOMMU_SIM_FAULT_PASID), and is
+ *         routed through the routing table; otherwise it comes from the
+ *         bound device @cookie (an mdev's then carries its parent's RID and
+ *         its defPASID, as the hardware would see it).
+ *         IOMMU_SIM_FAULT_RECOVERABLE: a page request (needs a PRI-capable
+ *         device behind an IOPF-capable IOMMU); else unrecoverable.
+ * @cookie: the device (without RAW)
+ * @rid: the requester ID (with RAW)
+ * @pasid: with IOMMU_SIM_FAULT_PASID
+ * @addr: the faulting address
+ * @perm: IOMMU_FAULT_PERM_*
+ * @reason: unrecoverable: the IOMMU_FAULT_REASON_* to report
+ *          (default NOT_MAPPED)
+ *
+ * Errors: ENOENT  no such cookie; or (RAW) nothing is attached at
+ *                 {@rid, @pasid} -- the fault has nowhere to go;
+ *         EOPNOTSUPP  RECOVERABLE for a device or IOMMU without page
+ *                 requests; PASID for a device without PASID;
+ *         EINVAL  @perm 0 or unknown bits, an unknown @reason.
+ * ------------------------------------------------------------------------ */
+#define IOMMU_SIM_INJECT_FAULT	_IO(IOMMU_TYPE, IOMMU_NR_SIM_INJECT_FAULT)
+#define IOMMU_SIM_FAULT_RAW		(1u << 0)
+#define IOMMU_SIM_FAULT_PASID		(1u << 1)
+#define IOMMU_SIM_FAULT_RECOVERABLE	(1u << 2)
+
+struct iommu_sim_inject_fault {
+	__u32		argsz;
+	__u32		flags;
+	__aligned_u64	cookie;
+	__u32		rid;
+	__u32		pasid;
+	__aligned_u64	addr;
+	__u32		perm;
+	__u32		reason;
 };
 
 /* ------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+#include "fault_region.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <unistd.h>
+
+namespace ciommu {
+
+FaultRegion::~FaultRegion() { set_eventfd(-1); }
+
+bool FaultRegion::push(iommu_fault_record record) {
+    record.seq = next_seq_++;  // lost records use up their numbers too
+    if (records_.size() >= depth_) {
+        ++lost;
+        lost_since_delivery_ = true;
+        return false;
+    }
+    if (lost_since_delivery_)
+        record.flags |= IOMMU_FAULT_RECORD_LOST_BEFORE;
+    lost_since_delivery_ = false;
+    records_.push_back(record);
+    signal_eventfd();
+    return true;
+}
+
+size_t FaultRegion::pop(std::span<iommu_fault_record> out) {
+    const size_t n = std::min(out.size(), records_.size());
+    std::copy_n(records_.begin(), n, out.begin());
+    records_.erase(records_.begin(), records_.begin() + static_cast<std::ptrdiff_t>(n));
+    delivered += n;
+    return n;
+}
+
+long FaultRegion::set_depth(uint32_t depth) {
+    if (depth == 0 || depth > IOMMU_FAULT_REGION_DEPTH_MAX)
+        return -EINVAL;
+    if (depth < records_.size())
+        return -EBUSY;
+    depth_ = depth;
+    return 0;
+}
+
+void FaultRegion::set_eventfd(int fd) {
+    if (eventfd_ >= 0)
+        close(eventfd_);
+    eventfd_ = fd;
+}
+
+void FaultRegion::signal_eventfd() const {
+    if (eventfd_ < 0)
+        return;
+    const uint64_t one = 1;
+    // An eventfd write only blocks when its counter nears 2^64: never here.
+    [[maybe_unused]] const ssize_t written = write(eventfd_, &one, sizeof(one));
+}
+
+}  // namespace ciommu

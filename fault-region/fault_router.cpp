@@ -1,0 +1,84 @@
+#include "fault_router.h"
+
+#include "../devices/translation.h"
+#include "../dispatcher/model.h"
+#include "cuse-iommu.h"
+
+namespace ciommu {
+namespace {
+
+iommu_fault_record make_record(const BoundDevice& dev, uint32_t attachment_key, const Fault& fault) {
+    iommu_fault_record record{};
+    record.reason = fault.reason;
+    record.cookie = dev.cookie;
+    record.ioasid = fault.ioasid;
+    record.addr = fault.addr;
+    record.perm = (fault.flags & IOMMU_FAULT_WRITE) ? IOMMU_FAULT_PERM_WRITE : IOMMU_FAULT_PERM_READ;
+    if (fault.flags & IOMMU_FAULT_STAGE1)
+        record.flags |= IOMMU_FAULT_RECORD_STAGE1;
+    if (fault.flags & IOMMU_FAULT_STAGE2)
+        record.flags |= IOMMU_FAULT_RECORD_STAGE2;
+    // An mdev's defPASID is the model's business, never the user's.
+    if (attachment_key != kNoPasid && dev.spec->kind == DeviceKind::kPci) {
+        record.flags |= IOMMU_FAULT_RECORD_PASID_VALID;
+        record.pasid = attachment_key;
+    }
+    return record;
+}
+
+uint32_t take_group_id(BoundDevice& dev) {
+    if (dev.next_grpid == 0)  // 0 is never a group id, even after wrapping
+        dev.next_grpid = 1;
+    return dev.next_grpid++;
+}
+
+std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegion& region) {
+    if (region.timeout_ms == 0)
+        return std::chrono::steady_clock::time_point::max();
+    return model.now() + std::chrono::milliseconds(region.timeout_ms);
+}
+
+}  // namespace
+
+bool can_page_request(const Model& model, const BoundDevice& dev) {
+    const DeviceSpec& spec = *dev.spec;
+    return spec.kind != DeviceKind::kSwMdev && spec.pri && model.topology().iommus[spec.iommu].iopf;
+}
+
+bool is_page_request(const Model& model, const BoundDevice& dev, uint32_t attachment_key, const Fault& fault) {
+    if (fault.reason != IOMMU_FAULT_REASON_NOT_MAPPED || !can_page_request(model, dev))
+        return false;
+    if (fault.flags & IOMMU_FAULT_STAGE1)
+        return true;
+    // Stage 2 of a nested IOASID is the host's business (seed 000).
+    auto it = dev.attachments.find(attachment_key);
+    return it != dev.attachments.end() && it->second.space->kind() == IoasKind::kKernelManaged;
+}
+
+FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, const Fault& fault,
+                      bool recoverable, uint64_t dma_id, uint32_t* grpid) {
+    Context& ctx = *dev.ctx;
+    FaultRegion& region = ctx.faults;
+    if (!dev.fault_consumer || (recoverable && dev.page_requests_stopped)) {
+        ++region.unreported;
+        return recoverable ? FaultFate::kAborted : FaultFate::kUnrecoverable;
+    }
+    iommu_fault_record record = make_record(dev, attachment_key, fault);
+    if (!recoverable) {
+        if (region.push(record))
+            model.note_new_records(ctx);
+        return FaultFate::kUnrecoverable;
+    }
+    const uint32_t group = take_group_id(dev);
+    record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
+    record.grpid = group;
+    if (!region.push(record))
+        return FaultFate::kAborted;  // lost: nobody will answer it
+    model.note_new_records(ctx);
+    dev.page_requests[group] = {attachment_key, deadline_for(model, region), dma_id};
+    if (grpid)
+        *grpid = group;
+    return FaultFate::kStalled;
+}
+
+}  // namespace ciommu

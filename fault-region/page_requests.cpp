@@ -1,0 +1,71 @@
+#include "page_requests.h"
+
+#include <cerrno>
+#include <vector>
+
+#include "../dispatcher/model.h"
+#include "cuse-iommu.h"
+#include "stalled_dma.h"
+
+namespace ciommu {
+namespace {
+
+// Completes one group with `code`, resuming or aborting its DMA.
+void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t code) {
+    auto it = dev.page_requests.find(grpid);
+    const uint64_t dma_id = it->second.dma_id;
+    dev.page_requests.erase(it);
+    if (code == IOMMU_PAGE_RESP_FAILURE)
+        dev.page_requests_stopped = true;
+
+    auto job = dev.ctx->dmas.find(dma_id);
+    if (job == dev.ctx->dmas.end())
+        return;  // an injected fault: nothing waits for the answer
+    if (code == IOMMU_PAGE_RESP_SUCCESS) {
+        if (advance_dma(model, dev, dma_id, job->second) < 0)
+            job->second.status = IOMMU_SIM_DMA_ABORTED;  // its memory is gone
+    } else {
+        job->second.status = IOMMU_SIM_DMA_ABORTED;
+        finish_dma(job->second);
+    }
+}
+
+}  // namespace
+
+long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code) {
+    BoundDevice* dev = ctx.find_device(cookie);
+    if (!dev)
+        return -ENOENT;
+    if (code > IOMMU_PAGE_RESP_FAILURE || !dev->page_requests.count(grpid))
+        return -EINVAL;
+    complete_group(model, *dev, grpid, code);
+    return 0;
+}
+
+void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key) {
+    std::vector<uint32_t> groups;
+    for (const auto& [grpid, group] : dev.page_requests) {
+        if (!attachment_key || group.attachment_key == *attachment_key)
+            groups.push_back(grpid);
+    }
+    for (uint32_t grpid : groups)
+        complete_group(model, dev, grpid, IOMMU_PAGE_RESP_INVALID);
+}
+
+void expire_page_requests(Model& model, std::chrono::steady_clock::time_point now) {
+    model.for_each_context([&](Context& ctx) {
+        for (auto& [cookie, dev] : ctx.devices) {
+            std::vector<uint32_t> expired;
+            for (const auto& [grpid, group] : dev->page_requests) {
+                if (group.deadline <= now)
+                    expired.push_back(grpid);
+            }
+            for (uint32_t grpid : expired) {
+                complete_group(model, *dev, grpid, IOMMU_PAGE_RESP_INVALID);
+                ++ctx.faults.timeouts;
+            }
+        }
+    });
+}
+
+}  // namespace ciommu

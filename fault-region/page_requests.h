@@ -1,0 +1,24 @@
+// Answering page request groups: the user's IOMMU_PAGE_RESPONSE, the
+// response timeout, and the INVALID answers detach, unbind and close give
+// on the user's behalf so that nothing is left dangling.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+namespace ciommu {
+
+class Model;
+struct Context;
+struct BoundDevice;
+
+// IOMMU_PAGE_RESPONSE: 0, -ENOENT (cookie) or -EINVAL (group, code).
+long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code);
+// Answers INVALID every pending group of dev made through attachment_key
+// (nullopt: all of them).
+void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key);
+// Answers INVALID every group whose deadline has passed.
+void expire_page_requests(Model& model, std::chrono::steady_clock::time_point now);
+
+}  // namespace ciommu
