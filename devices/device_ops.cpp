@@ -49,9 +49,10 @@ long check_bindable(Model& model, Context& ctx, const DeviceSpec& spec, uint64_t
     return 0;
 }
 
-// Checks an attach against the device's IOMMU.  0 or -errno.
+// Checks an attach against the device's IOMMU.  0 or -errno.  stage2: the
+// kernel-managed space the device's DMA ends in (nullptr: identity).
 long check_attach_caps(const DeviceSpec& spec, const IommuUnit& unit, const IoAddressSpace& space,
-                       std::optional<uint32_t> pasid) {
+                       const IoAddressSpace* stage2, std::optional<uint32_t> pasid) {
     if (pasid) {
         if (spec.kind != DeviceKind::kPci || !spec.pasid || unit.pasid_width == 0)
             return -EOPNOTSUPP;
@@ -61,7 +62,8 @@ long check_attach_caps(const DeviceSpec& spec, const IommuUnit& unit, const IoAd
     if (space.kind() == IoasKind::kUserPgtable &&
         (unit.nesting == Nesting::kNone || !(unit.pgtable_formats & (1u << space.pgtable_format))))
         return -EOPNOTSUPP;
-    if (space.enforce_snoop && !unit.snoop_control)
+    const bool snoop = space.enforce_snoop || (stage2 && stage2->enforce_snoop);
+    if (snoop && !unit.snoop_control)
         return -EOPNOTSUPP;
     return 0;
 }
@@ -166,7 +168,7 @@ long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
             return -EBUSY;
     } else {
         const IommuUnit& unit = *unit_of(model, spec);
-        if (long err = check_attach_caps(spec, unit, *space, pasid))
+        if (long err = check_attach_caps(spec, unit, *space, stage2_of(ctx, *space), pasid))
             return err;
         if (dev->attachments.count(key))
             return -EBUSY;

@@ -25,6 +25,8 @@ long ioctl_sim_dma(CallEnv& env) {
         const DeviceSpec& spec = *dev->spec;
         if (spec.kind != DeviceKind::kPci || !spec.pasid || env.model.topology().iommus[spec.iommu].pasid_width == 0)
             return -EOPNOTSUPP;
+        if (req.pasid == 0 || req.pasid >= (uint64_t{1} << env.model.topology().iommus[spec.iommu].pasid_width))
+            return -EINVAL;
         pasid = req.pasid;
     }
     DmaJob job;

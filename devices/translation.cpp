@@ -140,12 +140,14 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
     switch (space.kind()) {
     case IoasKind::kIdentity:
         t = reached({iova, space.identity_pid, kProtRead | kProtWrite, true});
-        entry = {iova >> kPageShift, space.identity_pid, kProtRead | kProtWrite, nullptr, &space, key.page};
+        entry = {iova >> kPageShift, space.identity_pid, kProtRead | kProtWrite, nullptr, &space, key.page,
+                 attachment->pasid};
         break;
     case IoasKind::kKernelManaged:
         t = walk.stage2(attachment->ioasid, iova, write);
         if (t.ok)
-            entry = {t.vaddr >> kPageShift, t.pid, space.lookup(iova)->prot, nullptr, &space, key.page};
+            entry = {t.vaddr >> kPageShift, t.pid, space.lookup(iova)->prot, nullptr, &space, key.page,
+                     attachment->pasid};
         break;
     case IoasKind::kUserPgtable: {
         uint64_t s1_output = 0;
@@ -156,7 +158,7 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
             const IoAddressSpace& parent = *ctx.ioasids.find(space.parent_id);
             const uint32_t s2_prot = parent.lookup(s1_output)->prot;
             const uint32_t prot = s2_prot & (s1_writable ? (kProtRead | kProtWrite) : kProtRead);
-            entry = {t.vaddr >> kPageShift, t.pid, prot, &space, &parent, s1_output >> kPageShift};
+            entry = {t.vaddr >> kPageShift, t.pid, prot, &space, &parent, s1_output >> kPageShift, attachment->pasid};
         }
         break;
     }

@@ -37,7 +37,7 @@ constexpr std::array kCommands = {
     value_command(IOMMU_NR_GET_API_VERSION, "GET_API_VERSION", ioctl_get_api_version),
     value_command(IOMMU_NR_CHECK_EXTENSION, "CHECK_EXTENSION", ioctl_check_extension),
     with_output_tail(struct_command<iommu_device_info>(
-        IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO", OFFSET_END(iommu_device_info, cookie), 0, kCopiesOut,
+        IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO", sizeof(iommu_device_info), 0, kCopiesOut,
         ioctl_device_get_info, RESERVED(iommu_device_info, __reserved))),
     struct_command<iommu_ioasid_alloc>(
         IOMMU_NR_IOASID_ALLOC, "IOASID_ALLOC", OFFSET_END(iommu_ioasid_alloc, flags),

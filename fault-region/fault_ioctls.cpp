@@ -139,6 +139,8 @@ long ioctl_sim_inject_fault(CallEnv& env) {
     const auto& req = *static_cast<const iommu_sim_inject_fault*>(env.args);
     if (req.perm == 0 || (req.perm & ~kAllPerms) || req.reason > IOMMU_FAULT_REASON_ADDR_SIZE)
         return -EINVAL;
+    if ((req.flags & IOMMU_SIM_FAULT_PASID) && (req.pasid == 0 || req.pasid >= (1u << 20)))
+        return -EINVAL;  // no IOMMU has more than 20 PASID bits
     RouteKey route;
     if (long err = route_of_injection(env, req, &route))
         return err;

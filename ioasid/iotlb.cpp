@@ -16,6 +16,7 @@ void Iotlb::insert(const IotlbKey& key, const IotlbEntry& entry) {
         clear();
     entries_.emplace(key, entry);
     by_stage2_.emplace(Stage2Page{entry.s2, entry.s2_page}, key);
+    nested_entries_ += entry.s1 != nullptr;
 }
 
 Iotlb::Entries::iterator Iotlb::erase(Entries::iterator it) {
@@ -26,17 +27,21 @@ Iotlb::Entries::iterator Iotlb::erase(Entries::iterator it) {
             break;
         }
     }
+    nested_entries_ -= it->second.s1 != nullptr;
     return entries_.erase(it);
 }
 
 void Iotlb::clear() {
     entries_.clear();
     by_stage2_.clear();
+    nested_entries_ = 0;
 }
 
 void Iotlb::flush_stage2(const IoAddressSpace* s2, uint64_t first_page, uint64_t last_page) {
     if (entries_.empty())
         return;
+    if (nested_entries_)
+        erase_if([&](const IotlbKey&, const IotlbEntry& e) { return e.s1 && e.s2 == s2; });
     if (last_page - first_page >= entries_.size()) {  // a wide range: one pass over everything
         erase_if([&](const IotlbKey&, const IotlbEntry& e) {
             return e.s2 == s2 && e.s2_page >= first_page && e.s2_page <= last_page;
@@ -56,7 +61,7 @@ void Iotlb::flush_stage2(const IoAddressSpace* s2, uint64_t first_page, uint64_t
 void Iotlb::flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid, uint64_t first_page,
                          uint64_t last_page) {
     erase_if([&](const IotlbKey& k, const IotlbEntry& e) {
-        return e.s1 == s1 && (!pasid || k.pasid == *pasid) && k.page >= first_page && k.page <= last_page;
+        return e.s1 == s1 && (!pasid || e.user_pasid == *pasid) && k.page >= first_page && k.page <= last_page;
     });
 }
 

@@ -30,6 +30,8 @@ struct IotlbEntry {
     const IoAddressSpace* s1;     // the user-managed space walked, or nullptr
     const IoAddressSpace* s2;     // the kernel-managed (or identity) space used
     uint64_t s2_page;             // the stage-2 input page (== page without stage 1)
+    uint32_t user_pasid;          // the attachment's PASID as the user knows it (kNoPasid:
+                                  // whole device -- an mdev's bus PASID is its defPASID)
 };
 
 class Iotlb {
@@ -40,10 +42,12 @@ public:
     // When full, everything is dropped: a simple, deterministic policy.
     void insert(const IotlbKey& key, const IotlbEntry& entry);
 
-    // Stage-2 pages [first, last] of s2 changed (UNMAP).
+    // Stage-2 pages [first, last] of s2 changed (UNMAP).  Entries walked
+    // through a user table in s2 go too: the table itself may have lived in
+    // those pages, and over-invalidating is always safe.
     void flush_stage2(const IoAddressSpace* s2, uint64_t first_page, uint64_t last_page);
-    // INVALIDATE_CACHE of a user-managed space; pasid kNoPasid-or-any and
-    // page range optional.
+    // INVALIDATE_CACHE of a user-managed space: entries of one user PASID
+    // (kNoPasid: whole-device attachments) or of all, in a page range.
     void flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid, uint64_t first_page,
                       uint64_t last_page);
     // Everything cached for one route (detach).
@@ -83,6 +87,7 @@ private:
     }
 
     Entries entries_;
+    size_t nested_entries_ = 0;  // entries with a stage 1
     std::unordered_multimap<Stage2Page, IotlbKey, Stage2Hash> by_stage2_;
 };
 

@@ -193,3 +193,20 @@ TEST_CASE("attach narrows the aperture and reserved regions; existing mappings m
     CHECK(f.detach(2) == 0);
     CHECK(f.map(high, 0xfee01000, buf.ptr, 4096) == 0);            // and back
 }
+
+TEST_CASE("snoop enforcement on a parent binds devices attached through its children") {
+    Fixture f;
+    const long parent = f.alloc(IOMMU_IOASID_ENFORCE_SNOOP);
+    const long child = f.alloc(IOMMU_IOASID_USER_PGTABLE, parent, 0);
+    REQUIRE(f.bind("legacy0", 1) == 0);  // iommu1: no snoop control (and no nesting)
+    REQUIRE(f.bind("accel0", 2) == 0);   // iommu0: both
+    CHECK(f.attach(1, parent) == -EOPNOTSUPP);
+    CHECK(f.attach(2, child, 3u) == 0);
+}
+
+TEST_CASE("get-info needs room for the whole struct") {
+    Fixture f;
+    REQUIRE(f.bind("nic0", 1) == 0);
+    auto bytes = struct_bytes(sizeof(iommu_device_info) - 1, 0, sizeof(iommu_device_info));
+    CHECK(f.raw(IOMMU_DEVICE_GET_INFO, bytes).result == -EINVAL);
+}

@@ -297,3 +297,45 @@ TEST_CASE("INVALIDATE_CACHE rejects what it cannot mean") {
     CHECK(n.invalidate(IOMMU_INV_GRAN_RANGE, 5, 0x1000, 0) == -EINVAL);
     CHECK(n.invalidate(IOMMU_INV_GRAN_RANGE, 5, ~uint64_t{0} - K4 + 1, 2 * K4) == -EINVAL);
 }
+
+TEST_CASE("unmapping a parent page drops translations walked through it") {
+    Fixture f;
+    NestedSetup n(f);
+    char out[8] = {};
+    iommu_sim_dma d;
+    REQUIRE(n.dma(NestedSetup::kIova, out, 4, false, &d) == 0);
+    REQUIRE(d.status == IOMMU_SIM_DMA_OK);
+    // The L1 table's page leaves the parent: nothing cached through it survives.
+    REQUIRE(f.unmap(n.parent, NestedSetup::kTablesGpa + 3 * K4, K4) == -EINVAL);  // part of a mapping
+    REQUIRE(f.unmap(n.parent, NestedSetup::kTablesGpa, 4 * K4) == 4 * K4);
+    REQUIRE(n.dma(NestedSetup::kIova, out, 4, false, &d) == 0);
+    check_fault(d, IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2);
+}
+
+TEST_CASE("invalidating the whole-device attachment reaches an mdev behind its defPASID") {
+    Fixture f;
+    NestedSetup n(f);
+    REQUIRE(f.bind("mdev0", 9) == 0);
+    REQUIRE(f.attach(9, n.child) == 0);
+    std::memcpy(n.data.bytes(), "page-0", 7);
+    std::memcpy(n.data.bytes() + 2 * K4, "page-2", 7);
+    char out[8] = {};
+    REQUIRE(f.dma(9, NestedSetup::kIova, out, 7, false) == 0);
+    CHECK(std::string(out) == "page-0");
+    n.entry(3, 0) = (NestedSetup::kDataGpa + 2 * K4) | NestedSetup::kRW;
+    CHECK(n.invalidate(IOMMU_INV_GRAN_PASID, 5) == 0);  // accel0's PASID: not the mdev
+    REQUIRE(f.dma(9, NestedSetup::kIova, out, 7, false) == 0);
+    CHECK(std::string(out) == "page-0");
+    CHECK(n.invalidate(IOMMU_INV_GRAN_PASID, IOMMU_INV_PASID_RID) == 0);
+    REQUIRE(f.dma(9, NestedSetup::kIova, out, 7, false) == 0);
+    CHECK(std::string(out) == "page-2");
+}
+
+TEST_CASE("a PASID on the bus must be a PASID") {
+    Fixture f;
+    NestedSetup n(f);
+    char out[4];
+    CHECK(f.dma(7, NestedSetup::kIova, out, 4, false, 0u) == -EINVAL);
+    CHECK(f.dma(7, NestedSetup::kIova, out, 4, false, 0xffffffffu) == -EINVAL);
+    CHECK(f.dma(7, NestedSetup::kIova, out, 4, false, 1u << 20) == -EINVAL);
+}
