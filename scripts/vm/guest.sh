@@ -30,8 +30,50 @@ run_bounded() {
 	return $rc
 }
 
+# run_counted SECONDS PROG - run_bounded, adding PROG's counts to the run's
+# totals (total_passed, total_failed).  PROG's own "N passed, M failed" line
+# is shown as "vm: PROG: N passed, M failed", which the host does not take for
+# a verdict: the run has exactly one, the total that test mode prints last.
+# A program that fails without saying so (exit status not 0, or no summary)
+# counts as one more failure.
+total_passed=0
+total_failed=0
+run_counted() {
+	name=${2##*/}
+	out=/tmp/counts-$name
+	rm -f "$out" "$out.rc"
+	{ run_bounded "$@"; echo $? >"$out.rc"; } | awk -v name="$name" -v out="$out" '
+		/^(vm: )?[0-9]+ passed, [0-9]+ failed$/ {
+			sub(/^vm: /, "")
+			passed += $1; failed += $3; seen++
+			print "vm: " name ": " $0
+			fflush()
+			next
+		}
+		{ print; fflush() }
+		END { print passed + 0, failed + 0, seen + 0 > out }'
+	read -r passed failed seen <"$out" || { passed=0 failed=0 seen=0; }
+	read -r rc <"$out.rc" || rc=255
+	if [ "$seen" -eq 0 ]; then
+		echo "vm: $name printed no summary line"
+		failed=$((failed + 1))
+	elif [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		echo "vm: $name exited with status $rc but reported no failure"
+		failed=$((failed + 1))
+	fi
+	total_passed=$((total_passed + passed))
+	total_failed=$((total_failed + failed))
+}
+
 case "$1" in
-test)	run_bounded 150 /bin/vm_tests ;;
+test)
+	# The generic uAPI tests, then the device model's; bounded so that both
+	# fit the host's test timeout (run-vm.sh) with room for the boot.
+	run_counted 120 /bin/vm_tests
+	run_counted 120 /bin/vm_device_tests
+	echo "vm: $total_passed passed, $total_failed failed"
+	[ "$total_failed" -eq 0 ] && [ "$total_passed" -gt 0 ]
+	;;
 demo)	run_bounded 60 /bin/vm_demo ;;
 bench)	run_bounded 120 /bin/ioctl_bench ;;
 shell)

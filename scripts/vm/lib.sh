@@ -28,32 +28,37 @@ vm_cache_dir() { printf '%s/cuse-iommu/kernel' "${XDG_CACHE_HOME:-$HOME/.cache}"
 # daemon and VM clients up to date, pack them into an initramfs under
 # BUILD_DIR/vm/ and boot it in MODE.  Returns run-vm.sh's verdict.
 vm_mode_run() {
-	local build=$1 mode=$2 here prog target p
+	local build=$1 mode=$2 here target p
+	local progs=()
 	shift 2
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	[ -d "$build" ] || vm_die "build directory '$build' does not exist (cmake -S . -B $build first)"
 	build=$(cd "$build" && pwd)
 
-	# The program the mode cannot do without; the others go in if they exist,
+	# The programs the mode cannot do without; the others go in if they exist,
 	# so a shell VM has every client at hand.
 	case "$mode" in
-	test)	prog=tests/vm/vm_tests ;;
-	demo)	prog=tests/vm/vm_demo ;;
-	bench)	prog=bench/vm/ioctl_bench ;;
-	shell)	prog= ;;
+	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests) ;;
+	demo)	progs=(tests/vm/vm_demo) ;;
+	bench)	progs=(bench/vm/ioctl_bench) ;;
+	shell)	;;
 	*)	vm_die "unknown mode '$mode'" ;;
 	esac
 	if [ -f "$build/CMakeCache.txt" ]; then
 		# Rebuild what this run uses, so a stale binary is never tested.
 		target=(--target cuse-iommu)
-		[ -n "$prog" ] && target+=("$(basename "$prog")")
+		for p in ${progs[@]+"${progs[@]}"}; do
+			target+=("$(basename "$p")")
+		done
 		cmake --build "$build" "${target[@]}" >&2 || vm_die "building ${target[*]:1} in $build failed"
 	fi
 	[ -x "$build/cuse/cuse-iommu" ] || vm_die "$build/cuse/cuse-iommu is missing"
-	[ -z "$prog" ] || [ -x "$build/$prog" ] || vm_die "$build/$prog is missing"
+	for p in ${progs[@]+"${progs[@]}"}; do
+		[ -x "$build/$p" ] || vm_die "$build/$p is missing"
+	done
 
 	local bins=()
-	for p in tests/vm/vm_tests tests/vm/vm_demo bench/vm/ioctl_bench; do
+	for p in tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_demo bench/vm/ioctl_bench; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
 	done
 	mkdir -p "$build/vm"
