@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "../dispatcher/context.h"
 #include "../dispatcher/dispatcher.h"
 #include "cuse-iommu.h"
+#include "fault_readers.h"
 #include "ioctl_fetch.h"
 
 namespace ciommu {
@@ -47,8 +49,19 @@ void on_open(fuse_req_t req, fuse_file_info* fi) {
 }
 
 void on_release(fuse_req_t req, fuse_file_info* fi) {
-    device_of(req).dispatcher().release(&context_of(fi));
+    CuseDevice& device = device_of(req);
+    device.fault_readers().forget(context_of(fi).id);
+    device.dispatcher().release(&context_of(fi));
     fuse_reply_err(req, 0);
+}
+
+// read(): whole fault records; blocks unless O_NONBLOCK.
+void on_read(fuse_req_t req, size_t size, off_t, fuse_file_info* fi) {
+    device_of(req).fault_readers().read(req, context_of(fi).id, size, (fi->flags & O_NONBLOCK) != 0);
+}
+
+void on_poll(fuse_req_t req, fuse_file_info* fi, fuse_pollhandle* handle) {
+    device_of(req).fault_readers().poll(req, context_of(fi).id, handle);
 }
 
 void reply(fuse_req_t req, const IoctlReply& result, const void* out, size_t out_bufsz) {
@@ -97,6 +110,8 @@ const cuse_lowlevel_ops kOps = [] {
     ops.init_done = on_init_done;
     ops.open = on_open;
     ops.release = on_release;
+    ops.read = on_read;
+    ops.poll = on_poll;
     ops.ioctl = on_ioctl;
     return ops;
 }();
@@ -122,7 +137,11 @@ void on_wake_signal(int) {}
 }  // namespace
 
 CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
-    : dispatcher_(dispatcher), options_(std::move(options)) {
+    : dispatcher_(dispatcher),
+      fault_readers_(std::make_unique<FaultReaders>(dispatcher)),
+      options_(std::move(options)) {
+    dispatcher_.set_records_listener(
+        [readers = fault_readers_.get()](uint64_t context_id) { readers->records_arrived(context_id); });
     const std::string devname = "DEVNAME=" + options_.name;
     const char* dev_info[] = {devname.c_str()};
     cuse_info info{};
@@ -139,6 +158,7 @@ CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
 }
 
 CuseDevice::~CuseDevice() {
+    dispatcher_.set_records_listener(nullptr);
     if (session_)
         fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
 }

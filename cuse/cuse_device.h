@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <pthread.h>
 #include <string>
@@ -12,6 +13,7 @@ struct fuse_session;
 namespace ciommu {
 
 class Dispatcher;
+class FaultReaders;
 
 struct CuseDeviceOptions {
     std::string name = "iommu";  // DEVNAME: creates /dev/<name>
@@ -39,10 +41,12 @@ public:
     void exit();
 
     Dispatcher& dispatcher() { return dispatcher_; }
+    FaultReaders& fault_readers() { return *fault_readers_; }
     const CuseDeviceOptions& options() const { return options_; }
 
 private:
     Dispatcher& dispatcher_;
+    std::unique_ptr<FaultReaders> fault_readers_;
     CuseDeviceOptions options_;
     fuse_session* session_ = nullptr;
     std::mutex loop_mutex_;

@@ -1,10 +1,11 @@
 // cuse-iommu: serves /dev/iommu through CUSE.
 //
 // Threads: libfuse's worker threads serve requests; the main thread runs
-// libfuse's loop; one Boost.Asio thread owns signals (and, later, the
-// daemon's timers).  SIGINT/SIGTERM end the loop; destroying the session
+// libfuse's loop; one Boost.Asio thread owns signals and the daemon's
+// timers (page-request response timeouts).  SIGINT/SIGTERM end the loop; destroying the session
 // closes /dev/cuse and the kernel removes the device node.
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <fuse_lowlevel.h>
 
 #include "../dispatcher/dispatcher.h"
@@ -78,6 +80,32 @@ int parse_options(int argc, char** argv, Options& options) {
     return 0;
 }
 
+// Page requests unanswered past their context's timeout are answered INVALID
+// by the daemon; this Asio timer is the clock that does it.
+class ResponseTimeouts {
+public:
+    static constexpr std::chrono::milliseconds kTick{20};
+
+    ResponseTimeouts(boost::asio::io_context& io, ciommu::Dispatcher& dispatcher)
+        : timer_(io), dispatcher_(dispatcher) {
+        arm();
+    }
+
+private:
+    void arm() {
+        timer_.expires_after(kTick);
+        timer_.async_wait([this](const boost::system::error_code& error) {
+            if (error)
+                return;  // cancelled: the daemon is stopping
+            dispatcher_.expire_page_requests();
+            arm();
+        });
+    }
+
+    boost::asio::steady_timer timer_;
+    ciommu::Dispatcher& dispatcher_;
+};
+
 void announce_ready(const std::string& name) {
     std::printf("cuse-iommu: ready /dev/%s\n", name.c_str());
     std::fflush(stdout);
@@ -127,6 +155,7 @@ int main(int argc, char** argv) {
         if (!error)
             device.exit();
     });
+    ResponseTimeouts timeouts(io, dispatcher);
     std::thread asio_thread([&io] { io.run(); });
 
     const int result = device.run();

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "caller.h"
 #include "command_table.h"
 #include "cuse-iommu.h"
+#include "../fault-region/page_requests.h"
 #include "model.h"
 
 namespace ciommu {
@@ -78,26 +80,65 @@ IoctlReply Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, u
         std::lock_guard guard(model_.lock());
         return {spec->handler(env), 0};
     }
+    std::vector<uint64_t> with_records;
+    const IoctlReply reply = struct_ioctl(*spec, env, in, out, &with_records);
+    notify_records(std::move(with_records));
+    return reply;
+}
 
+IoctlReply Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, std::span<const std::byte> in,
+                                    std::span<std::byte> out, std::vector<uint64_t>* with_records) {
     alignas(8) std::byte args[IOMMU_ARGSZ_MAX];
     uint32_t argsz = 0;
-    if (long err = check_struct_args(*spec, in, args, &argsz))
+    if (long err = check_struct_args(spec, in, args, &argsz))
         return {err, 0};
 
     env.args = args;
     env.argsz = argsz;
-    env.out_len = std::min<size_t>(argsz, spec->struct_size);
+    env.out_len = std::min<size_t>(argsz, spec.struct_size);
     long result;
     {
         std::lock_guard guard(model_.lock());
-        result = spec->handler(env);
+        result = spec.handler(env);
+        *with_records = model_.take_new_records();
     }
-    if (result < 0 || !spec->copies_out)
+    if (result < 0 || !spec.copies_out)
         return {result, 0};
     const size_t out_len = std::min<size_t>({env.out_len, argsz, out.size()});
     if (out_len)
         std::memcpy(out.data(), args, out_len);
     return {result, out_len};
+}
+
+void Dispatcher::notify_records(std::vector<uint64_t> contexts) {
+    if (!listener_ || contexts.empty())
+        return;
+    std::sort(contexts.begin(), contexts.end());
+    contexts.erase(std::unique(contexts.begin(), contexts.end()), contexts.end());
+    for (uint64_t id : contexts)
+        listener_(id);
+}
+
+size_t Dispatcher::read_faults(uint64_t context_id, std::span<iommu_fault_record> out) {
+    std::lock_guard guard(model_.lock());
+    Context* ctx = model_.find_context(context_id);
+    return ctx ? ctx->faults.pop(out) : 0;
+}
+
+bool Dispatcher::faults_pending(uint64_t context_id) {
+    std::lock_guard guard(model_.lock());
+    Context* ctx = model_.find_context(context_id);
+    return ctx && ctx->faults.pending() > 0;
+}
+
+void Dispatcher::expire_page_requests() {
+    std::vector<uint64_t> with_records;
+    {
+        std::lock_guard guard(model_.lock());
+        ciommu::expire_page_requests(model_, model_.now());
+        with_records = model_.take_new_records();
+    }
+    notify_records(std::move(with_records));
 }
 
 }  // namespace ciommu

@@ -5,14 +5,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <sys/types.h>
+#include <vector>
+
+struct iommu_fault_record;
 
 namespace ciommu {
 
 class Model;
 struct Context;
 class Caller;
+struct CommandSpec;
+struct CallEnv;
 
 struct IoctlReply {
     long result;     // >= 0: the ioctl() return value; < 0: -errno
@@ -35,8 +41,26 @@ public:
     IoctlReply ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
                      std::span<const std::byte> in, std::span<std::byte> out);
 
+    // --- the fault region, as read() and poll() see it ---
+    // Called (without the model lock) with the id of each context whose
+    // fault region got records, after the operation that produced them.
+    using RecordsListener = std::function<void(uint64_t context_id)>;
+    void set_records_listener(RecordsListener listener) { listener_ = std::move(listener); }
+    // Moves up to out.size() records out of a context's region; 0 if it has
+    // none or is gone.
+    size_t read_faults(uint64_t context_id, std::span<iommu_fault_record> out);
+    bool faults_pending(uint64_t context_id);
+    // Answers INVALID the page requests whose response timeout has passed
+    // (the daemon's timer calls this).
+    void expire_page_requests();
+
 private:
+    IoctlReply struct_ioctl(const CommandSpec& spec, CallEnv& env, std::span<const std::byte> in,
+                            std::span<std::byte> out, std::vector<uint64_t>* with_records);
+    void notify_records(std::vector<uint64_t> context_ids);
+
     Model& model_;
+    RecordsListener listener_;
 };
 
 }  // namespace ciommu

@@ -495,7 +495,7 @@ static int t_reserved_nonzero(struct ctx *c)
 static int t_unknown_command(struct ctx *c)
 {
 	static const struct { unsigned long cmd; const char *name; } cmds[] = {
-		{ _IO(IOMMU_TYPE, IOMMU_BASE + 0x11), "_IO(';', 0xc1) (free /dev/iommu number)" },
+		{ _IO(IOMMU_TYPE, 0xcf), "_IO(';', 0xcf) (free /dev/iommu number)" },
 		{ _IO(IOMMU_TYPE, 0xcf), "_IO(';', 0xcf) (last free /dev/iommu number)" },
 		{ _IO(IOMMU_TYPE, 0xdf), "_IO(';', 0xdf) (free simulation number)" },
 		{ _IO(IOMMU_TYPE, 0x64), "_IO(';', 0x64) (VFIO's range)" },

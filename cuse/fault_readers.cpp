@@ -1,0 +1,126 @@
+#include "fault_readers.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <poll.h>
+#include <vector>
+
+#include "../dispatcher/dispatcher.h"
+#include "cuse-iommu.h"
+
+namespace ciommu {
+
+FaultReaders::~FaultReaders() {
+    for (auto& [id, state] : contexts_) {
+        if (state.poll)
+            fuse_pollhandle_destroy(state.poll);
+    }
+}
+
+bool FaultReaders::try_serve(fuse_req_t req, uint64_t context_id, size_t max_records) {
+    std::vector<iommu_fault_record> records(max_records);
+    const size_t got = dispatcher_.read_faults(context_id, records);
+    if (got == 0)
+        return false;
+    fuse_reply_buf(req, reinterpret_cast<const char*>(records.data()), got * sizeof(iommu_fault_record));
+    return true;
+}
+
+void FaultReaders::read(fuse_req_t req, uint64_t context_id, size_t size, bool nonblock) {
+    if (size % sizeof(iommu_fault_record) != 0) {
+        fuse_reply_err(req, EINVAL);  // only whole records
+        return;
+    }
+    const size_t max_records = std::min<size_t>(size / sizeof(iommu_fault_record), IOMMU_FAULT_REGION_DEPTH_MAX);
+    if (max_records == 0) {
+        fuse_reply_buf(req, nullptr, 0);
+        return;
+    }
+    {
+        std::lock_guard guard(mutex_);
+        if (try_serve(req, context_id, max_records))
+            return;
+        if (nonblock) {
+            fuse_reply_err(req, EAGAIN);
+            return;
+        }
+        contexts_[context_id].waiters.push_back({req, max_records, false});
+    }
+    // Outside mutex_ (see the header).  If the caller was interrupted
+    // already, interrupted() runs right here and answers EINTR.
+    fuse_req_interrupt_func(req, interrupted, this);
+
+    std::lock_guard guard(mutex_);
+    auto& waiters = contexts_[context_id].waiters;
+    auto it = std::find_if(waiters.begin(), waiters.end(), [req](const Waiter& w) { return w.req == req; });
+    if (it == waiters.end())
+        return;  // answered EINTR meanwhile
+    it->armed = true;
+    if (try_serve(req, context_id, max_records))  // records came while it was unarmed
+        waiters.erase(it);
+}
+
+void FaultReaders::interrupted(fuse_req_t req, void* self_ptr) {
+    auto& self = *static_cast<FaultReaders*>(self_ptr);
+    std::lock_guard guard(self.mutex_);
+    for (auto& [id, state] : self.contexts_) {
+        auto it = std::find_if(state.waiters.begin(), state.waiters.end(),
+                               [req](const Waiter& w) { return w.req == req; });
+        if (it != state.waiters.end()) {
+            state.waiters.erase(it);
+            fuse_reply_err(req, EINTR);
+            return;
+        }
+    }
+    // Not waiting any more: it has been answered with records.
+}
+
+void FaultReaders::poll(fuse_req_t req, uint64_t context_id, fuse_pollhandle* handle) {
+    unsigned revents;
+    {
+        std::lock_guard guard(mutex_);
+        PerContext& state = contexts_[context_id];
+        if (handle) {  // the kernel wants to hear about changes: keep the newest handle
+            if (state.poll)
+                fuse_pollhandle_destroy(state.poll);
+            state.poll = handle;
+        }
+        revents = dispatcher_.faults_pending(context_id) ? (POLLIN | POLLRDNORM) : 0;
+    }
+    fuse_reply_poll(req, revents);
+}
+
+void FaultReaders::records_arrived(uint64_t context_id) {
+    std::lock_guard guard(mutex_);
+    auto found = contexts_.find(context_id);
+    if (found == contexts_.end())
+        return;
+    PerContext& state = found->second;
+    // Oldest first; an unarmed waiter serves itself once armed.
+    for (auto it = state.waiters.begin(); it != state.waiters.end();) {
+        if (!it->armed) {
+            ++it;
+            continue;
+        }
+        if (!try_serve(it->req, context_id, it->max_records))
+            break;  // no records left
+        it = state.waiters.erase(it);
+    }
+    if (state.poll && dispatcher_.faults_pending(context_id)) {
+        fuse_lowlevel_notify_poll(state.poll);
+        fuse_pollhandle_destroy(state.poll);
+        state.poll = nullptr;
+    }
+}
+
+void FaultReaders::forget(uint64_t context_id) {
+    std::lock_guard guard(mutex_);
+    auto found = contexts_.find(context_id);
+    if (found == contexts_.end())
+        return;
+    if (found->second.poll)
+        fuse_pollhandle_destroy(found->second.poll);
+    contexts_.erase(found);
+}
+
+}  // namespace ciommu
