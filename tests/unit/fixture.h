@@ -108,6 +108,48 @@ struct Fixture {
             *out = d;
         return result;
     }
+    // --- faults ---
+    long fault_register(uint64_t cookie, unsigned cmd = IOMMU_DEVICE_FAULT_REGISTER) {
+        iommu_device_fault r{sizeof(r), 0, cookie};
+        return call(cmd, r);
+    }
+    long respond(uint64_t cookie, uint32_t grpid, uint32_t code) {
+        iommu_page_response r{sizeof(r), 0, cookie, grpid, code};
+        return call(IOMMU_PAGE_RESPONSE, r);
+    }
+    long inject(uint64_t cookie, uint64_t addr, uint32_t perm, uint32_t flags = 0, uint32_t rid = 0,
+                uint32_t pasid = 0, uint32_t reason = 0) {
+        iommu_sim_inject_fault f{sizeof(f), flags, cookie, rid, pasid, addr, perm, reason};
+        return call(IOMMU_SIM_INJECT_FAULT, f);
+    }
+    iommu_sim_dma_status dma_status(uint64_t dma_id, long* result = nullptr) {
+        iommu_sim_dma_status st{};
+        st.argsz = sizeof(st);
+        st.dma_id = dma_id;
+        const long r = call(IOMMU_SIM_DMA_STATUS, st);
+        if (result)
+            *result = r;
+        return st;
+    }
+    iommu_fault_region_info region(uint32_t flags = 0, uint32_t depth = 0, uint32_t timeout_ms = 0,
+                                   long* result = nullptr) {
+        iommu_fault_region_info info{};
+        info.argsz = sizeof(info);
+        info.flags = flags;
+        info.depth = depth;
+        info.timeout_ms = timeout_ms;
+        const long r = call(IOMMU_FAULT_REGION_INFO, info);
+        if (result)
+            *result = r;
+        return info;
+    }
+    // Every record waiting in the context's fault region.
+    std::vector<iommu_fault_record> records(Context* in_ctx = nullptr) {
+        std::vector<iommu_fault_record> out(IOMMU_FAULT_REGION_DEPTH_MAX);
+        out.resize(dispatcher.read_faults((in_ctx ? in_ctx : ctx)->id, out));
+        return out;
+    }
+
     iommu_sim_daemon_stats daemon_stats() {
         iommu_sim_daemon_stats s{sizeof(s), 0, 0, 0, 0, 0};
         REQUIRE(call(IOMMU_SIM_DAEMON_STATS, s) == 0);
