@@ -20,7 +20,8 @@
  *      a non-zero __reserved field                   -> EINVAL
  *  - An unknown command number                       -> ENOTTY
  *  - A struct command with a NULL or unreadable argument -> EFAULT
- *  - A failed command changes nothing.
+ *  - A failed command changes nothing (one exception: an IOMMU_SIM_DMA that
+ *    fails with EFAULT part way; see docs/uapi.md).
  *  - Commands that return an object id (IOMMU_IOASID_ALLOC) return it as the
  *    ioctl() result, which is >= 0 on success.  On failure ioctl() returns -1
  *    and sets errno.
@@ -123,6 +124,7 @@ enum iommu_extension {
  *                             address, reserved regions carved out
  *   IOMMU_IOASID_ENFORCE_SNOOP  may be added to any of the above: only
  *                             devices whose IOMMU can force snooping attach
+ *                             (to it, or to a USER_PGTABLE child of it)
  * @parent_ioasid: USER_PGTABLE only: a kernel-managed IOASID (stage 2)
  * @pgtable_format: USER_PGTABLE only: an IOMMU_PGTABLE_FORMAT_* value
  * @user_pgd: USER_PGTABLE only: IOVA (in the parent) of the root table,
@@ -185,9 +187,11 @@ struct iommu_ioasid_free {
  * @argsz: sizeof(struct iommu_map_dma)
  * @flags: IOMMU_MAP_DMA_READ and/or IOMMU_MAP_DMA_WRITE (at least one);
  *         the device's permission on the range.  IOMMU_MAP_DMA_IOPF: do not
- *         pin now; the model pins (and charges) each page on the first
- *         stage-2 fault that touches it, and such faults never reach the
- *         user (seed 000's "IOPF-capable, not statically pinned" mappings)
+ *         probe or pin now; the model pins (and charges) each page on the
+ *         first stage-2 lookup that touches it, by any device's DMA, and
+ *         such faults never reach the user (seed 000's "IOPF-capable, not
+ *         statically pinned" mappings).  A page that cannot be pinned then
+ *         faults NOT_MAPPED at stage 2 like an unmapped one
  * @ioasid: a kernel-managed IOASID of this context
  * @vaddr: the caller's virtual address backing the range
  * @iova: first I/O virtual address of the range
@@ -195,13 +199,24 @@ struct iommu_ioasid_free {
  *
  * VFIO type1 semantics.  vaddr, iova and size must be multiples of the
  * 4 KiB page size; the daemon records the calling process and vaddr and
- * checks that every page of [vaddr, vaddr+size) is readable in the caller.
- * Errors: EINVAL  size 0, misaligned vaddr/iova/size, no permission flag,
- *                 iova+size or vaddr+size wraps, or the range is outside
- *                 the address space's aperture [0, 2^48);
+ * (without IOMMU_MAP_DMA_IOPF) checks that every page of [vaddr,
+ * vaddr+size) is readable in the caller and charges the pages to the
+ * caller's RLIMIT_MEMLOCK.
+ * Errors, in this order:
  *         ENOENT  no such IOASID;
+ *         EOPNOTSUPP  the IOASID is not kernel-managed (user-managed or
+ *                 identity);
+ *         EINVAL  no READ/WRITE flag, misaligned vaddr/iova/size, size 0,
+ *                 iova+size or vaddr+size wraps, vaddr+size beyond 2^48, or
+ *                 the range is outside the aperture ([0, 2^48), narrowed
+ *                 to the address width of the attached devices' IOMMUs);
+ *         EADDRINUSE  the range overlaps a reserved or MSI region of an
+ *                 attached device's IOMMU;
  *         EEXIST  the range overlaps an existing mapping;
- *         EFAULT  part of [vaddr, vaddr+size) is not mapped in the caller.
+ *         EFAULT  (not IOPF) part of [vaddr, vaddr+size) is not readable in
+ *                 the caller;
+ *         ENOMEM  (not IOPF) the caller's RLIMIT_MEMLOCK would be exceeded;
+ *         ENOSPC  the IOASID has mappings backed by 65536 processes already.
  * ------------------------------------------------------------------------ */
 #define IOMMU_MAP_DMA		_IO(IOMMU_TYPE, IOMMU_NR_MAP_DMA)
 #define IOMMU_MAP_DMA_READ	(1u << 0)
@@ -229,11 +244,14 @@ struct iommu_map_dma {
  *
  * VFIO type1v2 semantics: every mapping lying wholly inside the range is
  * removed; a range that would split a mapping fails and removes nothing;
- * a range covering no mapping succeeds with size 0.
- * Errors: EINVAL  misaligned iova/size, size 0 without UNMAP_ALL, UNMAP_ALL
+ * a range covering no mapping succeeds with size 0.  Cached translations
+ * of the range are dropped, and (for the parent of user-managed IOASIDs)
+ * every translation walked through a user table in this IOASID.
+ * Errors: ENOENT  no such IOASID;
+ *         EOPNOTSUPP  the IOASID is not kernel-managed;
+ *         EINVAL  misaligned iova/size, size 0 without UNMAP_ALL, UNMAP_ALL
  *                 with non-zero iova/size, iova+size wraps, or the range
- *                 would split a mapping;
- *         ENOENT  no such IOASID.
+ *                 would split a mapping.
  * ------------------------------------------------------------------------ */
 #define IOMMU_UNMAP_DMA		_IO(IOMMU_TYPE, IOMMU_NR_UNMAP_DMA)
 #define IOMMU_UNMAP_DMA_ALL	(1u << 0)
@@ -249,7 +267,7 @@ struct iommu_unmap_dma {
 
 /* ------------------------------------------------------------------------
  * Devices.  There is no VFIO here: the daemon simulates a topology of IOMMU
- * units and devices (docs/uapi.md, "Topology"), and a device is named by its
+ * units and devices (docs/topology.md), and a device is named by its
  * topology name.  Binding it to a context creates the RFC's iommu_dev
  * {physical device (the parent for an mdev), defPASID, cookie}; the user's
  * 64-bit cookie names the device in every later command and fault report.
@@ -274,7 +292,9 @@ struct iommu_unmap_dma {
  *         EEXIST  @cookie already names a device in this context;
  *         EBUSY   the device is bound already (here or elsewhere), its
  *                 group belongs to another context, or the mdev/parent
- *                 rule above.
+ *                 rule above;
+ *         ENOSPC  an IOMMU-backed mdev, and no defPASID is free below
+ *                 2^pasid_width on its parent.
  */
 #define IOMMU_DEVICE_BIND	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_BIND)
 
@@ -291,8 +311,10 @@ struct iommu_device_bind {
  * @flags: must be 0
  * @cookie: the bound device
  *
- * Detaches the device from everything it is attached to, releases pages a
- * software mdev pinned, then unbinds.  Errors: ENOENT  no such cookie.
+ * Detaches the device from everything it is attached to, answers its
+ * pending page requests INVALID, releases pages a software mdev pinned, ends
+ * its fault-consumer registration, then unbinds.
+ * Errors: ENOENT  no such cookie.
  */
 #define IOMMU_DEVICE_UNBIND	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_UNBIND)
 
@@ -305,7 +327,8 @@ struct iommu_device_unbind {
 /*
  * IOMMU_DEVICE_GET_INFO - _IO(IOMMU_TYPE, IOMMU_BASE + 0x02)
  * @argsz: in: the size of the caller's buffer: this struct followed by room
- *         for capabilities; out: the size the whole answer needs
+ *         for capabilities, at least sizeof(struct iommu_device_info) (24),
+ *         else EINVAL; out: the size the whole answer needs
  * @flags: in: must be 0; out: IOMMU_DEVICE_INFO_* facts
  * @cookie: the bound device
  * @cap_offset: out: offset of the first capability from the start of this
@@ -313,11 +336,12 @@ struct iommu_device_unbind {
  *
  * VFIO-style capability chain: each capability starts with struct
  * iommu_info_cap_header whose @next is the offset of the next one from the
- * start of this struct (0: last).  If the buffer is too small, the call
- * still succeeds: @argsz comes back larger than what was passed, @cap_offset
- * is 0, and the caller retries with a larger buffer.  Bytes past this struct
- * are output space: they need not be zero.
- * Errors: ENOENT  no such cookie.
+ * start of this struct (0: last).  If the buffer holds the struct but not
+ * the capabilities, the call still succeeds: @argsz comes back larger than
+ * what was passed, @cap_offset is 0, and the caller retries with a larger
+ * buffer.  Bytes past this struct are output space: they need not be zero.
+ * Errors: EINVAL  @argsz < 24;
+ *         ENOENT  no such cookie.
  */
 #define IOMMU_DEVICE_GET_INFO	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_GET_INFO)
 
@@ -412,15 +436,18 @@ struct iommu_info_cap_pasid {
  * An IOMMU-backed mdev is routed by its parent's RID and its defPASID, so it
  * attaches whole (no IOMMU_ATTACH_PASID).  A software-only mdev has no
  * IOMMU routing; its attachment names the address space its vendor driver
- * pins pages from (IOMMU_SIM_MDEV_PIN).
+ * pins pages from (IOMMU_SIM_MDEV_PIN).  A successful attach ends a
+ * FAILURE page response's stop on the device's page requests.
  * Errors: ENOENT  no such cookie or IOASID;
  *         EBUSY   the device (or that PASID of it) is attached already;
  *         EINVAL  @pasid 0 or beyond the IOMMU's PASID width;
  *         EOPNOTSUPP  what the IOASID needs, the device's IOMMU lacks:
  *                 PASID (device or IOMMU not PASID-capable, or an mdev),
  *                 nesting or the page-table format (a USER_PGTABLE IOASID),
- *                 snoop control (ENFORCE_SNOOP); or a software mdev
- *                 attached to a non-kernel-managed IOASID;
+ *                 snoop control (ENFORCE_SNOOP on the IOASID, or on the
+ *                 parent of a USER_PGTABLE IOASID); or a software mdev
+ *                 attached with IOMMU_ATTACH_PASID or to a
+ *                 non-kernel-managed IOASID;
  *         ERANGE  an existing mapping lies beyond the IOMMU's address width;
  *         EADDRINUSE  an existing mapping overlaps one of the IOMMU's
  *                 reserved regions.
@@ -443,6 +470,8 @@ struct iommu_device_attach {
  * @cookie: the bound device
  * @pasid: with IOMMU_ATTACH_PASID: the PASID to detach
  *
+ * Page requests the device made through that attachment and still pending
+ * are answered INVALID first (their DMA ends IOMMU_SIM_DMA_ABORTED).
  * Errors: ENOENT  no such cookie, or nothing attached there.
  */
 #define IOMMU_DEVICE_DETACH	_IO(IOMMU_TYPE, IOMMU_NR_DEVICE_DETACH)
@@ -464,8 +493,10 @@ struct iommu_device_detach {
  *         IOMMU_INV_GRAN_PASID (one PASID), IOMMU_INV_GRAN_RANGE (one PASID,
  *         [@addr, @addr+@size))
  * @cache: IOMMU_INV_CACHE_* bits: which caches (at least one)
- * @pasid: GRAN_PASID, GRAN_RANGE: the PASID, or IOMMU_INV_PASID_RID for the
- *         whole-device attachment
+ * @pasid: GRAN_PASID, GRAN_RANGE: the PASID as the user attached it
+ *         (IOMMU_ATTACH_PASID), or IOMMU_INV_PASID_RID for whole-device
+ *         attachments -- an IOMMU-backed mdev's included, whose hidden
+ *         defPASID names nothing here
  * @addr, @size: GRAN_RANGE: the IOVA range, 4 KiB aligned
  *
  * The model caches translations per (IOMMU unit, RID, PASID, page), like an
@@ -531,12 +562,16 @@ struct iommu_stats {
  * eventfd registered with IOMMU_FAULT_SET_EVENTFD is signalled for each new
  * record.
  *
- * Recoverable faults -- a page request from a PRI-capable device behind an
- * IOPF-capable IOMMU for a page that is not present -- stall the DMA and are
- * pending until IOMMU_PAGE_RESPONSE answers their group (or the response
- * timeout answers INVALID).  Everything else (permission, blocked, reserved,
- * address size, non-present without IOPF) is unrecoverable: reported with a
- * reason, needing no answer.
+ * Recoverable faults -- a page request: a NOT_MAPPED fault of a device that
+ * can issue page requests (IOMMU_DEVICE_INFO_PRI: PRI-capable, behind an
+ * IOPF-capable IOMMU; never a software mdev) in a table the user manages
+ * (stage 1 of a USER_PGTABLE IOASID, or a kernel-managed IOASID the device
+ * is attached to directly) -- stall the DMA and are pending until
+ * IOMMU_PAGE_RESPONSE answers their group (or the response timeout, detach,
+ * unbind or close answers INVALID).  Everything else (permission, blocked,
+ * reserved, address size, non-present without PRI/IOPF, stage 2 under a
+ * USER_PGTABLE IOASID) is unrecoverable: reported with a reason, needing no
+ * answer.
  * ------------------------------------------------------------------------ */
 
 /*
@@ -545,10 +580,13 @@ struct iommu_stats {
  * @reason: IOMMU_FAULT_REASON_*
  * @cookie: the device, as the user named it at bind
  * @ioasid: the address space whose table faulted (the child for a stage-1
- *          fault in a nested IOASID; its parent for a stage-2 fault)
+ *          fault in a nested IOASID; its parent for a stage-2 fault); 0 for
+ *          a DMA's BLOCKED, RESERVED or ADDR_SIZE fault
  * @pasid: with IOMMU_FAULT_RECORD_PASID_VALID: the PASID the device used
- * @perm: the access: IOMMU_FAULT_PERM_*
- * @grpid: recoverable faults: the page request group to answer
+ *          (never an mdev's defPASID); else 0
+ * @perm: the access: IOMMU_FAULT_PERM_WRITE for a write, else
+ *          IOMMU_FAULT_PERM_READ (EXEC and PRIV are never reported)
+ * @grpid: recoverable faults: the page request group to answer; else 0
  * @addr: the faulting IOVA
  * @seq: sequence number in this fault region, from 1, counting lost ones
  */
@@ -566,13 +604,15 @@ struct iommu_fault_record {
 };
 
 #define IOMMU_FAULT_RECORD_RECOVERABLE	(1u << 0)	/* a page request: answer it */
-#define IOMMU_FAULT_RECORD_LAST		(1u << 1)	/* last page of its group */
+#define IOMMU_FAULT_RECORD_LAST		(1u << 1)	/* last page of its group (every
+							 * group is one page) */
 #define IOMMU_FAULT_RECORD_PASID_VALID	(1u << 2)
 #define IOMMU_FAULT_RECORD_STAGE1	(1u << 3)	/* in the user-managed table */
 #define IOMMU_FAULT_RECORD_STAGE2	(1u << 4)	/* in a kernel-managed table */
 #define IOMMU_FAULT_RECORD_LOST_BEFORE	(1u << 5)	/* records were lost before this one */
 #define IOMMU_FAULT_RECORD_REVOKED	(1u << 6)	/* not a fault: the device was removed
-							 * and its bind revoked */
+							 * and its bind revoked (never set:
+							 * the model removes no device) */
 
 #define IOMMU_FAULT_PERM_READ	(1u << 0)
 #define IOMMU_FAULT_PERM_WRITE	(1u << 1)
@@ -590,7 +630,8 @@ struct iommu_fault_record {
  * 004's one handler per device).  Without a consumer, the device's
  * unrecoverable faults are counted but not reported and its page requests
  * are answered INVALID at once.  Registering and nested IOPF mappings
- * (IOMMU_MAP_DMA_IOPF) may be set up in either order.
+ * (IOMMU_MAP_DMA_IOPF) may be set up in either order.  Records already
+ * queued stay after UNREGISTER; unbinding the device also unregisters it.
  * Errors: ENOENT  no such cookie (UNREGISTER: or no consumer);
  *         EBUSY   REGISTER: the device has a consumer already;
  *                 UNREGISTER: page requests of the device are pending.
@@ -611,8 +652,12 @@ struct iommu_device_fault {
  * @fd: an eventfd of the calling process, or -1 to remove the current one
  *
  * The daemon keeps its own duplicate (pidfd_getfd), so the caller may close
- * its copy; each new record adds 1 to the eventfd's counter.
- * Errors: EBADF  @fd is not an open file of the caller;
+ * its copy; each record queued adds 1 to the eventfd's counter (lost
+ * records signal nothing).  A new eventfd replaces the previous one; a
+ * failed call leaves the previous one in place.
+ * Errors: EBADF  @fd < -1, or not an open file of the calling process;
+ *         ESRCH, EPERM  the daemon cannot take the caller's file (the
+ *                 caller is gone; pidfd_getfd refused);
  *         EINVAL  it is not an eventfd.
  */
 #define IOMMU_FAULT_SET_EVENTFD	_IO(IOMMU_TYPE, IOMMU_NR_FAULT_SET_EVENTFD)
@@ -631,14 +676,18 @@ struct iommu_fault_eventfd {
  * @cookie: the device whose page request group is answered
  * @grpid: the group, from its records
  * @code: IOMMU_PAGE_RESP_SUCCESS: retry the translation (the stalled DMA
- *        continues, and succeeds if the mapping was fixed);
+ *        continues, and succeeds if the mapping was fixed; a new fault is
+ *        reported afresh);
  *        IOMMU_PAGE_RESP_INVALID: abort the DMA;
  *        IOMMU_PAGE_RESP_FAILURE: abort it, and stop reporting page
- *        requests for the device (they are answered INVALID at once) until it
- *        is attached again
- * Errors: ENOENT  no such cookie;
- *         EINVAL  no pending group @grpid for the device (never reported,
- *                 already answered, or timed out), or an unknown @code.
+ *        requests for the device, on every PASID (they are answered INVALID
+ *        at once and counted as unreported) until its next successful
+ *        IOMMU_DEVICE_ATTACH; groups already pending stay pending
+ * Errors, in this order:
+ *         ENOENT  no such cookie;
+ *         EINVAL  an unknown @code, or no pending group @grpid for the
+ *                 device (never reported, already answered, timed out,
+ *                 answered by detach, or lost).
  */
 #define IOMMU_PAGE_RESPONSE	_IO(IOMMU_TYPE, IOMMU_NR_PAGE_RESPONSE)
 #define IOMMU_PAGE_RESP_SUCCESS	0
@@ -659,14 +708,17 @@ struct iommu_page_response {
  * @flags: IOMMU_FAULT_REGION_SET_DEPTH and/or _SET_TIMEOUT to change those
  *         settings first; the struct comes back with the current state
  * @depth: records the region holds before it loses new ones (1 .. 65536;
- *         default 256).  Lowering it below the records waiting -> EBUSY.
+ *         default 256).  0 or more than 65536 -> EINVAL; lowering it below
+ *         the records waiting -> EBUSY (and nothing is set).
  * @timeout_ms: a page request unanswered this long is answered INVALID by
- *         the daemon (0: never; default 10000)
+ *         the daemon (0: never; default 10000), checked every 20 ms.  A new
+ *         value applies to page requests queued afterwards.
  * @pending: out: records waiting to be read
  * @lost: out: records lost because the region was full (their page
  *         requests were answered INVALID)
  * @delivered: out: records read so far
- * @unreported: out: faults of devices without a consumer
+ * @unreported: out: faults of devices without a consumer, and page requests
+ *         of a device stopped by a FAILURE response
  * @iopf_resolved: out: stage-2 faults on IOPF mappings the model resolved
  *         itself (never reported)
  * @timeouts: out: page requests answered INVALID by the timeout
@@ -720,18 +772,23 @@ struct iommu_sim_daemon_stats {
  *         @data); without it the device reads memory into @data.
  *         IOMMU_SIM_DMA_PASID: the DMA carries @pasid
  * @cookie: a device bound in this context
- * @pasid: with IOMMU_SIM_DMA_PASID
+ * @pasid: with IOMMU_SIM_DMA_PASID: 1 .. 2^pasid_width - 1 of the device's
+ *         IOMMU
  * @status: out: IOMMU_SIM_DMA_OK; IOMMU_SIM_DMA_FAULT with the fault below;
- *         or IOMMU_SIM_DMA_PENDING: a page request was reported and the DMA
- *         is stalled until it is answered (see IOMMU_SIM_DMA_STATUS)
+ *         IOMMU_SIM_DMA_PENDING: a page request was reported and the DMA
+ *         is stalled until it is answered (see IOMMU_SIM_DMA_STATUS); or
+ *         IOMMU_SIM_DMA_ABORTED: the fault was a page request answered
+ *         INVALID at once (no consumer, page requests stopped by FAILURE,
+ *         or the fault region full)
  * @iova: first address the device accesses
  * @length: bytes, 1 .. IOMMU_SIM_DMA_MAX
- * @data: the caller's buffer of @length bytes
+ * @data: the caller's buffer of @length bytes (a PENDING read DMA writes
+ *         it when the DMA ends)
  * @bytes_done: out: bytes moved before the fault (all of them on success)
  * @fault_addr: out: the faulting IOVA
  * @fault_reason: out: IOMMU_FAULT_REASON_*
  * @fault_flags: out: IOMMU_FAULT_* (stage, access)
- * @dma_id: out: with IOMMU_SIM_DMA_PENDING: the id to ask about
+ * @dma_id: out: with IOMMU_SIM_DMA_PENDING: the id to ask about; else 0
  *
  * Makes the simulated device do DMA.  Translation goes as the hardware
  * would: the device's routing {RID, PASID} (an mdev: parent RID + defPASID)
@@ -739,12 +796,17 @@ struct iommu_sim_daemon_stats {
  * table pointers and output are translated through the parent (stage 2) ->
  * the mapping owner's memory, with permissions checked at both stages.  A
  * translation fault is a result, not an error: the ioctl returns 0 with
- * @status FAULT.
- * Errors: ENOENT  no such cookie;
+ * @status FAULT, PENDING or ABORTED, and the fault is reported (or counted)
+ * as the fault region's rules say.
+ * Errors, in this order:
+ *         ENOENT  no such cookie;
  *         EINVAL  @length 0 or > IOMMU_SIM_DMA_MAX;
- *         EOPNOTSUPP  IOMMU_SIM_DMA_PASID from a device without PASID;
+ *         EOPNOTSUPP  IOMMU_SIM_DMA_PASID from an mdev, a device that is not
+ *                 PASID-capable, or one whose IOMMU has no PASIDs;
+ *         EINVAL  IOMMU_SIM_DMA_PASID and @pasid 0 or >= 2^pasid_width;
  *         EFAULT  @data is not accessible, or the mapping owner's memory is
  *                 gone (it unmapped its buffer behind the IOMMU's back).
+ *                 Pages before the failure may have been moved already.
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_DMA		_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA)
 #define IOMMU_SIM_DMA_WRITE	(1u << 0)
@@ -791,7 +853,11 @@ struct iommu_sim_dma {
  * @bytes_done, @fault_addr, @fault_reason, @fault_flags: out, as in SIM_DMA
  *
  * Once a finished DMA's status has been returned, its id is forgotten.
- * Errors: ENOENT  no such DMA in this context.
+ * ABORTED: a page request of the DMA was answered INVALID or FAILURE (by the
+ * user, the response timeout, detach, unbind or close), or the DMA resumed
+ * into memory that was gone.
+ * Errors: ENOENT  no such DMA in this context (@dma_id 0, never PENDING, or
+ *                 its final status was already returned).
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_DMA_STATUS	_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA_STATUS)
 
@@ -814,22 +880,31 @@ struct iommu_sim_dma_status {
  *         requester @rid (and @pasid with IOMMU_SIM_FAULT_PASID), and is
  *         routed through the routing table; otherwise it comes from the
  *         bound device @cookie (an mdev's then carries its parent's RID and
- *         its defPASID, as the hardware would see it).
+ *         its defPASID, as the hardware would see it; a software mdev has
+ *         no IOMMU and cannot be injected into).  Either way the fault goes
+ *         to what the routing table has attached there -- with RAW, possibly
+ *         a device of another context.
  *         IOMMU_SIM_FAULT_RECOVERABLE: a page request (needs a PRI-capable
  *         device behind an IOPF-capable IOMMU); else unrecoverable.
  * @cookie: the device (without RAW)
- * @rid: the requester ID (with RAW)
- * @pasid: with IOMMU_SIM_FAULT_PASID
+ * @rid: the requester ID (with RAW): a PCI device of the topology
+ * @pasid: with IOMMU_SIM_FAULT_PASID: 1 .. 2^20 - 1
  * @addr: the faulting address
- * @perm: IOMMU_FAULT_PERM_*
+ * @perm: IOMMU_FAULT_PERM_* (the record reports WRITE if set, else READ)
  * @reason: unrecoverable: the IOMMU_FAULT_REASON_* to report
- *          (default NOT_MAPPED)
+ *          (0: NOT_MAPPED); ignored with RECOVERABLE (NOT_MAPPED)
  *
- * Errors: ENOENT  no such cookie; or (RAW) nothing is attached at
- *                 {@rid, @pasid} -- the fault has nowhere to go;
- *         EOPNOTSUPP  RECOVERABLE for a device or IOMMU without page
- *                 requests; PASID for a device without PASID;
- *         EINVAL  @perm 0 or unknown bits, an unknown @reason.
+ * Errors, in this order:
+ *         EINVAL  @perm 0 or unknown bits, an unknown @reason; PASID with
+ *                 @pasid 0 or >= 2^20;
+ *         ENOENT  without RAW: no such cookie; with RAW: no PCI device has
+ *                 @rid;
+ *         EOPNOTSUPP  without RAW: a software mdev, or PASID for an mdev or
+ *                 a device that is not PASID-capable;
+ *         ENOENT  (both paths) nothing is attached at {RID, PASID} -- the
+ *                 fault has nowhere to go;
+ *         EOPNOTSUPP  RECOVERABLE and the attached device cannot issue page
+ *                 requests (no PRI, or its IOMMU has no IOPF).
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_INJECT_FAULT	_IO(IOMMU_TYPE, IOMMU_NR_SIM_INJECT_FAULT)
 #define IOMMU_SIM_FAULT_RAW		(1u << 0)
@@ -861,12 +936,18 @@ struct iommu_sim_inject_fault {
  * to the mapping owner's RLIMIT_MEMLOCK through the same ledger as
  * MAP_DMA: a page both mapped and pinned, or pinned by two mdevs, counts
  * once.  Pins go away with UNPIN, detach, unbind or close.
- * Errors: ENOENT  no such cookie;
- *         EINVAL  not a software mdev, @npages 0 or too many, misaligned
- *                 @iova, UNPIN of pages this mdev has not pinned;
+ * Errors, in this order:
+ *         EINVAL  @npages 0 or > IOMMU_SIM_PIN_MAX, misaligned @iova, or
+ *                 the range wraps;
+ *         ENOENT  no such cookie;
+ *         EINVAL  not a software mdev;
  *         ENXIO   the mdev is not attached;
- *         EFAULT  a page is not mapped (or not writable for PIN_WRITE);
- *         ENOMEM  RLIMIT_MEMLOCK.
+ *         EFAULT  PIN: a page is not mapped (or not writable for
+ *                 PIN_WRITE);
+ *         ENOMEM  PIN: the mapping owner's RLIMIT_MEMLOCK (nothing stays
+ *                 pinned);
+ *         EINVAL  UNPIN: a page this mdev has not pinned (nothing is
+ *                 unpinned).
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_MDEV_PIN	_IO(IOMMU_TYPE, IOMMU_NR_SIM_MDEV_PIN)
 #define IOMMU_SIM_MDEV_UNPIN	_IO(IOMMU_TYPE, IOMMU_NR_SIM_MDEV_UNPIN)
