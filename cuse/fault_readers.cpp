@@ -31,7 +31,14 @@ void FaultReaders::read(fuse_req_t req, uint64_t context_id, size_t size, bool n
         fuse_reply_err(req, EINVAL);  // only whole records
         return;
     }
-    const size_t max_records = std::min<size_t>(size / sizeof(iommu_fault_record), IOMMU_FAULT_REGION_DEPTH_MAX);
+    // The kernel splits a large read() into requests of CUSE's max_read
+    // (128 KiB) and sends the next one only when this one came back full.
+    // A full answer to such a request would leave the caller blocked on a
+    // continuation, so it gets one record less than it could hold.
+    constexpr size_t kKernelReadChunk = 131072;
+    size_t max_records = size / sizeof(iommu_fault_record);
+    if (size >= kKernelReadChunk)
+        max_records = kKernelReadChunk / sizeof(iommu_fault_record) - 1;
     if (max_records == 0) {
         fuse_reply_buf(req, nullptr, 0);
         return;

@@ -52,7 +52,6 @@ struct BoundDevice {
     // Fault reporting (seed 004): one consumer, the context's fault region.
     bool fault_consumer = false;
     bool page_requests_stopped = false;  // after a FAILURE response, until re-attached
-    uint32_t next_grpid = 1;
     std::map<uint32_t, PageRequestGroup> page_requests;  // by group id
 };
 

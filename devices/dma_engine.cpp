@@ -15,7 +15,9 @@ Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req,
         auto it = dev.attachments.find(kNoPasid);
         if (it == dev.attachments.end()) {
             Translation t;
-            t.fault = {iova, IOMMU_FAULT_REASON_BLOCKED, req.write ? IOMMU_FAULT_WRITE : 0u, 0};
+            t.fault.addr = iova;
+            t.fault.reason = IOMMU_FAULT_REASON_BLOCKED;
+            t.fault.flags = req.write ? IOMMU_FAULT_WRITE : 0u;
             return t;
         }
         return translate_in(model, *dev.ctx, it->second.ioasid, iova, req.write);

@@ -25,10 +25,14 @@ struct Walk {
     Context& ctx;
     uint64_t iova;
     bool write;
+    bool iopf;  // the IOMMU can fault IOPF pages in (a software mdev's driver pins on demand)
 
     Translation fault(uint32_t reason, uint32_t stage, uint32_t ioasid) const {
         Translation t;
-        t.fault = {iova, reason, stage | (write ? IOMMU_FAULT_WRITE : 0u), ioasid};
+        t.fault.addr = iova;
+        t.fault.reason = reason;
+        t.fault.flags = stage | (write ? IOMMU_FAULT_WRITE : 0u);
+        t.fault.ioasid = ioasid;
         return t;
     }
 
@@ -49,8 +53,11 @@ struct Walk {
     Translation stage2(uint32_t s2_id, uint64_t addr, bool access_write) const {
         IoAddressSpace& s2 = *ctx.ioasids.find(s2_id);
         auto target = s2.lookup(addr);
-        if (target && !target->pinned && !fault_in(s2, addr, *target))
-            target.reset();
+        if (target && !target->pinned && !(iopf && fault_in(s2, addr, *target))) {
+            Translation t = fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
+            t.fault.host_owned = true;  // the host's page, not the user's to fix
+            return t;
+        }
         if (!target)
             return fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
         if (!(target->prot & (access_write ? kProtWrite : kProtRead)))
@@ -103,14 +110,16 @@ bool in_reserved(const IommuUnit& unit, uint64_t iova) {
 
 Translation unrouted_fault(uint64_t iova, bool write, uint32_t reason) {
     Translation t;
-    t.fault = {iova, reason, write ? IOMMU_FAULT_WRITE : 0u, 0};
+    t.fault.addr = iova;
+    t.fault.reason = reason;
+    t.fault.flags = write ? IOMMU_FAULT_WRITE : 0u;
     return t;
 }
 
 }  // namespace
 
 Translation translate_in(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, bool write) {
-    return Walk{model, ctx, iova, write}.stage2(ioasid, iova, write);
+    return Walk{model, ctx, iova, write, true}.stage2(ioasid, iova, write);
 }
 
 Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova, bool write) {
@@ -133,7 +142,7 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
     }
     ++ctx.iotlb_misses;
 
-    const Walk walk{model, ctx, iova, write};
+    const Walk walk{model, ctx, iova, write, unit.iopf};
     const IoAddressSpace& space = *attachment->space;
     Translation t;
     IotlbEntry entry{};

@@ -21,6 +21,8 @@ struct Fault {
     uint32_t reason = 0;  // IOMMU_FAULT_REASON_*
     uint32_t flags = 0;   // IOMMU_FAULT_WRITE | _STAGE1 | _STAGE2
     uint32_t ioasid = 0;  // the address space whose table faulted (0: none)
+    uint32_t perm = 0;    // IOMMU_FAULT_PERM_* of the access (0: read or write, per flags)
+    bool host_owned = false;  // an IOPF page the model failed to fault in: never a page request
 };
 
 struct Translation {

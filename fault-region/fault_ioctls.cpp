@@ -144,9 +144,10 @@ long ioctl_sim_inject_fault(CallEnv& env) {
     RouteKey route;
     if (long err = route_of_injection(env, req, &route))
         return err;
-    // Like a fault on the bus: only the routing table knows whose it is.
+    // Like a fault on the bus: only the routing table knows whose it is.  A
+    // client may only raise faults of devices it has bound itself.
     const Attachment* attachment = env.model.routes().find(route);
-    if (!attachment)
+    if (!attachment || attachment->dev->ctx != &env.ctx)
         return -ENOENT;
     BoundDevice& dev = *attachment->dev;
     const bool recoverable = req.flags & IOMMU_SIM_FAULT_RECOVERABLE;
@@ -160,6 +161,7 @@ long ioctl_sim_inject_fault(CallEnv& env) {
     fault.flags = ((req.perm & IOMMU_FAULT_PERM_WRITE) ? IOMMU_FAULT_WRITE : 0u) |
                   (nested ? IOMMU_FAULT_STAGE1 : IOMMU_FAULT_STAGE2);
     fault.ioasid = attachment->ioasid;
+    fault.perm = req.perm;
     raise_fault(env.model, dev, attachment->pasid, fault, recoverable, 0);
     return 0;
 }

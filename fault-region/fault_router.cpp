@@ -13,7 +13,8 @@ iommu_fault_record make_record(const BoundDevice& dev, uint32_t attachment_key, 
     record.cookie = dev.cookie;
     record.ioasid = fault.ioasid;
     record.addr = fault.addr;
-    record.perm = (fault.flags & IOMMU_FAULT_WRITE) ? IOMMU_FAULT_PERM_WRITE : IOMMU_FAULT_PERM_READ;
+    record.perm = fault.perm ? fault.perm
+                             : (fault.flags & IOMMU_FAULT_WRITE) ? IOMMU_FAULT_PERM_WRITE : IOMMU_FAULT_PERM_READ;
     if (fault.flags & IOMMU_FAULT_STAGE1)
         record.flags |= IOMMU_FAULT_RECORD_STAGE1;
     if (fault.flags & IOMMU_FAULT_STAGE2)
@@ -26,10 +27,12 @@ iommu_fault_record make_record(const BoundDevice& dev, uint32_t attachment_key, 
     return record;
 }
 
-uint32_t take_group_id(BoundDevice& dev) {
-    if (dev.next_grpid == 0)  // 0 is never a group id, even after wrapping
-        dev.next_grpid = 1;
-    return dev.next_grpid++;
+// Unique in the context, so a late answer to an unbound device's group
+// cannot answer a group of a device bound again under the same cookie.
+uint32_t take_group_id(Context& ctx) {
+    if (ctx.next_grpid == 0)  // 0 is never a group id, even after wrapping
+        ctx.next_grpid = 1;
+    return ctx.next_grpid++;
 }
 
 std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegion& region) {
@@ -46,7 +49,7 @@ bool can_page_request(const Model& model, const BoundDevice& dev) {
 }
 
 bool is_page_request(const Model& model, const BoundDevice& dev, uint32_t attachment_key, const Fault& fault) {
-    if (fault.reason != IOMMU_FAULT_REASON_NOT_MAPPED || !can_page_request(model, dev))
+    if (fault.reason != IOMMU_FAULT_REASON_NOT_MAPPED || fault.host_owned || !can_page_request(model, dev))
         return false;
     if (fault.flags & IOMMU_FAULT_STAGE1)
         return true;
@@ -69,7 +72,7 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
             model.note_new_records(ctx);
         return FaultFate::kUnrecoverable;
     }
-    const uint32_t group = take_group_id(dev);
+    const uint32_t group = take_group_id(ctx);
     record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
     record.grpid = group;
     if (!region.push(record))

@@ -22,8 +22,10 @@ void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t cod
     if (job == dev.ctx->dmas.end())
         return;  // an injected fault: nothing waits for the answer
     if (code == IOMMU_PAGE_RESP_SUCCESS) {
-        if (advance_dma(model, dev, dma_id, job->second) < 0)
+        if (advance_dma(model, dev, dma_id, job->second) < 0) {
             job->second.status = IOMMU_SIM_DMA_ABORTED;  // its memory is gone
+            finish_dma(job->second);
+        }
     } else {
         job->second.status = IOMMU_SIM_DMA_ABORTED;
         finish_dma(job->second);
@@ -39,6 +41,8 @@ long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t 
     if (code > IOMMU_PAGE_RESP_FAILURE || !dev->page_requests.count(grpid))
         return -EINVAL;
     complete_group(model, *dev, grpid, code);
+    if (code == IOMMU_PAGE_RESP_FAILURE)  // the device is done with page requests
+        abort_page_requests(model, *dev, std::nullopt);
     return 0;
 }
 

@@ -60,7 +60,7 @@ public:
     // regions, and existing mappings: 0, -EINVAL, -EADDRINUSE or -EEXIST.
     long check_map(const MapRequest& req) const;
     // Inserts a request check_map() accepted.  Returns 0, or -ENOSPC if the
-    // space already has 65535 distinct owner processes.
+    // space already has 65536 distinct owner processes (a 16-bit PTE field).
     long insert(const MapRequest& req);
 
     // Unmaps every mapping lying wholly inside [iova, iova+size); calls

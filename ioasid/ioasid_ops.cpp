@@ -115,6 +115,8 @@ long long unmap_dma(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, 
         first = iova >> kPageShift;
         last = (iova + (size - 1)) >> kPageShift;
     }
+    if (unmapped == 0)
+        return 0;  // nothing changed: nothing cached can be stale
     model.iotlb().flush_stage2(space, first, last);
     drop_mdev_pins_in(model, ctx, *space, first, last);
     return unmapped;

@@ -387,3 +387,65 @@ TEST_CASE("nested IOPF: stage-2 faults on IOPF mappings never reach the user") {
     REQUIRE(f.unmap(parent, data_gpa, 2 * K4) == 2 * K4);
     CHECK(f.stats().locked_pages == locked_before);  // only faulted-in pages were charged, and return
 }
+
+TEST_CASE("review fixes: permissions, context limits, IOPF capability, FAILURE, group ids") {
+    Fixture f;
+    FaultSetup s(f);
+
+    SUBCASE("an injected fault keeps every permission bit") {
+        REQUIRE(f.inject(kAccel, 0x1000, IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_EXEC | IOMMU_FAULT_PERM_PRIV) == 0);
+        CHECK(f.records().at(0).perm == (IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_EXEC | IOMMU_FAULT_PERM_PRIV));
+    }
+    SUBCASE("a raw fault may only hit the caller's own devices") {
+        Context* other = f.dispatcher.open(getpid());
+        const DeviceSpec& accel = *f.model.topology().find_device("accel0");
+        iommu_sim_inject_fault raw{sizeof(raw), IOMMU_SIM_FAULT_RAW, 0, accel.rid, 0, 0x1000, IOMMU_FAULT_PERM_READ, 0};
+        CHECK(f.call(IOMMU_SIM_INJECT_FAULT, raw, other) == -ENOENT);
+        CHECK(f.call(IOMMU_SIM_INJECT_FAULT, raw) == 0);
+        f.dispatcher.release(other);
+    }
+    SUBCASE("an IOMMU without IOPF cannot fault IOPF pages in") {
+        const long id = f.alloc();
+        REQUIRE(f.map(id, kIova, s.mem.ptr, K4, kRW | IOMMU_MAP_DMA_IOPF) == 0);
+        REQUIRE(f.bind("legacy0", 3) == 0);
+        REQUIRE(f.attach(3, id) == 0);
+        CHECK(s.write(kIova, "x", 1, 3).status == IOMMU_SIM_DMA_FAULT);
+        CHECK(f.region().iopf_resolved == 0);
+        REQUIRE(f.attach(kAccel, id, 2u) == 0);  // iommu0 can
+        iommu_sim_dma d;
+        REQUIRE(f.dma(kAccel, kIova, const_cast<char*>("y"), 1, true, 2u, &d) == 0);
+        CHECK(d.status == IOMMU_SIM_DMA_OK);
+        CHECK(f.region().iopf_resolved == 1);
+    }
+    SUBCASE("an IOPF page the host cannot fault in is not the user's page request") {
+        Buffer gone(K4);
+        REQUIRE(f.map(s.ioasid, kIova, gone.ptr, K4, kRW | IOMMU_MAP_DMA_IOPF) == 0);
+        REQUIRE(munmap(gone.ptr, K4) == 0);
+        gone.ptr = nullptr;
+        const iommu_sim_dma d = s.write(kIova, "x", 1);
+        CHECK(d.status == IOMMU_SIM_DMA_FAULT);
+        CHECK((f.records().at(0).flags & IOMMU_FAULT_RECORD_RECOVERABLE) == 0);
+    }
+    SUBCASE("FAILURE answers every other pending group of the device too") {
+        const iommu_sim_dma a = s.write(kIova, "a", 1);
+        const iommu_sim_dma b = s.write(kIova + K4, "b", 1);
+        auto records = f.records();
+        REQUIRE(records.size() == 2);
+        REQUIRE(f.respond(kAccel, records[0].grpid, IOMMU_PAGE_RESP_FAILURE) == 0);
+        CHECK(f.dma_status(a.dma_id).status == IOMMU_SIM_DMA_ABORTED);
+        CHECK(f.dma_status(b.dma_id).status == IOMMU_SIM_DMA_ABORTED);
+        CHECK(f.respond(kAccel, records[1].grpid, IOMMU_PAGE_RESP_SUCCESS) == -EINVAL);
+    }
+    SUBCASE("group ids are not reused when a cookie is bound again") {
+        s.write(kIova, "a", 1);
+        const uint32_t old_group = f.records().at(0).grpid;
+        REQUIRE(f.unbind(kAccel) == 0);
+        REQUIRE(f.bind("accel0", kAccel) == 0);
+        REQUIRE(f.attach(kAccel, s.ioasid) == 0);
+        REQUIRE(f.fault_register(kAccel) == 0);
+        s.write(kIova, "b", 1);
+        const uint32_t new_group = f.records().at(0).grpid;
+        CHECK(new_group != old_group);
+        CHECK(f.respond(kAccel, old_group, IOMMU_PAGE_RESP_SUCCESS) == -EINVAL);
+    }
+}
