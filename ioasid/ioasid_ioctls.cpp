@@ -13,7 +13,9 @@ namespace ciommu {
 
 long ioctl_ioasid_alloc(CallEnv& env) {
     const auto& req = *static_cast<const iommu_ioasid_alloc*>(env.args);
-    return alloc_ioasid(env.ctx, req, env.caller.tgid());
+    // Only an identity space needs to know whose address space it mirrors.
+    const pid_t owner = (req.flags & IOMMU_IOASID_IDENTITY) ? env.caller.tgid() : 0;
+    return alloc_ioasid(env.ctx, req, owner);
 }
 
 long ioctl_ioasid_free(CallEnv& env) {
