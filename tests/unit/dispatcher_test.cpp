@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <sys/mman.h>
 #include <vector>
 
@@ -167,4 +168,15 @@ TEST_CASE("contexts are isolated and release reclaims everything") {
     f.dispatcher.release(leaky);  // no unmap, no free: release cleans up
     CHECK(f.daemon_stats().mappings == 1);
     CHECK(f.daemon_stats().contexts == 1);
+}
+
+TEST_CASE("the caller's process is found from any of its threads") {
+    CHECK(Caller(gettid()).tgid() == getpid());  // the main thread: tgkill proves it
+    pid_t from_thread = 0, thread_tid = 0;
+    std::thread([&] {
+        thread_tid = gettid();
+        from_thread = Caller(thread_tid).tgid();  // another thread: /proc tells
+    }).join();
+    CHECK(thread_tid != getpid());
+    CHECK(from_thread == getpid());
 }
