@@ -69,8 +69,24 @@ void Dispatcher::release(Context* ctx) {
     model_.remove_context(ctx);
 }
 
+std::mutex& Dispatcher::model_lock() { return model_.lock(); }
+std::vector<uint64_t> Dispatcher::take_new_records() { return model_.take_new_records(); }
+
 IoctlReply Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
                              std::span<const std::byte> in, std::span<std::byte> out) {
+    if (!call_listener_)
+        return run_ioctl(ctx, caller, cmd, arg, in, out);
+    const auto start = std::chrono::steady_clock::now();
+    const IoctlReply reply = run_ioctl(ctx, caller, cmd, arg, in, out);
+    const auto latency = std::chrono::steady_clock::now() - start;
+    const size_t in_len = in.size() >= 4 ? std::min<size_t>(in.size(), load_u32(in.data())) : in.size();
+    call_listener_({ctx.id, caller.tid(), cmd, arg, in.first(in_len), out.first(reply.out_len), reply.result,
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(latency)});
+    return reply;
+}
+
+IoctlReply Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
+                                 std::span<const std::byte> in, std::span<std::byte> out) {
     const CommandSpec* spec = find_command(cmd);
     if (!spec)
         return {-ENOTTY, 0};

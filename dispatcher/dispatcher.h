@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <mutex>
+#include <type_traits>
 #include <span>
 #include <sys/types.h>
 #include <vector>
@@ -54,13 +57,53 @@ public:
     // (the daemon's timer calls this).
     void expire_page_requests();
 
+    // Runs fn(Model&) under the model lock, for transports that are not
+    // ioctls (the control socket); records it produces reach readers
+    // afterwards like an ioctl's.
+    template <typename Fn> auto with_model(Fn&& fn) {
+        std::vector<uint64_t> with_records;
+        auto finish = [&] { notify_records(std::move(with_records)); };
+        std::unique_lock guard(model_lock());
+        if constexpr (std::is_void_v<decltype(fn(model_))>) {
+            fn(model_);
+            with_records = take_new_records();
+            guard.unlock();
+            finish();
+        } else {
+            auto result = fn(model_);
+            with_records = take_new_records();
+            guard.unlock();
+            finish();
+            return result;
+        }
+    }
+
+    // Every uAPI call, as the trace sees it.
+    struct CallRecord {
+        uint64_t context_id;
+        pid_t tid;
+        unsigned cmd;
+        uint64_t arg;
+        std::span<const std::byte> args_in;   // the struct as the caller passed it (argsz bytes)
+        std::span<const std::byte> args_out;  // what was copied back (empty if nothing)
+        long result;                          // >= 0, or -errno
+        std::chrono::nanoseconds latency;
+    };
+    using CallListener = std::function<void(const CallRecord&)>;
+    void set_call_listener(CallListener listener) { call_listener_ = std::move(listener); }
+
 private:
+    IoctlReply run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
+                         std::span<const std::byte> in, std::span<std::byte> out);
     IoctlReply struct_ioctl(const CommandSpec& spec, CallEnv& env, std::span<const std::byte> in,
                             std::span<std::byte> out, std::vector<uint64_t>* with_records);
     void notify_records(std::vector<uint64_t> context_ids);
+    std::mutex& model_lock();
+    std::vector<uint64_t> take_new_records();
 
     Model& model_;
     RecordsListener listener_;
+    CallListener call_listener_;
 };
 
 }  // namespace ciommu

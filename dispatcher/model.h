@@ -22,6 +22,17 @@
 
 namespace ciommu {
 
+// Something the trace wants to hear about besides uAPI calls.
+struct FaultEvent {
+    enum class Kind { kRecord, kLost, kAnswered } kind;
+    uint64_t context_id;
+    iommu_fault_record record;  // kRecord, kLost: the record (kLost: never delivered)
+    uint64_t cookie;            // kAnswered: the device
+    uint32_t grpid;             // kAnswered: the group
+    uint32_t code;              // kAnswered: IOMMU_PAGE_RESP_*
+    const char* origin;         // kAnswered: "user", "timeout", "detach", "failure"
+};
+
 class Model {
 public:
     explicit Model(const Topology& topology = default_topology(),
@@ -57,6 +68,15 @@ public:
     // readers and pollers once the lock is dropped.
     void note_new_records(const Context& ctx) { new_records_.push_back(ctx.id); }
     std::vector<uint64_t> take_new_records() { return std::exchange(new_records_, {}); }
+
+    // Fault events, reported with the model lock held: the listener must
+    // not call back into the model (the trace writer only writes a line).
+    using EventListener = std::function<void(const FaultEvent&)>;
+    void set_event_listener(EventListener listener) { event_listener_ = std::move(listener); }
+    void report(const FaultEvent& event) const {
+        if (event_listener_)
+            event_listener_(event);
+    }
     size_t context_count() const { return contexts_.size(); }
 
     const Topology& topology() const { return topology_; }
@@ -73,6 +93,7 @@ private:
     Iotlb iotlb_;
     PinLedger ledger_;
     std::function<Clock::time_point()> clock_;
+    EventListener event_listener_;
     std::vector<uint64_t> new_records_;  // context ids, in the order noted
     uint64_t next_context_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Context>> contexts_;  // by Context::id

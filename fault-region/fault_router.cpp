@@ -41,6 +41,19 @@ std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegi
     return model.now() + std::chrono::milliseconds(region.timeout_ms);
 }
 
+// Queues a record in ctx's region and tells whoever listens.  false: lost.
+bool deliver(Model& model, Context& ctx, const iommu_fault_record& record) {
+    const bool queued = ctx.faults.push(record);
+    if (queued)
+        model.note_new_records(ctx);
+    FaultEvent event{};
+    event.kind = queued ? FaultEvent::Kind::kRecord : FaultEvent::Kind::kLost;
+    event.context_id = ctx.id;
+    event.record = record;
+    model.report(event);
+    return queued;
+}
+
 }  // namespace
 
 bool can_page_request(const Model& model, const BoundDevice& dev) {
@@ -68,16 +81,14 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
     }
     iommu_fault_record record = make_record(dev, attachment_key, fault);
     if (!recoverable) {
-        if (region.push(record))
-            model.note_new_records(ctx);
+        deliver(model, ctx, record);
         return FaultFate::kUnrecoverable;
     }
     const uint32_t group = take_group_id(ctx);
     record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
     record.grpid = group;
-    if (!region.push(record))
+    if (!deliver(model, ctx, record))
         return FaultFate::kAborted;  // lost: nobody will answer it
-    model.note_new_records(ctx);
     dev.page_requests[group] = {attachment_key, deadline_for(model, region), dma_id};
     if (grpid)
         *grpid = group;

@@ -11,7 +11,16 @@ namespace ciommu {
 namespace {
 
 // Completes one group with `code`, resuming or aborting its DMA.
-void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t code) {
+void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t code, const char* origin) {
+    FaultEvent event{};
+    event.kind = FaultEvent::Kind::kAnswered;
+    event.context_id = dev.ctx->id;
+    event.cookie = dev.cookie;
+    event.grpid = grpid;
+    event.code = code;
+    event.origin = origin;
+    model.report(event);
+
     auto it = dev.page_requests.find(grpid);
     const uint64_t dma_id = it->second.dma_id;
     dev.page_requests.erase(it);
@@ -32,6 +41,16 @@ void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t cod
     }
 }
 
+void abort_groups(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key, const char* origin) {
+    std::vector<uint32_t> groups;
+    for (const auto& [grpid, group] : dev.page_requests) {
+        if (!attachment_key || group.attachment_key == *attachment_key)
+            groups.push_back(grpid);
+    }
+    for (uint32_t grpid : groups)
+        complete_group(model, dev, grpid, IOMMU_PAGE_RESP_INVALID, origin);
+}
+
 }  // namespace
 
 long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code) {
@@ -40,20 +59,14 @@ long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t 
         return -ENOENT;
     if (code > IOMMU_PAGE_RESP_FAILURE || !dev->page_requests.count(grpid))
         return -EINVAL;
-    complete_group(model, *dev, grpid, code);
+    complete_group(model, *dev, grpid, code, "user");
     if (code == IOMMU_PAGE_RESP_FAILURE)  // the device is done with page requests
-        abort_page_requests(model, *dev, std::nullopt);
+        abort_groups(model, *dev, std::nullopt, "failure");
     return 0;
 }
 
 void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key) {
-    std::vector<uint32_t> groups;
-    for (const auto& [grpid, group] : dev.page_requests) {
-        if (!attachment_key || group.attachment_key == *attachment_key)
-            groups.push_back(grpid);
-    }
-    for (uint32_t grpid : groups)
-        complete_group(model, dev, grpid, IOMMU_PAGE_RESP_INVALID);
+    abort_groups(model, dev, attachment_key, "detach");
 }
 
 void expire_page_requests(Model& model, std::chrono::steady_clock::time_point now) {
@@ -65,7 +78,7 @@ void expire_page_requests(Model& model, std::chrono::steady_clock::time_point no
                     expired.push_back(grpid);
             }
             for (uint32_t grpid : expired) {
-                complete_group(model, *dev, grpid, IOMMU_PAGE_RESP_INVALID);
+                complete_group(model, *dev, grpid, IOMMU_PAGE_RESP_INVALID, "timeout");
                 ++ctx.faults.timeouts;
             }
         }
