@@ -305,24 +305,111 @@ std::optional<Reply> FakeKernel::request(uint32_t opcode, std::span<const std::b
 }
 
 std::optional<Reply> FakeKernel::receive(uint64_t unique) {
-    if (std::optional<Reply> stashed = take_stashed(unique))
-        return stashed;
     const auto deadline = Clock::now() + kTimeout;
-    while (Clock::now() < deadline) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        pollfd pfd{fd_, POLLIN, 0};
-        const int ready = poll(&pfd, 1, static_cast<int>(left.count()) + 1);
-        if (ready <= 0)
-            continue;  // EINTR or timeout: the loop condition decides
-        std::optional<Reply> message = read_message();
-        if (!message)
+    for (;;) {
+        if (std::optional<Reply> stashed = take_stashed(unique))
+            return stashed;
+        const auto now = Clock::now();
+        if (now >= deadline)
+            break;
+        if (pump(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                 std::chrono::milliseconds(1)) == Pumped::kBroken)
             return std::nullopt;
-        if (message->header.unique == unique)
-            return message;
-        stash_[message->header.unique] = std::move(*message);
     }
     FAIL_CHECK("no reply to request " << unique << " within " << kTimeout.count() << " s");
     return std::nullopt;
+}
+
+FakeKernel::Pumped FakeKernel::pump(std::chrono::milliseconds wait) {
+    if (fd_ < 0)
+        return Pumped::kBroken;
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(wait.count())) <= 0)
+        return Pumped::kNothing;  // EINTR or timeout: the caller's deadline decides
+    std::optional<Reply> message = read_message();
+    if (!message)
+        return Pumped::kBroken;
+    const uint64_t unique = message->header.unique;
+    if (unique == 0)
+        notifications_.push_back(std::move(*message));
+    else if (answered_.count(unique) || !stash_.emplace(unique, std::move(*message)).second)
+        FAIL_CHECK("a second reply to request " << unique);  // the kernel: ENOENT
+    return Pumped::kMessage;
+}
+
+uint64_t FakeKernel::send_read(uint64_t fh, uint32_t size, uint32_t open_flags) {
+    // fuse_send_read(): offset 0 (the file is FOPEN_NONSEEKABLE), f_flags.
+    fuse_read_in in{};
+    in.fh = fh;
+    in.offset = 0;
+    in.size = size;
+    in.flags = open_flags;
+    const uint64_t unique = next_unique();
+    send(FUSE_READ, unique, {bytes_of(in)});
+    return unique;
+}
+
+uint64_t FakeKernel::send_poll(uint64_t fh, uint64_t kh, uint32_t flags, uint32_t events) {
+    // fuse_file_poll(): kh is the kernel's handle of the file.
+    fuse_poll_in in{};
+    in.fh = fh;
+    in.kh = kh;
+    in.flags = flags;
+    in.events = events;
+    const uint64_t unique = next_unique();
+    send(FUSE_POLL, unique, {bytes_of(in)});
+    return unique;
+}
+
+long FakeKernel::poll_revents(const std::optional<Reply>& reply) {
+    if (!reply)
+        return -ETIMEDOUT;
+    if (reply->error())
+        return reply->error();
+    if (reply->payload.size() != sizeof(fuse_poll_out)) {
+        FAIL_CHECK("POLL reply of " << reply->payload.size() << " bytes");
+        return -EIO;
+    }
+    fuse_poll_out out;
+    std::memcpy(&out, reply->payload.data(), sizeof(out));
+    return out.revents;
+}
+
+void FakeKernel::interrupt(uint64_t target) {
+    // fuse_read_interrupt(): the interrupted request's id with bit 0 set.
+    fuse_interrupt_in in{};
+    in.unique = target;
+    send(FUSE_INTERRUPT, target | kInterruptBit, {bytes_of(in)});
+}
+
+std::optional<Reply> FakeKernel::next_notification(std::chrono::milliseconds wait) {
+    const auto deadline = Clock::now() + wait;
+    for (;;) {
+        if (!notifications_.empty()) {
+            Reply message = std::move(notifications_.front());
+            notifications_.pop_front();
+            return message;
+        }
+        const auto now = Clock::now();
+        if (now >= deadline)
+            return std::nullopt;
+        if (pump(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                 std::chrono::milliseconds(1)) == Pumped::kBroken)
+            return std::nullopt;
+    }
+}
+
+std::optional<uint64_t> FakeKernel::next_poll_wakeup(std::chrono::milliseconds wait) {
+    std::optional<Reply> message = next_notification(wait);
+    if (!message)
+        return std::nullopt;
+    if (message->header.error != FUSE_NOTIFY_POLL) {
+        FAIL_CHECK("notification " << message->header.error << " where FUSE_NOTIFY_POLL was expected");
+        return std::nullopt;
+    }
+    fuse_notify_poll_wakeup_out out;
+    std::memcpy(&out, message->payload.data(), sizeof(out));  // size checked by read_message()
+    return out.kh;
 }
 
 std::optional<Reply> FakeKernel::take_stashed(uint64_t unique) {
@@ -331,12 +418,13 @@ std::optional<Reply> FakeKernel::take_stashed(uint64_t unique) {
         return std::nullopt;
     Reply reply = std::move(it->second);
     stash_.erase(it);
+    answered_.insert(unique);
     return reply;
 }
 
 bool FakeKernel::quiet_for(std::chrono::milliseconds wait) {
     pollfd pfd{fd_, POLLIN, 0};
-    return poll(&pfd, 1, static_cast<int>(wait.count())) == 0;
+    return ::poll(&pfd, 1, static_cast<int>(wait.count())) == 0;
 }
 
 // fuse_dev_do_write()'s checks on a reply: a whole header whose len is the
@@ -356,6 +444,18 @@ std::optional<Reply> FakeKernel::read_message() {
     std::memcpy(&reply.header, buffer.data(), sizeof(reply.header));
     reply.payload.assign(buffer.begin() + sizeof(reply.header), buffer.begin() + got);
     const bool framed = reply.header.len == static_cast<uint32_t>(got);
+    if (framed && reply.header.unique == 0) {
+        // fuse_notify(): header.error is the notification code.  The only
+        // one a CUSE device has a use for is FUSE_NOTIFY_POLL, whose
+        // payload must be exactly fuse_notify_poll_wakeup_out.
+        if (reply.header.error != FUSE_NOTIFY_POLL ||
+            reply.payload.size() != sizeof(fuse_notify_poll_wakeup_out)) {
+            FAIL_CHECK("bad notification: code " << reply.header.error << ", " << reply.payload.size()
+                                                 << " bytes");
+            return std::nullopt;
+        }
+        return reply;
+    }
     const bool error_ok = reply.header.error <= 0 && reply.header.error > -512 &&
                           (reply.header.error == 0 || reply.payload.empty());
     if (!framed || !error_ok) {

@@ -20,10 +20,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -80,6 +82,10 @@ public:
     static constexpr size_t kMaxRoundBytes = 32 * 4096;
     // The kernel retries forever; a test gives up (and fails) after this.
     static constexpr int kMaxRounds = 16;
+    // The f_flags the kernel passes for a file opened O_RDWR: O_RDWR and
+    // the kernel's O_LARGEFILE (force_o_largefile(); glibc defines
+    // O_LARGEFILE as 0 on 64-bit, so it is spelled out).
+    static constexpr uint32_t kOpenFlags = 02 | 0100000;
 
     // Attaches to device and starts device.run() on a thread.
     explicit FakeKernel(ciommu::CuseDevice& device);
@@ -110,7 +116,9 @@ public:
 
     // Raw messages.  send() frames a fuse_in_header (pid = the calling
     // thread) in front of the parts; receive() waits for the reply to
-    // `unique`, keeping any other message for take_stashed().
+    // `unique`, keeping any other reply for take_stashed() and any
+    // notification for next_notification().  A second reply to a request
+    // whose reply was taken fails the test (the kernel would refuse it).
     uint64_t next_unique() { return unique_ += kUniqueStep; }
     void send(uint32_t opcode, uint64_t unique, std::initializer_list<std::span<const std::byte>> parts);
     std::optional<Reply> receive(uint64_t unique);
@@ -118,6 +126,34 @@ public:
     std::optional<Reply> take_stashed(uint64_t unique);
     // True if no message at all arrives within `wait`.
     bool quiet_for(std::chrono::milliseconds wait);
+
+    // read(2) and poll(2) on an open file, and signals, as fs/fuse/file.c
+    // and fs/fuse/dev.c send them.  The send_* calls return the request's
+    // unique; its reply comes with receive(), in any order with others.
+    //
+    // FUSE_READ of `size` bytes at offset 0 (CUSE files are direct I/O).
+    // open_flags: the file's f_flags, e.g. O_RDWR | O_NONBLOCK.
+    uint64_t send_read(uint64_t fh, uint32_t size, uint32_t open_flags = kOpenFlags);
+    std::optional<Reply> read(uint64_t fh, uint32_t size, uint32_t open_flags = kOpenFlags) {
+        return receive(send_read(fh, size, open_flags));
+    }
+    // FUSE_POLL.  flags: FUSE_POLL_SCHEDULE_NOTIFY asks for a
+    // FUSE_NOTIFY_POLL carrying kh when the file's state changes.
+    uint64_t send_poll(uint64_t fh, uint64_t kh, uint32_t flags, uint32_t events);
+    // The revents of a poll reply, or -errno (-ETIMEDOUT: no reply).
+    static long poll_revents(const std::optional<Reply>& reply);
+    long poll(uint64_t fh, uint64_t kh, uint32_t flags, uint32_t events) {
+        return poll_revents(receive(send_poll(fh, kh, flags, events)));
+    }
+    // FUSE_INTERRUPT of request `target` (its own unique is target | 1).
+    void interrupt(uint64_t target);
+
+    // Unsolicited messages (unique 0; header.error is the FUSE_NOTIFY_*
+    // code), oldest first.  next_notification() waits up to `wait` for one.
+    std::optional<Reply> next_notification(std::chrono::milliseconds wait = kTimeout);
+    size_t notifications_waiting() const { return notifications_.size(); }
+    // Waits for a FUSE_NOTIFY_POLL and returns its kh (nullopt: none came).
+    std::optional<uint64_t> next_poll_wakeup(std::chrono::milliseconds wait = kTimeout);
 
     // Ends the daemon like a dying /dev/cuse: closes our end, so the
     // transport's read() returns 0.  Returns run()'s result, or nullopt if
@@ -128,6 +164,10 @@ public:
 
 private:
     std::optional<Reply> read_message();
+    // Reads one message within `wait` and files it: a notification into
+    // notifications_, a reply into stash_.
+    enum class Pumped { kMessage, kNothing, kBroken };
+    Pumped pump(std::chrono::milliseconds wait);
     std::optional<int> wait_for_run();
 
     ciommu::CuseDevice& device_;
@@ -135,6 +175,8 @@ private:
     uint64_t unique_ = 0;
     std::future<int> run_;
     std::map<uint64_t, Reply> stash_;
+    std::deque<Reply> notifications_;
+    std::set<uint64_t> answered_;  // requests whose reply a test has taken
 };
 
 }  // namespace protocol
