@@ -159,6 +159,7 @@ CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
 
 CuseDevice::~CuseDevice() {
     dispatcher_.set_records_listener(nullptr);
+    fault_readers_->shut_down();  // before the session that carries the replies goes
     if (session_)
         fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
 }

@@ -11,10 +11,23 @@
 namespace ciommu {
 
 FaultReaders::~FaultReaders() {
+    // Waiting reads were answered by shut_down() while the session lived;
+    // here only poll handles (plain memory) can be left.
     for (auto& [id, state] : contexts_) {
         if (state.poll)
             fuse_pollhandle_destroy(state.poll);
     }
+}
+
+void FaultReaders::shut_down() {
+    std::lock_guard guard(mutex_);
+    for (auto& [id, state] : contexts_) {
+        for (const Waiter& waiter : state.waiters)
+            fuse_reply_err(waiter.req, ENODEV);
+        if (state.poll)
+            fuse_pollhandle_destroy(state.poll);
+    }
+    contexts_.clear();
 }
 
 bool FaultReaders::try_serve(fuse_req_t req, uint64_t context_id, size_t max_records) {

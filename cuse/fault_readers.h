@@ -32,6 +32,10 @@ public:
     void records_arrived(uint64_t context_id);
     // The file was released: forget its poll handle.
     void forget(uint64_t context_id);
+    // The session is going away: answer every waiting read (ENODEV, as the
+    // kernel would for a vanished device) and drop every poll handle, while
+    // the session can still carry the replies.
+    void shut_down();
 
 private:
     struct Waiter {
