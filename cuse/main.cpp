@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -21,6 +22,8 @@
 #include <fuse_lowlevel.h>
 
 #include "../dispatcher/dispatcher.h"
+#include "../control/control_server.h"
+#include "../control/trace_writer.h"
 #include "../devices/topology.h"
 #include "../dispatcher/model.h"
 #include "cuse_device.h"
@@ -31,15 +34,21 @@ struct Options {
     ciommu::CuseDeviceOptions device;
     bool foreground = false;
     std::string topology_file;  // empty: the built-in default topology
+    std::string control_path = "/run/cuse-iommu.sock";  // empty: no control socket
+    std::string trace_file;     // empty: no trace
 };
 
 void print_usage(FILE* out) {
     std::fputs(
-        "usage: cuse-iommu [--name NAME] [--topology FILE] [--foreground] [--debug] [--help]\n"
+        "usage: cuse-iommu [--name NAME] [--topology FILE] [--control PATH] [--trace FILE]\n"
+        "                  [--foreground] [--debug] [--help]\n"
         "Serves the /dev/iommu uAPI prototype as a CUSE character device.\n"
         "  -n, --name NAME    device name: creates /dev/NAME (default: iommu)\n"
         "  -t, --topology FILE  the simulated IOMMUs and devices, as JSON\n"
         "                     (default: built in; see docs/topology.md)\n"
+        "  -c, --control PATH the control socket for iommuctl (default:\n"
+        "                     /run/cuse-iommu.sock; 'none' to serve none)\n"
+        "      --trace FILE   write one JSON line per uAPI call and fault event\n"
         "  -f, --foreground   stay in the foreground\n"
         "  -d, --debug        trace every CUSE request on stderr (implies -f)\n"
         "  -h, --help         show this help\n"
@@ -67,12 +76,22 @@ int parse_options(int argc, char** argv, Options& options) {
             options.topology_file = argv[++i];
         } else if (arg.starts_with("--topology=")) {
             options.topology_file = std::string(arg.substr(11));
+        } else if ((arg == "-c" || arg == "--control") && i + 1 < argc) {
+            options.control_path = argv[++i];
+        } else if (arg.starts_with("--control=")) {
+            options.control_path = std::string(arg.substr(10));
+        } else if (arg == "--trace" && i + 1 < argc) {
+            options.trace_file = argv[++i];
+        } else if (arg.starts_with("--trace=")) {
+            options.trace_file = std::string(arg.substr(8));
         } else {
             std::fprintf(stderr, "cuse-iommu: unknown or incomplete option '%s'\n", argv[i]);
             print_usage(stderr);
             return 1;
         }
     }
+    if (options.control_path == "none")
+        options.control_path.clear();
     if (options.device.name.empty() || options.device.name.find('/') != std::string::npos) {
         std::fprintf(stderr, "cuse-iommu: --name must be a plain device name\n");
         return 1;
@@ -131,6 +150,15 @@ int main(int argc, char** argv) {
 
     ciommu::Model model(topology);
     ciommu::Dispatcher dispatcher(model);
+    std::unique_ptr<ciommu::TraceWriter> trace;
+    if (!options.trace_file.empty()) {
+        std::string error;
+        trace = ciommu::TraceWriter::open(options.trace_file, dispatcher, model, &error);
+        if (!trace) {
+            std::fprintf(stderr, "cuse-iommu: --trace %s: %s\n", options.trace_file.c_str(), error.c_str());
+            return 1;
+        }
+    }
     ciommu::CuseDevice device(dispatcher, options.device);
     if (!device.session()) {
         std::fprintf(stderr, "cuse-iommu: cannot create the CUSE session\n");
@@ -156,6 +184,14 @@ int main(int argc, char** argv) {
             device.exit();
     });
     ResponseTimeouts timeouts(io, dispatcher);
+    std::unique_ptr<ciommu::ControlServer> control;
+    if (!options.control_path.empty()) {
+        control = std::make_unique<ciommu::ControlServer>(io, dispatcher, options.control_path);
+        if (std::string error = control->start(); !error.empty()) {
+            std::fprintf(stderr, "cuse-iommu: --control %s: %s\n", options.control_path.c_str(), error.c_str());
+            return 1;
+        }
+    }
     std::thread asio_thread([&io] { io.run(); });
 
     const int result = device.run();
