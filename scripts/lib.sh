@@ -2,9 +2,10 @@
 # functions only.  Everything a fresh Debian 12 machine lacks is installed
 # here, idempotently, so a clean clone needs nothing done by hand.
 
-# Packages to build the daemon and its tests.
+# Packages to build the daemon and its tests (graphviz: the test that
+# renders `iommuctl dump --dot`).
 BUILD_PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libboost-dev
-                nlohmann-json3-dev doctest-dev)
+                nlohmann-json3-dev doctest-dev graphviz)
 
 log() { printf '==> %s\n' "$*"; }
 
