@@ -6,6 +6,13 @@
  * (GET_API_VERSION: no argument, one round trip) are what to compare.
  * Each case runs for about BENCH_SECONDS in all, after a short warm-up.
  * Output: "bench: <name> <us> us  ratio <x.xx>" per case.
+ *
+ * fault_roundtrip is an I/O page fault served end to end by one thread:
+ * accel0 DMAs to an unmapped IOVA (SIM_DMA returns PENDING), the consumer
+ * wakes on its eventfd (epoll), read()s the page request, maps the page,
+ * answers SUCCESS, and SIM_DMA_STATUS says the DMA is done.  Each step is
+ * reported too (fault_*); the UNMAP that readies the next iteration is not
+ * counted.
  * Usage: ioctl_bench [DEVICE]   (default /dev/iommu)
  */
 #define _DEFAULT_SOURCE		/* MAP_ANONYMOUS, clock_gettime */
@@ -13,6 +20,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -28,6 +37,12 @@
 static int fd;
 static __u32 ioasid;
 static char *page;
+
+/* The page-fault round trip: accel0 attached to ioasid, its faults reported
+ * to fd, which signals efd; ep waits on efd. */
+#define ACCEL_COOKIE	0xacce1ULL
+#define FAULT_IOVA	0x40000000ULL
+static int efd = -1, ep = -1;
 
 static double now(void)
 {
@@ -99,20 +114,118 @@ static int op_alloc_free(double *split)
 	return r;
 }
 
+/* An iteration that went wrong without a failing system call. */
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/* The steps of op_fault_roundtrip, in split[]. */
+enum { F_INJECT, F_WAKE, F_READ, F_MAP, F_RESPOND, F_DONE, F_STEPS };
+
+static int op_fault_roundtrip(double *split)
+{
+	struct iommu_sim_dma d;
+	struct iommu_fault_record rec;
+	struct iommu_map_dma m;
+	struct iommu_page_response pr;
+	struct iommu_sim_dma_status st;
+	struct iommu_unmap_dma u;
+	struct epoll_event ev;
+	__u64 counter;
+	double t[F_STEPS + 1];
+	char data[8] = "fault!";
+	int k;
+
+	memset(&d, 0, sizeof(d));
+	d.argsz = sizeof(d);
+	d.flags = IOMMU_SIM_DMA_WRITE;
+	d.cookie = ACCEL_COOKIE;
+	d.iova = FAULT_IOVA;
+	d.length = sizeof(data);
+	d.data = (__u64)(unsigned long)data;
+	memset(&m, 0, sizeof(m));
+	m.argsz = sizeof(m);
+	m.flags = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE;
+	m.ioasid = ioasid;
+	m.vaddr = (__u64)(unsigned long)page;
+	m.iova = FAULT_IOVA;
+	m.size = 4096;
+	memset(&pr, 0, sizeof(pr));
+	pr.argsz = sizeof(pr);
+	pr.cookie = ACCEL_COOKIE;
+	pr.code = IOMMU_PAGE_RESP_SUCCESS;
+	memset(&st, 0, sizeof(st));
+	st.argsz = sizeof(st);
+	memset(&u, 0, sizeof(u));
+	u.argsz = sizeof(u);
+	u.ioasid = ioasid;
+	u.iova = FAULT_IOVA;
+	u.size = 4096;
+
+	t[F_INJECT] = now();
+	if (ioctl(fd, IOMMU_SIM_DMA, &d) < 0)
+		return -1;
+	if (d.status != IOMMU_SIM_DMA_PENDING)
+		return fail(EPROTO);	/* not a page request */
+	t[F_WAKE] = now();
+	k = epoll_wait(ep, &ev, 1, 1000);
+	if (k <= 0)
+		return k < 0 ? -1 : fail(ETIMEDOUT);
+	if (read(efd, &counter, sizeof(counter)) != (ssize_t)sizeof(counter))
+		return -1;
+	t[F_READ] = now();
+	if (read(fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+		return -1;
+	if (!(rec.flags & IOMMU_FAULT_RECORD_RECOVERABLE) || rec.addr != FAULT_IOVA)
+		return fail(EPROTO);
+	t[F_MAP] = now();
+	if (ioctl(fd, IOMMU_MAP_DMA, &m) < 0)
+		return -1;
+	t[F_RESPOND] = now();
+	pr.grpid = rec.grpid;
+	if (ioctl(fd, IOMMU_PAGE_RESPONSE, &pr) < 0)
+		return -1;
+	t[F_DONE] = now();
+	st.dma_id = d.dma_id;
+	if (ioctl(fd, IOMMU_SIM_DMA_STATUS, &st) < 0)
+		return -1;
+	t[F_STEPS] = now();
+	if (st.status != IOMMU_SIM_DMA_OK || st.bytes_done != sizeof(data))
+		return fail(EPROTO);
+	for (k = 0; k < F_STEPS; k++)
+		split[k] += t[k + 1] - t[k];
+	/* Not timed: the next iteration faults on the same IOVA again. */
+	return ioctl(fd, IOMMU_UNMAP_DMA, &u) < 0 || u.size != 4096 ? -1 : 0;
+}
+
+#define MAX_PARTS	F_STEPS
+
+enum case_kind {
+	ONE_IOCTL,	/* reported whole */
+	PAIR,		/* two ioctls: the pair, per ioctl, and each one */
+	STEPS,		/* the sum of its timed steps (set-up excluded), and each step */
+};
+
 struct bench_case {
 	const char *name;
 	int (*op)(double *split);
-	const char *part[2];	/* the two ioctls of a pair, or NULL */
+	enum case_kind kind;
+	const char *part[MAX_PARTS];	/* PAIR, STEPS: names of the timed parts */
 	double seconds;		/* accumulated over the rounds */
-	double split[2];
+	double split[MAX_PARTS];
 	long iterations;
 };
 
 static struct bench_case cases[] = {
 	/* The floor comes first. */
-	{ "get_api_version", op_version, { NULL, NULL }, 0, { 0, 0 }, 0 },
-	{ "map_unmap_4k", op_map_unmap, { "map_dma_4k", "unmap_dma_4k" }, 0, { 0, 0 }, 0 },
-	{ "ioasid_alloc_free", op_alloc_free, { "ioasid_alloc", "ioasid_free" }, 0, { 0, 0 }, 0 },
+	{ "get_api_version", op_version, ONE_IOCTL, { NULL }, 0, { 0 }, 0 },
+	{ "map_unmap_4k", op_map_unmap, PAIR, { "map_dma_4k", "unmap_dma_4k" }, 0, { 0 }, 0 },
+	{ "ioasid_alloc_free", op_alloc_free, PAIR, { "ioasid_alloc", "ioasid_free" }, 0, { 0 }, 0 },
+	{ "fault_roundtrip", op_fault_roundtrip, STEPS,
+	  { "fault_inject_sim_dma", "fault_wake_epoll", "fault_read_record", "fault_map_dma",
+	    "fault_page_response", "fault_dma_status" }, 0, { 0 }, 0 },
 };
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
 
@@ -151,7 +264,7 @@ static int measure_all(void)
 				printf("bench: %s failed: %s\n", cases[k].name, strerror(errno));
 				return -1;
 			}
-		cases[k].split[0] = cases[k].split[1] = 0;
+		memset(cases[k].split, 0, sizeof(cases[k].split));
 	}
 	for (r = 0; r < ROUNDS; r++)
 		for (k = 0; k < NCASES; k++)
@@ -167,6 +280,44 @@ static int measure_all(void)
 static void report(const char *name, double us, double floor)
 {
 	printf("bench: %s %.1f us  ratio %.2f\n", name, us, us / floor);
+}
+
+/* accel0 bound, attached to ioasid, its faults reported to fd; fd signals
+ * efd, which ep watches.  0, or -1 with a message. */
+static int fault_setup(void)
+{
+	struct iommu_device_bind b;
+	struct iommu_device_attach at;
+	struct iommu_device_fault f;
+	struct iommu_fault_eventfd e;
+	struct epoll_event ev;
+
+	memset(&b, 0, sizeof(b));
+	b.argsz = sizeof(b);
+	strcpy(b.name, "accel0");
+	b.cookie = ACCEL_COOKIE;
+	memset(&at, 0, sizeof(at));
+	at.argsz = sizeof(at);
+	at.cookie = ACCEL_COOKIE;
+	at.ioasid = ioasid;
+	memset(&f, 0, sizeof(f));
+	f.argsz = sizeof(f);
+	f.cookie = ACCEL_COOKIE;
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	memset(&e, 0, sizeof(e));
+	e.argsz = sizeof(e);
+	e.fd = efd;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	if (ioctl(fd, IOMMU_DEVICE_BIND, &b) < 0 || ioctl(fd, IOMMU_DEVICE_ATTACH, &at) < 0 ||
+	    ioctl(fd, IOMMU_DEVICE_FAULT_REGISTER, &f) < 0 || efd < 0 || ep < 0 ||
+	    ioctl(fd, IOMMU_FAULT_SET_EVENTFD, &e) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) < 0) {
+		printf("bench: setting up accel0's page faults: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -197,6 +348,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ioasid = id;
+	if (fault_setup() < 0)
+		return 1;
 
 	if (measure_all() < 0)
 		return 1;
@@ -205,8 +358,18 @@ int main(int argc, char **argv)
 		struct bench_case *c = &cases[k];
 		double pair = c->seconds * 1e6 / c->iterations;
 
-		if (!c->part[0]) {
+		if (c->kind == ONE_IOCTL) {
 			report(c->name, pair, floor);
+			continue;
+		}
+		if (c->kind == STEPS) {
+			double sum = 0;
+
+			for (j = 0; j < MAX_PARTS && c->part[j]; j++)
+				sum += c->split[j];
+			report(c->name, sum * 1e6 / c->iterations, floor);
+			for (j = 0; j < MAX_PARTS && c->part[j]; j++)
+				report(c->part[j], c->split[j] * 1e6 / c->iterations, floor);
 			continue;
 		}
 		snprintf(name, sizeof(name), "%s_pair", c->name);

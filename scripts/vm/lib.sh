@@ -38,7 +38,7 @@ vm_mode_run() {
 	# The programs the mode cannot do without; the others go in if they exist,
 	# so a shell VM has every client at hand.
 	case "$mode" in
-	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests) ;;
+	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests) ;;
 	demo)	progs=(tests/vm/vm_demo) ;;
 	bench)	progs=(bench/vm/ioctl_bench) ;;
 	shell)	;;
@@ -58,7 +58,8 @@ vm_mode_run() {
 	done
 
 	local bins=()
-	for p in tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_demo bench/vm/ioctl_bench; do
+	for p in tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests tests/vm/vm_demo \
+		bench/vm/ioctl_bench; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
 	done
 	mkdir -p "$build/vm"
