@@ -12,6 +12,19 @@
 #include "mdev_pins.h"
 
 namespace ciommu {
+namespace {
+
+// SIM_DMA and SIM_DMA_STATUS report a job the same way.
+template <typename Out> void report_job(const DmaJob& job, Out& out) {
+    out.status = job.status;
+    out.bytes_done = job.done;
+    const bool faulted = job.status != IOMMU_SIM_DMA_OK;
+    out.fault_addr = faulted ? job.fault.addr : 0;
+    out.fault_reason = faulted ? job.fault.reason : 0;
+    out.fault_flags = faulted ? job.fault.flags : 0;
+}
+
+}  // namespace
 
 long ioctl_sim_dma(CallEnv& env) {
     auto& req = *static_cast<iommu_sim_dma*>(env.args);
@@ -38,12 +51,7 @@ long ioctl_sim_dma(CallEnv& env) {
     const long status = advance_dma(env.model, *dev, id, job);
     if (status < 0)
         return status;
-    req.status = job.status;
-    req.bytes_done = job.done;
-    const bool faulted = job.status != IOMMU_SIM_DMA_OK;
-    req.fault_addr = faulted ? job.fault.addr : 0;
-    req.fault_reason = faulted ? job.fault.reason : 0;
-    req.fault_flags = faulted ? job.fault.flags : 0;
+    report_job(job, req);
     req.dma_id = job.status == IOMMU_SIM_DMA_PENDING ? id : 0;
     if (job.status == IOMMU_SIM_DMA_PENDING)
         env.ctx.dmas.emplace(id, std::move(job));
@@ -56,12 +64,7 @@ long ioctl_sim_dma_status(CallEnv& env) {
     if (it == env.ctx.dmas.end())
         return -ENOENT;
     const DmaJob& job = it->second;
-    req.status = job.status;
-    req.bytes_done = job.done;
-    const bool faulted = job.status != IOMMU_SIM_DMA_OK;
-    req.fault_addr = faulted ? job.fault.addr : 0;
-    req.fault_reason = faulted ? job.fault.reason : 0;
-    req.fault_flags = faulted ? job.fault.flags : 0;
+    report_job(job, req);
     if (job.status != IOMMU_SIM_DMA_PENDING)
         env.ctx.dmas.erase(it);  // reaped, like waitpid()
     return 0;
