@@ -40,18 +40,21 @@ bool FaultReaders::try_serve(fuse_req_t req, uint64_t context_id, size_t max_rec
 }
 
 void FaultReaders::read(fuse_req_t req, uint64_t context_id, size_t size, bool nonblock) {
-    if (size % sizeof(iommu_fault_record) != 0) {
+    // The kernel carries a large read() in requests of at most 32 pages of
+    // the caller's buffer (CUSE's 128 KiB, less the buffer's offset in its
+    // first page), and sends the next one only when this one came back full.
+    // A request that large may be the first piece of a bigger read: it need
+    // not be whole records, and it is never filled completely, so the read
+    // ends there instead of blocking on a continuation.
+    constexpr size_t kKernelReadMax = 131072, kPage = 4096;
+    const bool may_be_piece = size > kKernelReadMax - kPage;
+    if (size % sizeof(iommu_fault_record) != 0 && !may_be_piece) {
         fuse_reply_err(req, EINVAL);  // only whole records
         return;
     }
-    // The kernel splits a large read() into requests of CUSE's max_read
-    // (128 KiB) and sends the next one only when this one came back full.
-    // A full answer to such a request would leave the caller blocked on a
-    // continuation, so it gets one record less than it could hold.
-    constexpr size_t kKernelReadChunk = 131072;
     size_t max_records = size / sizeof(iommu_fault_record);
-    if (size >= kKernelReadChunk)
-        max_records = kKernelReadChunk / sizeof(iommu_fault_record) - 1;
+    if (may_be_piece && size % sizeof(iommu_fault_record) == 0)
+        --max_records;
     if (max_records == 0) {
         fuse_reply_buf(req, nullptr, 0);
         return;

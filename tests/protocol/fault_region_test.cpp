@@ -568,3 +568,26 @@ TEST_CASE("a READ still waiting when the daemon stops is answered, not leaked") 
         CHECK(s.kernel.stop_with_exit().has_value());
     }
 }
+
+TEST_CASE("a READ the size of a kernel piece of a larger read is served short, never refused or filled") {
+    // An unaligned 134400-byte read() reaches the daemon as a first request of
+    // 131064 bytes (32 pages less the buffer's 8-byte offset): not whole
+    // records, yet it must return records; and a full 128 KiB request must
+    // come back short, or the kernel would block the caller on the next piece.
+    FaultSession s;
+    s.attach_device("accel0", kAccel);
+    iommu_fault_region_info depth{};
+    depth.argsz = sizeof(depth);
+    depth.flags = IOMMU_FAULT_REGION_SET_DEPTH;
+    depth.depth = 4096;
+    REQUIRE(s.call(&depth, IOMMU_FAULT_REGION_INFO).result == 0);
+    for (int i = 0; i < 2100; ++i)
+        REQUIRE(s.inject_write_fault(kAccel, 0x1000 + uint64_t(i) * 0x1000) == 0);
+
+    CHECK(records_of(s.kernel.read(s.fh, 131064)).size() == 2047);  // 131064 / 64 = 2047.875
+    REQUIRE(s.region_info().pending == 2100 - 2047);
+    for (int i = 0; i < 2047; ++i)
+        REQUIRE(s.inject_write_fault(kAccel, 0x1000) == 0);
+    CHECK(records_of(s.kernel.read(s.fh, 131072)).size() == 2047);  // exactly 2048 fit: one less
+    CHECK(s.kernel.read(s.fh, 126976 - 8)->error() == -EINVAL);      // a plain size: whole records only
+}
