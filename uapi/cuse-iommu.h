@@ -570,12 +570,16 @@ struct iommu_stats {
  * IOMMU_PAGE_RESPONSE answers their group (or the response timeout, detach,
  * unbind or close answers INVALID).  Everything else (permission, blocked,
  * reserved, address size, non-present without PRI/IOPF, stage 2 under a
- * USER_PGTABLE IOASID) is unrecoverable: reported with a reason, needing no
- * answer.
+ * USER_PGTABLE IOASID, an IOPF page the daemon could not fault in) is
+ * unrecoverable: reported with a reason, needing no answer.
  * ------------------------------------------------------------------------ */
 
 /*
  * The record read() returns.  64 bytes; reads must be a multiple of this.
+ * A read returns whole records, as many as wait and fit -- except that a
+ * read of about 128 KiB or more returns at most 2047 records (the kernel
+ * carries reads in pieces of 128 KiB and the daemon never fills a piece, so
+ * that a read never blocks for a second one); read again for more.
  * @flags: IOMMU_FAULT_RECORD_*
  * @reason: IOMMU_FAULT_REASON_*
  * @cookie: the device, as the user named it at bind
@@ -584,8 +588,9 @@ struct iommu_stats {
  *          a DMA's BLOCKED, RESERVED or ADDR_SIZE fault
  * @pasid: with IOMMU_FAULT_RECORD_PASID_VALID: the PASID the device used
  *          (never an mdev's defPASID); else 0
- * @perm: the access: IOMMU_FAULT_PERM_WRITE for a write, else
- *          IOMMU_FAULT_PERM_READ (EXEC and PRIV are never reported)
+ * @perm: the access: for a DMA's fault IOMMU_FAULT_PERM_WRITE for a
+ *          write, else IOMMU_FAULT_PERM_READ; an injected fault keeps every
+ *          IOMMU_FAULT_PERM_* bit it was given
  * @grpid: recoverable faults: the page request group to answer; else 0
  * @addr: the faulting IOVA
  * @seq: sequence number in this fault region, from 1, counting lost ones
@@ -682,7 +687,8 @@ struct iommu_fault_eventfd {
  *        IOMMU_PAGE_RESP_FAILURE: abort it, and stop reporting page
  *        requests for the device, on every PASID (they are answered INVALID
  *        at once and counted as unreported) until its next successful
- *        IOMMU_DEVICE_ATTACH; groups already pending stay pending
+ *        IOMMU_DEVICE_ATTACH; the device's other pending groups are
+ *        answered INVALID at the same time
  * Errors, in this order:
  *         ENOENT  no such cookie;
  *         EINVAL  an unknown @code, or no pending group @grpid for the
@@ -882,15 +888,16 @@ struct iommu_sim_dma_status {
  *         bound device @cookie (an mdev's then carries its parent's RID and
  *         its defPASID, as the hardware would see it; a software mdev has
  *         no IOMMU and cannot be injected into).  Either way the fault goes
- *         to what the routing table has attached there -- with RAW, possibly
- *         a device of another context.
+ *         to what the routing table has attached there, which must be a
+ *         device bound in this context (the control socket injects
+ *         daemon-wide).
  *         IOMMU_SIM_FAULT_RECOVERABLE: a page request (needs a PRI-capable
  *         device behind an IOPF-capable IOMMU); else unrecoverable.
  * @cookie: the device (without RAW)
  * @rid: the requester ID (with RAW): a PCI device of the topology
  * @pasid: with IOMMU_SIM_FAULT_PASID: 1 .. 2^20 - 1
  * @addr: the faulting address
- * @perm: IOMMU_FAULT_PERM_* (the record reports WRITE if set, else READ)
+ * @perm: IOMMU_FAULT_PERM_* (the record reports them as given)
  * @reason: unrecoverable: the IOMMU_FAULT_REASON_* to report
  *          (0: NOT_MAPPED); ignored with RECOVERABLE (NOT_MAPPED)
  *
@@ -901,8 +908,9 @@ struct iommu_sim_dma_status {
  *                 @rid;
  *         EOPNOTSUPP  without RAW: a software mdev, or PASID for an mdev or
  *                 a device that is not PASID-capable;
- *         ENOENT  (both paths) nothing is attached at {RID, PASID} -- the
- *                 fault has nowhere to go;
+ *         ENOENT  (both paths) nothing is attached at {RID, PASID}, or a
+ *                 device of another context is -- the fault has nowhere
+ *                 to go;
  *         EOPNOTSUPP  RECOVERABLE and the attached device cannot issue page
  *                 requests (no PRI, or its IOMMU has no IOPF).
  * ------------------------------------------------------------------------ */
