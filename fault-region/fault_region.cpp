@@ -8,7 +8,7 @@ namespace ciommu {
 
 FaultRegion::~FaultRegion() { set_eventfd(-1); }
 
-bool FaultRegion::push(iommu_fault_record record) {
+bool FaultRegion::push(iommu_fault_record& record) {
     record.seq = next_seq_++;  // lost records use up their numbers too
     if (records_.size() >= depth_) {
         ++lost;

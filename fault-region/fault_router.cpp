@@ -41,8 +41,9 @@ std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegi
     return model.now() + std::chrono::milliseconds(region.timeout_ms);
 }
 
-// Queues a record in ctx's region and tells whoever listens.  false: lost.
-bool deliver(Model& model, Context& ctx, const iommu_fault_record& record) {
+// Queues a record in ctx's region and tells whoever listens (the record as
+// queued: with its seq and LOST_BEFORE).  false: lost.
+bool deliver(Model& model, Context& ctx, iommu_fault_record record) {
     const bool queued = ctx.faults.push(record);
     if (queued)
         model.note_new_records(ctx);
