@@ -298,8 +298,11 @@ TEST_CASE("an INTERRUPT racing a record: the READ gets it or EINTR, and it is ne
         CAPTURE(i);
         fault.addr = 0x100000 + uint64_t(i) * 0x1000;
         const uint64_t read = s.kernel.send_read(s.fh, 4 * kRecord);
+        // Now and then let the READ settle first.  Not an assertion: a late
+        // EAGAIN for an earlier round's INTERRUPT may arrive meanwhile (it is
+        // stashed for its unique, not lost).
         if (i % 4 == 0)
-            CHECK(s.kernel.quiet_for(5ms));  // now and then let the READ settle first
+            s.kernel.quiet_for(5ms);
         const uint64_t inject = s.kernel.next_unique();
         if (i % 2) {
             s.kernel.interrupt(read);
