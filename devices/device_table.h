@@ -17,8 +17,13 @@ class DeviceTable {
 public:
     explicit DeviceTable(size_t device_count) : bound_(device_count, nullptr) {}
 
-    BoundDevice* bound(unsigned index) const { return bound_[index]; }
-    void set_bound(unsigned index, BoundDevice* dev) { bound_[index] = dev; }
+    BoundDevice* bound(unsigned index) const { return index < bound_.size() ? bound_[index] : nullptr; }
+    // Grows for a device added at run time.
+    void set_bound(unsigned index, BoundDevice* dev) {
+        if (index >= bound_.size())
+            bound_.resize(index + 1, nullptr);
+        bound_[index] = dev;
+    }
 
     // The context that owns a group, or nullptr if the group is free.
     Context* group_owner(unsigned group) const {

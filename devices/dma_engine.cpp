@@ -28,11 +28,22 @@ Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req,
 
 }  // namespace
 
-long start_dma(DmaJob& job) {
-    job.bytes.resize(job.req.length);
-    if (job.req.write && read_user(job.req.data_pid, job.req.data, job.bytes.data(), job.bytes.size()))
-        return -EFAULT;
+long check_dma_pasid(const Model& model, const DeviceSpec& dev, uint32_t pasid) {
+    if (dev.kind != DeviceKind::kPci || !dev.pasid)
+        return -EOPNOTSUPP;
+    const unsigned width = model.topology().iommus[dev.iommu].pasid_width;
+    if (width == 0)
+        return -EOPNOTSUPP;
+    if (pasid == 0 || pasid >= (uint64_t{1} << width))
+        return -EINVAL;
     return 0;
+}
+
+long start_dma(DmaJob& job) {
+    job.bytes.resize(job.req.length);  // the daemon's initiator has filled a write's bytes already
+    if (!job.req.write || from_daemon(job))
+        return 0;
+    return read_user(job.req.data_pid, job.req.data, job.bytes.data(), job.bytes.size()) ? -EFAULT : 0;
 }
 
 DmaStep run_dma(Model& model, BoundDevice& dev, DmaJob& job) {
@@ -63,8 +74,8 @@ DmaStep run_dma(Model& model, BoundDevice& dev, DmaJob& job) {
 }
 
 long finish_dma(const DmaJob& job) {
-    if (job.req.write || job.done == 0)
-        return 0;
+    if (job.req.write || job.done == 0 || from_daemon(job))
+        return 0;  // the daemon's initiator reads job.bytes itself
     return write_user(job.req.data_pid, job.req.data, job.bytes.data(), job.done);
 }
 

@@ -35,16 +35,17 @@ long ioctl_sim_dma(CallEnv& env) {
         return -EINVAL;
     std::optional<uint32_t> pasid;
     if (req.flags & IOMMU_SIM_DMA_PASID) {
-        const DeviceSpec& spec = *dev->spec;
-        if (spec.kind != DeviceKind::kPci || !spec.pasid || env.model.topology().iommus[spec.iommu].pasid_width == 0)
-            return -EOPNOTSUPP;
-        if (req.pasid == 0 || req.pasid >= (uint64_t{1} << env.model.topology().iommus[spec.iommu].pasid_width))
-            return -EINVAL;
+        if (long err = check_dma_pasid(env.model, *dev->spec, req.pasid))
+            return err;
         pasid = req.pasid;
     }
+    const pid_t initiator = env.caller.tgid();
+    if (initiator <= 0)
+        return -EFAULT;  // no process to hold @data (and never the daemon's own initiator)
     DmaJob job;
-    job.req = {req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid, env.caller.tgid(), req.data};
+    job.req = {req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid, initiator, req.data};
     job.cookie = req.cookie;
+    job.device = dev->index;
     if (long err = start_dma(job))
         return err;
     const uint64_t id = env.ctx.next_dma_id++;
@@ -61,8 +62,8 @@ long ioctl_sim_dma(CallEnv& env) {
 long ioctl_sim_dma_status(CallEnv& env) {
     auto& req = *static_cast<iommu_sim_dma_status*>(env.args);
     auto it = env.ctx.dmas.find(req.dma_id);
-    if (it == env.ctx.dmas.end())
-        return -ENOENT;
+    if (it == env.ctx.dmas.end() || from_daemon(it->second))
+        return -ENOENT;  // the control socket's DMAs are its own to reap
     const DmaJob& job = it->second;
     report_job(job, req);
     if (job.status != IOMMU_SIM_DMA_PENDING)

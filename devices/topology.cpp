@@ -196,7 +196,9 @@ std::string number_from_text(std::string_view s, Units units, uint64_t& out) {
 
 // A non-negative integer: a JSON integer or a hex string.
 bool read_number(const Node& n, Units units, uint64_t& out) {
-    if (n.v.is_number_unsigned()) {
+    // Parsed text makes a non-negative integer unsigned; a json built in C++
+    // from an int (a control request in a test) keeps it signed.
+    if (n.v.is_number_unsigned() || (n.v.is_number_integer() && n.v.get<int64_t>() >= 0)) {
         out = n.v.get<uint64_t>();
         return true;
     }
@@ -471,14 +473,15 @@ std::string device_path(size_t i, std::string_view key) {
     return child(child("/devices", i), key);
 }
 
-bool resolve_iommu(const std::vector<IommuUnit>& iommus, size_t i, Draft& d, Errors& errs) {
+// path: the device's "iommu" key.
+bool resolve_iommu(const std::vector<IommuUnit>& iommus, const std::string& path, Draft& d, Errors& errs) {
     for (size_t k = 0; k < iommus.size(); ++k) {
         if (iommus[k].name == d.iommu_name) {
             d.spec.iommu = static_cast<unsigned>(k);
             return true;
         }
     }
-    return errs.fail(device_path(i, "iommu"), "no IOMMU named " + in_quotes(d.iommu_name));
+    return errs.fail(path, "no IOMMU named " + in_quotes(d.iommu_name));
 }
 
 // A group is isolated as a whole, by one IOMMU: all its devices sit behind it.
@@ -501,10 +504,10 @@ bool check_groups(const Topology& topo, Errors& errs) {
 
 // An mdev's parent is a PCI device; an IOMMU-backed one needs a defPASID,
 // so its parent and the parent's IOMMU must both support PASIDs.
-bool resolve_parent(Topology& topo, size_t i, const std::string& parent_name, Errors& errs) {
-    DeviceSpec& m = topo.devices[i];
+// path: m's "parent" key.
+bool resolve_parent(const Topology& topo, DeviceSpec& m, const std::string& parent_name, const std::string& path,
+                    Errors& errs) {
     const DeviceSpec* p = topo.find_device(parent_name);
-    const std::string path = device_path(i, "parent");
     if (!p)
         return errs.fail(path, "no device named " + in_quotes(parent_name));
     if (p->kind != DeviceKind::kPci)
@@ -546,7 +549,7 @@ bool read_drafts(const Node& n, const std::vector<IommuUnit>& iommus, std::vecto
             return n.errs.fail(child(e.path, "bdf"), in_quotes(s.bdf) + " is also the BDF of " +
                                                          in_quotes(drafts[it->second].spec.name) + " (" +
                                                          child(n.path, it->second) + ")");
-        if (!resolve_iommu(iommus, i, drafts[i], n.errs))
+        if (!resolve_iommu(iommus, device_path(i, "iommu"), drafts[i], n.errs))
             return false;
     }
     return true;
@@ -571,10 +574,60 @@ bool read_devices(const Node& n, Topology& topo) {
     for (size_t i = 0; i < drafts.size(); ++i) {
         if (topo.devices[i].kind == DeviceKind::kPci)
             continue;
-        if (!resolve_parent(topo, i, drafts[i].parent_name, n.errs))
+        if (!resolve_parent(topo, topo.devices[i], drafts[i].parent_name, device_path(i, "parent"), n.errs))
             return false;
         topo.devices[i].group = next_group++;
     }
+    return true;
+}
+
+// ---- one device added at run time ----
+
+// A PCI device joining topo: its BDF is free, its IOMMU exists, and its
+// group is new or one of that IOMMU's -- and no mdev's, since every mdev's
+// group is its own.
+bool check_new_pci(const Topology& topo, const std::string& path, Draft& d, Errors& errs) {
+    const DeviceSpec& s = d.spec;
+    for (const DeviceSpec& other : topo.devices) {
+        if (other.present && other.kind == DeviceKind::kPci && other.rid == s.rid)
+            return errs.fail(child(path, "bdf"), in_quotes(s.bdf) + " is also the BDF of " + in_quotes(other.name));
+    }
+    if (!resolve_iommu(topo.iommus, child(path, "iommu"), d, errs))
+        return false;
+    for (const DeviceSpec& other : topo.devices) {
+        if (!other.present || other.group != s.group)
+            continue;
+        const std::string group = "group " + std::to_string(s.group);
+        if (other.kind != DeviceKind::kPci)
+            return errs.fail(child(path, "group"), group + " is the group of mdev " + in_quotes(other.name) +
+                                                       " (every mdev has a group of its own)");
+        if (other.iommu != s.iommu)
+            return errs.fail(child(path, "group"), group + " holds " + in_quotes(other.name) + " behind " +
+                                                       in_quotes(topo.iommus[other.iommu].name) +
+                                                       ", but this device is behind " +
+                                                       in_quotes(topo.iommus[s.iommu].name) +
+                                                       " (a group sits behind one IOMMU)");
+    }
+    return true;
+}
+
+// One past every group used so far, present or not: never a group anyone
+// has held.
+unsigned next_mdev_group(const Topology& topo) {
+    unsigned next = 0;
+    for (const DeviceSpec& d : topo.devices)
+        next = std::max(next, d.group + 1);
+    return next;
+}
+
+bool check_new_device(const Topology& topo, const std::string& path, Draft& d, Errors& errs) {
+    if (topo.find_device(d.spec.name))
+        return errs.fail(child(path, "name"), "a device named " + in_quotes(d.spec.name) + " is present already");
+    if (d.spec.kind == DeviceKind::kPci)
+        return check_new_pci(topo, path, d, errs);
+    if (!resolve_parent(topo, d.spec, d.parent_name, child(path, "parent"), errs))
+        return false;
+    d.spec.group = next_mdev_group(topo);
     return true;
 }
 
@@ -669,6 +722,19 @@ std::variant<Topology, TopologyError> parse_topology(std::string_view json_text)
     return errs.first.value_or(TopologyError{"", "internal error"});
 }
 
+std::variant<DeviceSpec, TopologyError> parse_device(const Topology& topo, const json& device,
+                                                     const std::string& path) {
+    Errors errs;
+    Draft draft;
+    try {
+        if (read_device(Node{device, path, errs}, draft) && check_new_device(topo, path, draft, errs))
+            return draft.spec;
+    } catch (const std::exception& e) {
+        errs.fail(path, std::string("internal error: ") + e.what());
+    }
+    return errs.first.value_or(TopologyError{path, "internal error"});
+}
+
 std::variant<Topology, TopologyError> load_topology_file(const std::string& path) {
     const auto os_error = [&](int err) {
         return TopologyError{"", path + ": " + std::generic_category().message(err)};
@@ -705,7 +771,7 @@ std::string describe(const TopologyError& e) {
 
 const DeviceSpec* Topology::find_device(std::string_view name) const {
     for (const DeviceSpec& d : devices) {
-        if (d.name == name)
+        if (d.present && d.name == name)
             return &d;
     }
     return nullptr;

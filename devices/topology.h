@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "cuse-iommu.h"
 
 namespace ciommu {
@@ -60,13 +62,17 @@ struct DeviceSpec {
     bool pasid;        // PCI: PASID-capable (meaningful only if its IOMMU has pasid_width>0); mdev: false
     bool pri;          // PCI: can issue page requests; kMdev: its parent's (page requests go
                        // out through the parent with the defPASID); kSwMdev: false
+    bool present = true;  // false once removed at run time (the control socket): its index stays
+                          // taken, so indices and DeviceSpec pointers never change meaning
 };
 
 struct Topology {
     std::vector<IommuUnit> iommus;
     std::vector<DeviceSpec> devices;
 
-    const DeviceSpec* find_device(std::string_view name) const;  // nullptr if none
+    // A present device by name; nullptr if none.  Code that walks `devices`
+    // itself must skip the ones not present.
+    const DeviceSpec* find_device(std::string_view name) const;
     // The position of `dev` in `devices`; kNoIndex if it is not one of them.
     unsigned index_of(const DeviceSpec& dev) const;
 };
@@ -81,6 +87,15 @@ struct TopologyError {
 std::variant<Topology, TopologyError> parse_topology(std::string_view json_text);
 // File errors: path "" and the OS message.
 std::variant<Topology, TopologyError> load_topology_file(const std::string& path);
+
+// One device object (docs/topology.md), as it would be added to `topo` at
+// run time: the file's rules hold against the devices present (name and BDF
+// unique, the IOMMU exists, a group sits behind one IOMMU and is no mdev's,
+// an mdev's parent is a present PCI device with PASID support for an
+// IOMMU-backed one).  An mdev gets a group one past every group used so far.
+// path: the JSON pointer of `device` in the caller's document, for errors.
+std::variant<DeviceSpec, TopologyError> parse_device(const Topology& topo, const nlohmann::json& device,
+                                                     const std::string& path);
 
 // The built-in topology, parsed once from default_topology_json() by
 // parse_topology (so the default is itself proof the parser accepts it).

@@ -6,7 +6,19 @@
 namespace ciommu {
 
 Model::Model(const Topology& topology, PinLedger::LimitFn memlock_limit)
-    : topology_(topology), devices_(topology.devices.size()), ledger_(std::move(memlock_limit)) {}
+    : topology_(topology),
+      device_limit_(topology.devices.size() + kDeviceHeadroom),
+      devices_(topology.devices.size()),
+      ledger_(std::move(memlock_limit)) {
+    topology_.devices.reserve(device_limit_);
+}
+
+std::optional<unsigned> Model::add_device(DeviceSpec spec) {
+    if (topology_.devices.size() >= device_limit_)
+        return std::nullopt;  // growing would move every DeviceSpec a BoundDevice points to
+    topology_.devices.push_back(std::move(spec));
+    return static_cast<unsigned>(topology_.devices.size() - 1);
+}
 
 Context* Model::add_context(pid_t opener) {
     const uint64_t id = next_context_id_++;

@@ -11,6 +11,7 @@
 #include <vector>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sys/types.h>
 
 #include "../devices/device_table.h"
@@ -80,6 +81,14 @@ public:
     size_t context_count() const { return contexts_.size(); }
 
     const Topology& topology() const { return topology_; }
+    // Devices added at run time (the control socket): `topology().devices`
+    // never reallocates, so the DeviceSpec pointers bound devices hold stay
+    // valid.  This many adds fit, over the daemon's life.
+    static constexpr size_t kDeviceHeadroom = 256;
+    // A spec parse_device() accepted: its index, or nullopt when no room is left.
+    std::optional<unsigned> add_device(DeviceSpec spec);
+    // Marks a device not present (it must be unbound): its index is never reused.
+    void mark_removed(unsigned index) { topology_.devices[index].present = false; }
     DeviceTable& devices() { return devices_; }
     RoutingTable& routes() { return routes_; }
     Iotlb& iotlb() { return iotlb_; }
@@ -88,6 +97,7 @@ public:
 private:
     std::mutex mutex_;
     Topology topology_;
+    size_t device_limit_;  // topology_.devices' reserved capacity
     DeviceTable devices_;
     RoutingTable routes_;
     Iotlb iotlb_;

@@ -11,6 +11,7 @@
 #include "../dispatcher/handlers.h"
 #include "../dispatcher/model.h"
 #include "cuse-iommu.h"
+#include "fault_injection.h"
 #include "fault_router.h"
 #include "page_requests.h"
 
@@ -104,66 +105,29 @@ long ioctl_fault_region_info(CallEnv& env) {
     return 0;
 }
 
-namespace {
-
-constexpr uint32_t kAllPerms =
-    IOMMU_FAULT_PERM_READ | IOMMU_FAULT_PERM_WRITE | IOMMU_FAULT_PERM_EXEC | IOMMU_FAULT_PERM_PRIV;
-
-// The route an injected fault arrives on, as the IOMMU sees it.
-long route_of_injection(CallEnv& env, const iommu_sim_inject_fault& req, RouteKey* route) {
-    const Topology& topo = env.model.topology();
-    const bool has_pasid = req.flags & IOMMU_SIM_FAULT_PASID;
-    if (req.flags & IOMMU_SIM_FAULT_RAW) {
-        for (const DeviceSpec& spec : topo.devices) {
-            if (spec.kind == DeviceKind::kPci && spec.rid == req.rid) {
-                *route = {spec.iommu, spec.rid, has_pasid ? req.pasid : kNoPasid};
-                return 0;
-            }
-        }
-        return -ENOENT;
-    }
-    const BoundDevice* dev = env.ctx.find_device(req.cookie);
-    if (!dev)
-        return -ENOENT;
-    const DeviceSpec& spec = *dev->spec;
-    if (spec.kind == DeviceKind::kSwMdev || (has_pasid && (spec.kind != DeviceKind::kPci || !spec.pasid)))
-        return -EOPNOTSUPP;  // no IOMMU, or no PASID to carry
-    const uint32_t bus_pasid = spec.kind == DeviceKind::kMdev ? dev->def_pasid : (has_pasid ? req.pasid : kNoPasid);
-    *route = {spec.iommu, spec.rid, bus_pasid};
-    return 0;
-}
-
-}  // namespace
-
 long ioctl_sim_inject_fault(CallEnv& env) {
     const auto& req = *static_cast<const iommu_sim_inject_fault*>(env.args);
-    if (req.perm == 0 || (req.perm & ~kAllPerms) || req.reason > IOMMU_FAULT_REASON_ADDR_SIZE)
+    if (req.perm == 0 || (req.perm & ~kAllFaultPerms) || req.reason > IOMMU_FAULT_REASON_ADDR_SIZE)
         return -EINVAL;
-    if ((req.flags & IOMMU_SIM_FAULT_PASID) && (req.pasid == 0 || req.pasid >= (1u << 20)))
+    const bool has_pasid = req.flags & IOMMU_SIM_FAULT_PASID;
+    if (has_pasid && (req.pasid == 0 || req.pasid >= (1u << 20)))
         return -EINVAL;  // no IOMMU has more than 20 PASID bits
-    RouteKey route;
-    if (long err = route_of_injection(env, req, &route))
-        return err;
-    // Like a fault on the bus: only the routing table knows whose it is.  A
-    // client may only raise faults of devices it has bound itself.
-    const Attachment* attachment = env.model.routes().find(route);
-    if (!attachment || attachment->dev->ctx != &env.ctx)
-        return -ENOENT;
-    BoundDevice& dev = *attachment->dev;
-    const bool recoverable = req.flags & IOMMU_SIM_FAULT_RECOVERABLE;
-    if (recoverable && !can_page_request(env.model, dev))
-        return -EOPNOTSUPP;
-
-    const bool nested = attachment->space->kind() == IoasKind::kUserPgtable;
-    Fault fault;
-    fault.addr = req.addr;
-    fault.reason = recoverable || req.reason == 0 ? IOMMU_FAULT_REASON_NOT_MAPPED : req.reason;
-    fault.flags = ((req.perm & IOMMU_FAULT_PERM_WRITE) ? IOMMU_FAULT_WRITE : 0u) |
-                  (nested ? IOMMU_FAULT_STAGE1 : IOMMU_FAULT_STAGE2);
-    fault.ioasid = attachment->ioasid;
-    fault.perm = req.perm;
-    raise_fault(env.model, dev, attachment->pasid, fault, recoverable, 0);
-    return 0;
+    const auto pasid = has_pasid ? std::optional(req.pasid) : std::nullopt;
+    InjectedFault fault{{}, req.addr, req.perm, req.reason, (req.flags & IOMMU_SIM_FAULT_RECOVERABLE) != 0};
+    if (req.flags & IOMMU_SIM_FAULT_RAW) {
+        auto route = route_of_rid(env.model.topology(), req.rid, pasid);
+        if (!route)
+            return -ENOENT;
+        fault.route = *route;
+    } else {
+        const BoundDevice* dev = env.ctx.find_device(req.cookie);
+        if (!dev)
+            return -ENOENT;
+        if (long err = route_of_bound(*dev, pasid, &fault.route))
+            return err;
+    }
+    // A client may only raise faults of devices it has bound itself.
+    return inject_fault(env.model, fault, &env.ctx);
 }
 
 }  // namespace ciommu

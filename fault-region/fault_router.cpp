@@ -41,9 +41,9 @@ std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegi
     return model.now() + std::chrono::milliseconds(region.timeout_ms);
 }
 
-// Queues a record in ctx's region and tells whoever listens (the record as
-// queued: with its seq and LOST_BEFORE).  false: lost.
-bool deliver(Model& model, Context& ctx, iommu_fault_record record) {
+}  // namespace
+
+bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) {
     const bool queued = ctx.faults.push(record);
     if (queued)
         model.note_new_records(ctx);
@@ -54,8 +54,6 @@ bool deliver(Model& model, Context& ctx, iommu_fault_record record) {
     model.report(event);
     return queued;
 }
-
-}  // namespace
 
 bool can_page_request(const Model& model, const BoundDevice& dev) {
     const DeviceSpec& spec = *dev.spec;
@@ -82,13 +80,13 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
     }
     iommu_fault_record record = make_record(dev, attachment_key, fault);
     if (!recoverable) {
-        deliver(model, ctx, record);
+        deliver_record(model, ctx, record);
         return FaultFate::kUnrecoverable;
     }
     const uint32_t group = take_group_id(ctx);
     record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
     record.grpid = group;
-    if (!deliver(model, ctx, record))
+    if (!deliver_record(model, ctx, record))
         return FaultFate::kAborted;  // lost: nobody will answer it
     dev.page_requests[group] = {attachment_key, deadline_for(model, region), dma_id};
     if (grpid)

@@ -8,10 +8,13 @@
 
 #include <cstdint>
 
+#include "cuse-iommu.h"
+
 namespace ciommu {
 
 class Model;
 struct BoundDevice;
+struct Context;
 struct Fault;
 
 enum class FaultFate {
@@ -26,6 +29,12 @@ enum class FaultFate {
 bool is_page_request(const Model& model, const BoundDevice& dev, uint32_t attachment_key, const Fault& fault);
 // True if dev can issue page requests at all.
 bool can_page_request(const Model& model, const BoundDevice& dev);
+
+// Queues a record in ctx's fault region (its seq and LOST_BEFORE are filled
+// in there), notes the context so its readers wake once the lock is
+// dropped, and tells the event listener (the record as queued, or lost).
+// false: the region was full and the record is lost.
+bool deliver_record(Model& model, Context& ctx, iommu_fault_record record);
 
 // Reports one fault of dev, made through its attachment `attachment_key`
 // (a PASID or kNoPasid).  dma_id: the stalled DMA a SUCCESS resumes (0:

@@ -76,6 +76,19 @@ public:
     // An IOPF page has been faulted in and pinned.
     void mark_pinned(uint64_t iova);
 
+    // One kernel-managed mapping, as MAP_DMA made it.
+    struct MappingInfo {
+        uint64_t iova;
+        uint64_t size;
+        uint64_t vaddr;
+        pid_t pid;
+        uint32_t prot;  // Prot bits
+    };
+    // Calls fn(const MappingInfo&) for each mapping in IOVA order until fn
+    // returns false.  Costs one step per mapped page visited (for the
+    // control socket's dump, not for the data path).
+    template <typename Fn> void for_each_mapping(Fn&& fn) const;
+
     size_t mapping_count() const { return mapping_count_; }
     uint64_t mapped_bytes() const { return mapped_pages_ * kPageSize; }
     size_t table_bytes() const { return pages_.table_bytes(); }
@@ -144,6 +157,21 @@ long long IoAddressSpace::remove_pages(uint64_t first, uint64_t last, OnPage& on
     }
     mapped_pages_ -= removed;
     return static_cast<long long>(removed * kPageSize);
+}
+
+template <typename Fn> void IoAddressSpace::for_each_mapping(Fn&& fn) const {
+    MappingInfo current{};
+    pages_.for_each(0, PageRadix<uint64_t>::kPageLimit - 1, [&](uint64_t page, uint64_t pte) {
+        if (pte & kStart) {
+            const uint32_t prot =
+                ((pte & kRead) ? uint32_t{kProtRead} : 0u) | ((pte & kWrite) ? uint32_t{kProtWrite} : 0u);
+            current = {page << kPageShift, 0, pte & kVaMask, owner_pid(pte), prot};
+        }
+        if (!(pte & kEnd))
+            return true;
+        current.size = ((page + 1) << kPageShift) - current.iova;
+        return static_cast<bool>(fn(static_cast<const MappingInfo&>(current)));
+    });
 }
 
 template <typename OnPage>

@@ -36,6 +36,11 @@ public:
     void unpin(pid_t pid, uint64_t vaddr, uint64_t npages);
 
     uint64_t locked_pages(pid_t pid) const;
+    // Calls fn(pid, locked pages) for each process with pages locked.
+    template <typename Fn> void for_each_process(Fn&& fn) const {
+        for (const auto& [pid, process] : processes_)
+            fn(pid, process->locked);
+    }
     uint64_t total_locked_pages() const { return total_locked_; }
     size_t table_bytes() const;
 

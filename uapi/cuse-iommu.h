@@ -616,8 +616,9 @@ struct iommu_fault_record {
 #define IOMMU_FAULT_RECORD_STAGE2	(1u << 4)	/* in a kernel-managed table */
 #define IOMMU_FAULT_RECORD_LOST_BEFORE	(1u << 5)	/* records were lost before this one */
 #define IOMMU_FAULT_RECORD_REVOKED	(1u << 6)	/* not a fault: the device was removed
-							 * and its bind revoked (never set:
-							 * the model removes no device) */
+							 * (control socket) and its bind
+							 * revoked; only flags and cookie
+							 * are set, consumer or not */
 
 #define IOMMU_FAULT_PERM_READ	(1u << 0)
 #define IOMMU_FAULT_PERM_WRITE	(1u << 1)
@@ -862,8 +863,9 @@ struct iommu_sim_dma {
  * ABORTED: a page request of the DMA was answered INVALID or FAILURE (by the
  * user, the response timeout, detach, unbind or close), or the DMA resumed
  * into memory that was gone.
- * Errors: ENOENT  no such DMA in this context (@dma_id 0, never PENDING, or
- *                 its final status was already returned).
+ * Errors: ENOENT  no such DMA in this context (@dma_id 0, never PENDING,
+ *                 its final status was already returned, or a DMA the
+ *                 control socket started: only it may reap those).
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_DMA_STATUS	_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA_STATUS)
 

@@ -1,0 +1,155 @@
+// dma and dma-status: a device's DMA started from the control socket.  The
+// bytes live in the request and the response (kDaemonInitiator), and the
+// job runs through advance_dma in the device's owning context like a
+// client's SIM_DMA, so it stalls on page requests the same way; a stalled
+// one waits in that context's dmas until dma-status reaps it.
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../devices/dma_engine.h"
+#include "../dispatcher/model.h"
+#include "../fault-region/stalled_dma.h"
+#include "control_commands.h"
+#include "control_names.h"
+#include "cuse-iommu.h"
+#include "request_fields.h"
+
+namespace ciommu {
+namespace {
+
+using nlohmann::json;
+constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
+
+json job_json(const DmaJob& job, uint64_t id) {
+    json out = ok_response();
+    out["status"] = dma_status_name(job.status);
+    out["bytes_done"] = job.done;
+    if (job.status != IOMMU_SIM_DMA_OK)
+        out["fault"] = {{"addr", job.fault.addr},
+                        {"reason", fault_reason_name(job.fault.reason)},
+                        {"flags", fault_flags_json(job.fault.flags)}};
+    if (job.status == IOMMU_SIM_DMA_PENDING)
+        out["dma_id"] = id;
+    else if (!job.req.write)
+        out["data"] = to_hex(job.bytes.data(), job.done);
+    return out;
+}
+
+std::string pasid_error(const Model& model, const DeviceSpec& spec, long err, uint64_t pasid) {
+    if (err == -EOPNOTSUPP)
+        return "pasid: " + json_quoted(spec.name) + " cannot carry a PASID (an mdev, a device without PASID "
+                                               "support, or one behind an IOMMU without PASIDs)";
+    const unsigned width = model.topology().iommus[spec.iommu].pasid_width;
+    return "pasid: expected 1.." + std::to_string((uint64_t{1} << width) - 1) + " (" + std::to_string(width) +
+           " PASID bits), got " + std::to_string(pasid);
+}
+
+// The job a request describes, all fields read; *error set on failure.
+struct DmaFields {
+    std::string device;
+    DmaJob job;
+};
+
+bool read_dma_fields(const json& request, DmaFields& out, std::string* error) {
+    Fields f(request, {"device", "iova", "length", "write", "data", "pasid"});
+    out.device = f.string("device");
+    const uint64_t iova = f.number("iova", 0, kU64Max);
+    const uint64_t length = f.number("length", 1, IOMMU_SIM_DMA_MAX);
+    const bool write = f.boolean("write");
+    const auto pasid = f.optional_number("pasid", 0, std::numeric_limits<uint32_t>::max());
+    if (f.ok() && write)
+        out.job.bytes = f.hex_bytes("data", length);
+    else if (f.has("data"))
+        f.fail("data", "only a write carries data (\"write\": true)");
+    if (f.ok() && iova + (length - 1) < iova)
+        f.fail("length", "iova + length wraps past 2^64");
+    *error = f.error();
+    const auto bus_pasid = pasid ? std::optional(static_cast<uint32_t>(*pasid)) : std::nullopt;
+    out.job.req = {iova, length, write, bus_pasid, kDaemonInitiator, 0};
+    return f.ok();
+}
+
+// A control DMA named by device and id, in whichever context holds it:
+// the device's owner first (ids are per context), then any (the bind may
+// have ended since: the DMA then ended ABORTED and is still to be reaped).
+struct FoundDma {
+    Context* ctx = nullptr;  // nullptr: not found
+    std::map<uint64_t, DmaJob>::iterator it;
+};
+
+FoundDma find_control_dma(Model& model, const std::string& name, uint64_t id) {
+    const auto& devices = model.topology().devices;
+    auto look_in = [&](Context& ctx) -> FoundDma {
+        auto it = ctx.dmas.find(id);
+        if (it == ctx.dmas.end() || !from_daemon(it->second))
+            return {};
+        const unsigned index = it->second.device;
+        if (index >= devices.size() || devices[index].name != name)
+            return {};
+        return {&ctx, it};
+    };
+    std::string unused;
+    if (BoundDevice* dev = bound_device_named(model, name, "device", &unused)) {
+        if (FoundDma found = look_in(*dev->ctx); found.ctx)
+            return found;
+    }
+    FoundDma found;
+    model.for_each_context([&](Context& ctx) {
+        if (!found.ctx)
+            found = look_in(ctx);
+    });
+    return found;
+}
+
+}  // namespace
+
+json cmd_dma(Model& model, const json& request) {
+    DmaFields fields;
+    std::string error;
+    if (!read_dma_fields(request, fields, &error))
+        return error_response(error);
+    BoundDevice* dev = bound_device_named(model, fields.device, "device", &error);
+    if (!dev)
+        return error_response(error);
+    DmaJob& job = fields.job;
+    if (job.req.pasid) {
+        if (long err = check_dma_pasid(model, *dev->spec, *job.req.pasid))
+            return error_response(pasid_error(model, *dev->spec, err, *job.req.pasid));
+    }
+    job.cookie = dev->cookie;
+    job.device = dev->index;
+    start_dma(job);  // the daemon's initiator: nothing to fetch, cannot fail
+    Context& ctx = *dev->ctx;
+    const uint64_t id = ctx.next_dma_id++;
+    if (advance_dma(model, *dev, id, job) < 0)
+        return error_response("iova: the DMA stopped after " + std::to_string(job.done) +
+                              " bytes: the memory behind a mapping is gone (its owner unmapped it) or a user "
+                              "page table could not be read");
+    json out = job_json(job, id);
+    if (job.status == IOMMU_SIM_DMA_PENDING)
+        ctx.dmas.emplace(id, std::move(job));
+    return out;
+}
+
+json cmd_dma_status(Model& model, const json& request) {
+    Fields f(request, {"device", "dma_id"});
+    const std::string name = f.string("device");
+    const uint64_t id = f.number("dma_id", 1, kU64Max);
+    if (!f.ok())
+        return error_response(f.error());
+    const FoundDma found = find_control_dma(model, name, id);
+    if (!found.ctx)
+        return error_response("dma_id: no DMA " + std::to_string(id) + " of " + json_quoted(name) +
+                              " from the control socket (never started, never stalled, or its final status "
+                              "was returned already)");
+    json out = job_json(found.it->second, id);
+    if (found.it->second.status != IOMMU_SIM_DMA_PENDING)
+        found.ctx->dmas.erase(found.it);  // reaped, like SIM_DMA_STATUS
+    return out;
+}
+
+}  // namespace ciommu

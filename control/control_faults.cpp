@@ -1,0 +1,129 @@
+// fault and set: raw fault injection anywhere in the daemon (through the
+// routing table, like IOMMU_SIM_INJECT_FAULT with RAW but not limited to
+// one context), and a context's fault-region settings (the rules of
+// IOMMU_FAULT_REGION_INFO).
+#include <cerrno>
+#include <cstdio>
+#include <limits>
+
+#include "../dispatcher/model.h"
+#include "../fault-region/fault_injection.h"
+#include "control_commands.h"
+#include "control_names.h"
+#include "cuse-iommu.h"
+#include "request_fields.h"
+#include "state_dump.h"
+
+namespace ciommu {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint32_t kMaxPasid = (1u << 20) - 1;  // no IOMMU has more than 20 PASID bits
+
+std::string rid_hex(uint64_t rid) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%04llx", static_cast<unsigned long long>(rid));
+    return text;
+}
+
+std::string route_text(const Model& model, const RouteKey& route) {
+    const std::string pasid = route.pasid == kNoPasid ? "no PASID" : "PASID " + std::to_string(route.pasid);
+    return "RID " + rid_hex(route.rid) + " (" + pasid + ") on " + json_quoted(model.topology().iommus[route.unit].name);
+}
+
+// The fault a request describes, its route not yet known.
+bool read_fault_fields(Fields& f, InjectedFault& fault) {
+    fault.addr = f.number("addr", 0, std::numeric_limits<uint64_t>::max());
+    for (const std::string& name : f.names("perm", kPermNames))
+        fault.perm |= perm_bit(name);
+    fault.recoverable = f.boolean("recoverable", false);
+    const std::string reason = f.optional_string("reason").value_or("not-mapped");
+    if (!f.ok())
+        return false;
+    const auto code = fault_reason_from(reason);
+    if (!code)
+        return f.fail("reason", "expected one of blocked, not-mapped, permission, reserved, addr-size; got " +
+                                    json_quoted(reason));
+    if (fault.recoverable && *code != IOMMU_FAULT_REASON_NOT_MAPPED)
+        return f.fail("reason", "a recoverable fault (a page request) is always \"not-mapped\"");
+    fault.reason = *code;
+    return true;
+}
+
+// Where the fault arrives: from a bound device, or from a requester ID.
+bool read_route(Model& model, Fields& f, InjectedFault& fault) {
+    const bool by_device = f.has("device"), by_rid = f.has("rid");
+    if (by_device == by_rid)
+        return f.fail("device", by_device ? "give \"device\" or \"rid\", not both" : "missing (or give \"rid\")");
+    const auto pasid = f.optional_number("pasid", 1, kMaxPasid);
+    const auto bus_pasid = pasid ? std::optional(static_cast<uint32_t>(*pasid)) : std::nullopt;
+    if (by_rid) {
+        const uint64_t rid = f.number("rid", 0, 0xffff);
+        auto route = f.ok() ? route_of_rid(model.topology(), static_cast<uint32_t>(rid), bus_pasid) : std::nullopt;
+        if (f.ok() && !route)
+            f.fail("rid", "no PCI device has RID " + rid_hex(rid));
+        fault.route = route.value_or(RouteKey{});
+        return f.ok();
+    }
+    const std::string name = f.string("device");
+    if (!f.ok())
+        return false;
+    std::string error;
+    const BoundDevice* dev = bound_device_named(model, name, "device", &error);
+    if (!dev)
+        return f.fail("device", error.substr(error.find(": ") + 2));
+    if (route_of_bound(*dev, bus_pasid, &fault.route) == 0)
+        return true;
+    if (dev->spec->kind == DeviceKind::kSwMdev)
+        return f.fail("device", json_quoted(name) + " is a software mdev: no IOMMU sees its faults");
+    return f.fail("pasid", json_quoted(name) + " cannot carry a PASID");
+}
+
+}  // namespace
+
+json cmd_fault(Model& model, const json& request) {
+    Fields f(request, {"device", "rid", "pasid", "addr", "perm", "recoverable", "reason"});
+    InjectedFault fault{};
+    if (!read_fault_fields(f, fault) || !read_route(model, f, fault))
+        return error_response(f.error());
+    Injection injection;
+    const long err = inject_fault(model, fault, nullptr, &injection);
+    if (err == -ENOENT)
+        return error_response("nothing is attached at " + route_text(model, fault.route) +
+                              ": the fault has nowhere to go");
+    if (err == -EOPNOTSUPP)
+        return error_response("recoverable: " + json_quoted(injection.dev->spec->name) +
+                              " cannot issue page requests (no PRI, or its IOMMU has no IOPF)");
+    json out = ok_response();
+    out["context"] = injection.dev->ctx->id;
+    out["device"] = injection.dev->spec->name;
+    out["cookie"] = injection.dev->cookie;
+    out["grpid"] = injection.fate == FaultFate::kStalled ? json(injection.grpid) : json(nullptr);
+    return out;
+}
+
+json cmd_set(Model& model, const json& request) {
+    Fields f(request, {"context", "fault_depth", "fault_timeout_ms"});
+    const uint64_t id = f.number("context", 1, std::numeric_limits<uint64_t>::max());
+    const auto depth = f.optional_number("fault_depth", 1, IOMMU_FAULT_REGION_DEPTH_MAX);
+    const auto timeout = f.optional_number("fault_timeout_ms", 0, std::numeric_limits<uint32_t>::max());
+    if (f.ok() && !f.has("fault_depth") && !f.has("fault_timeout_ms"))
+        f.fail("fault_depth", "missing (give fault_depth and/or fault_timeout_ms)");
+    if (!f.ok())
+        return error_response(f.error());
+    Context* ctx = model.find_context(id);
+    if (!ctx)
+        return error_response("context: no context " + std::to_string(id));
+    FaultRegion& region = ctx->faults;
+    if (depth && region.set_depth(static_cast<uint32_t>(*depth)) != 0)
+        return error_response("fault_depth: " + std::to_string(*depth) + " is fewer than the " +
+                              std::to_string(region.pending()) + " records waiting to be read");
+    if (timeout)
+        region.timeout_ms = static_cast<uint32_t>(*timeout);
+    json out = ok_response();
+    out["fault_region"] = fault_region_json(region);
+    return out;
+}
+
+}  // namespace ciommu
