@@ -174,16 +174,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cuse-iommu: cannot attach to /dev/cuse: %s\n", std::strerror(-err));
         return 1;
     }
-    if (fuse_daemonize(options.foreground) != 0)
-        return 1;
-
+    // The control socket listens before the daemon detaches, so that an
+    // error (a path in use, say) still reaches the terminal.
     boost::asio::io_context io;
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& error, int) {
-        if (!error)
-            device.exit();
-    });
-    ResponseTimeouts timeouts(io, dispatcher);
     std::unique_ptr<ciommu::ControlServer> control;
     if (!options.control_path.empty()) {
         control = std::make_unique<ciommu::ControlServer>(io, dispatcher, options.control_path);
@@ -192,6 +185,19 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
+    if (!options.foreground) {
+        io.notify_fork(boost::asio::io_context::fork_prepare);
+        if (fuse_daemonize(0) != 0)
+            return 1;
+        io.notify_fork(boost::asio::io_context::fork_child);
+    }
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int) {
+        if (!error)
+            device.exit();
+    });
+    ResponseTimeouts timeouts(io, dispatcher);
     std::thread asio_thread([&io] { io.run(); });
 
     const int result = device.run();
