@@ -188,10 +188,12 @@ struct iommu_ioasid_free {
  * @flags: IOMMU_MAP_DMA_READ and/or IOMMU_MAP_DMA_WRITE (at least one);
  *         the device's permission on the range.  IOMMU_MAP_DMA_IOPF: do not
  *         probe or pin now; the model pins (and charges) each page on the
- *         first stage-2 lookup that touches it, by any device's DMA, and
- *         such faults never reach the user (seed 000's "IOPF-capable, not
+ *         first stage-2 lookup that touches it -- by the DMA of a device
+ *         behind an IOPF-capable IOMMU, or of a software mdev -- and such
+ *         faults never reach the user (seed 000's "IOPF-capable, not
  *         statically pinned" mappings).  A page that cannot be pinned then
- *         faults NOT_MAPPED at stage 2 like an unmapped one
+ *         is an unrecoverable NOT_MAPPED stage-2 fault (never a page
+ *         request: it is the host's page, not the user's to fix)
  * @ioasid: a kernel-managed IOASID of this context
  * @vaddr: the caller's virtual address backing the range
  * @iova: first I/O virtual address of the range
@@ -244,9 +246,10 @@ struct iommu_map_dma {
  *
  * VFIO type1v2 semantics: every mapping lying wholly inside the range is
  * removed; a range that would split a mapping fails and removes nothing;
- * a range covering no mapping succeeds with size 0.  Cached translations
- * of the range are dropped, and (for the parent of user-managed IOASIDs)
- * every translation walked through a user table in this IOASID.
+ * a range covering no mapping succeeds with size 0.  An unmap that removed
+ * something drops the cached translations of the range and (for the parent
+ * of user-managed IOASIDs) every translation walked through a user table in
+ * this IOASID; one that removed nothing drops nothing.
  * Errors: ENOENT  no such IOASID;
  *         EOPNOTSUPP  the IOASID is not kernel-managed;
  *         EINVAL  misaligned iova/size, size 0 without UNMAP_ALL, UNMAP_ALL
@@ -575,11 +578,12 @@ struct iommu_stats {
  * ------------------------------------------------------------------------ */
 
 /*
- * The record read() returns.  64 bytes; reads must be a multiple of this.
- * A read returns whole records, as many as wait and fit -- except that a
- * read of about 128 KiB or more returns at most 2047 records (the kernel
- * carries reads in pieces of 128 KiB and the daemon never fills a piece, so
- * that a read never blocks for a second one); read again for more.
+ * The record read() returns.  64 bytes.  A read of up to 126976 bytes
+ * (128 KiB - 4 KiB) must be a multiple of this (else EINVAL) and returns as
+ * many whole records as wait and fit.  A larger read may be any size: the
+ * kernel carries it in pieces of at most 128 KiB, and the daemon answers the
+ * first piece with whole records but never fills it (at most 2047 records),
+ * so that the read never blocks waiting for a second piece; read again.
  * @flags: IOMMU_FAULT_RECORD_*
  * @reason: IOMMU_FAULT_REASON_*
  * @cookie: the device, as the user named it at bind
@@ -617,7 +621,7 @@ struct iommu_fault_record {
 #define IOMMU_FAULT_RECORD_LOST_BEFORE	(1u << 5)	/* records were lost before this one */
 #define IOMMU_FAULT_RECORD_REVOKED	(1u << 6)	/* not a fault: the device was removed
 							 * (control socket) and its bind
-							 * revoked; only flags and cookie
+							 * revoked; flags, cookie and seq
 							 * are set, consumer or not */
 
 #define IOMMU_FAULT_PERM_READ	(1u << 0)
@@ -811,9 +815,10 @@ struct iommu_sim_daemon_stats {
  *         EOPNOTSUPP  IOMMU_SIM_DMA_PASID from an mdev, a device that is not
  *                 PASID-capable, or one whose IOMMU has no PASIDs;
  *         EINVAL  IOMMU_SIM_DMA_PASID and @pasid 0 or >= 2^pasid_width;
- *         EFAULT  @data is not accessible, or the mapping owner's memory is
- *                 gone (it unmapped its buffer behind the IOMMU's back).
- *                 Pages before the failure may have been moved already.
+ *         EFAULT  the calling process cannot be identified, @data is not
+ *                 accessible, or the mapping owner's memory is gone (it
+ *                 unmapped its buffer behind the IOMMU's back).  Pages
+ *                 before the failure may have been moved already.
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_DMA		_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA)
 #define IOMMU_SIM_DMA_WRITE	(1u << 0)
@@ -831,7 +836,8 @@ struct iommu_sim_daemon_stats {
 #define IOMMU_FAULT_REASON_RESERVED	4	/* a reserved region (e.g. MSI) */
 #define IOMMU_FAULT_REASON_ADDR_SIZE	5	/* beyond the address width */
 /* Where and how. */
-#define IOMMU_FAULT_WRITE	(1u << 0)	/* the access was a write */
+#define IOMMU_FAULT_WRITE	(1u << 0)	/* the DMA was a write (even when the
+						 * fault was on reading a table) */
 #define IOMMU_FAULT_STAGE1	(1u << 1)	/* in the user-managed table */
 #define IOMMU_FAULT_STAGE2	(1u << 2)	/* in a kernel-managed table */
 
