@@ -31,18 +31,20 @@ private:
     int fd_;
 };
 
-std::string where(const Env& env) { return "the daemon's control socket " + env.socket_path; }
+std::string where(const Env& env) {
+    return "the daemon's control socket " + env.socket_path;
+}
 
 [[noreturn]] void unreachable(const Env& env, const std::string& what) {
-    throw UnreachableError("cannot reach " + where(env) + ": " + what +
-                           " (is cuse-iommu running with --control " + env.socket_path +
-                           "? Use --socket PATH or $CUSE_IOMMU_SOCKET to point elsewhere)");
+    throw UnreachableError("cannot reach " + where(env) + ": " + what + " (is cuse-iommu running with --control " +
+                           env.socket_path + "? Use --socket PATH or $CUSE_IOMMU_SOCKET to point elsewhere)");
 }
 
 // Waits for `events` on fd until the deadline; false on timeout.
 bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
             return false;
         pollfd p{fd, events, 0};
@@ -74,7 +76,8 @@ nlohmann::json call_daemon(const Env& env, const nlohmann::json& request) {
     const std::string line = request.dump() + "\n";
     for (size_t sent = 0; sent < line.size();) {
         if (!wait_for(fd.get(), POLLOUT, deadline))
-            throw UnreachableError("timed out after " + std::to_string(env.timeout_ms) + " ms sending to " + where(env));
+            throw UnreachableError("timed out after " + std::to_string(env.timeout_ms) + " ms sending to " +
+                                   where(env));
         const ssize_t n = ::send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
@@ -111,13 +114,13 @@ nlohmann::json call_daemon(const Env& env, const nlohmann::json& request) {
     nlohmann::json answer = nlohmann::json::parse(response, nullptr, /*allow_exceptions=*/false);
     if (answer.is_discarded() || !answer.is_object() || !answer.contains("ok") || !answer["ok"].is_boolean()) {
         const std::string shown = response.size() > 200 ? response.substr(0, 200) + "..." : response;
-        throw UnreachableError("malformed answer from " + where(env) + " (not a JSON object with a boolean \"ok\"): " +
-                               shown);
+        throw UnreachableError("malformed answer from " + where(env) +
+                               " (not a JSON object with a boolean \"ok\"): " + shown);
     }
     if (!answer["ok"].get<bool>()) {
         const auto it = answer.find("error");
         throw DaemonError(it != answer.end() && it->is_string() ? it->get<std::string>()
-                                                               : "the daemon refused the request (no message)");
+                                                                : "the daemon refused the request (no message)");
     }
     return answer;
 }

@@ -63,7 +63,8 @@ nlohmann::json parse_perm(std::string_view list) {
 
 int cmd_fault(Env& env, const std::vector<std::string>& words) {
     const ParsedArgs args = parse_args(
-        words, {{"--rid", true}, {"--pasid", true}, {"--perm", true}, {"--recoverable", false}, {"--reason", true}}, env);
+        words, {{"--rid", true}, {"--pasid", true}, {"--perm", true}, {"--recoverable", false}, {"--reason", true}},
+        env);
     nlohmann::json request = {{"cmd", "fault"}};
     std::string target;
     if (auto rid = args.value("--rid")) {

@@ -35,8 +35,7 @@ int cmd_set(Env& env, const std::vector<std::string>& words) {
         throw UsageError("nothing to set: give --fault-depth and/or --fault-timeout-ms");
 
     const nlohmann::json answer = call_daemon(env, request);
-    env.out << "context " << context << " fault region: " << render_fault_region(field(answer, "fault_region"))
-            << "\n";
+    env.out << "context " << context << " fault region: " << render_fault_region(field(answer, "fault_region")) << "\n";
     return kExitOk;
 }
 

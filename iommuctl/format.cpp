@@ -33,8 +33,9 @@ std::optional<uint64_t> as_u64(const json& value) {
             return std::nullopt;
         const bool is_hex = s.starts_with("0x") || s.starts_with("0X");
         const std::string digits = is_hex ? s.substr(2) : s;
-        if (digits.empty() || digits.find_first_not_of(is_hex ? "0123456789abcdefABCDEF" : "0123456789") !=
-                                  std::string::npos || digits.size() > (is_hex ? 16u : 20u))
+        if (digits.empty() ||
+            digits.find_first_not_of(is_hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos ||
+            digits.size() > (is_hex ? 16u : 20u))
             return std::nullopt;
         try {
             return std::stoull(digits, nullptr, is_hex ? 16 : 10);
@@ -145,7 +146,8 @@ std::string hexdump(const std::vector<uint8_t>& bytes, std::string_view indent) 
     bool starred = false;
     for (size_t off = 0; off < bytes.size(); off += 16) {
         const size_t n = std::min<size_t>(16, bytes.size() - off);
-        if (off >= 16 && n == 16 && std::equal(bytes.begin() + off, bytes.begin() + off + 16, bytes.begin() + off - 16)) {
+        if (off >= 16 && n == 16 &&
+            std::equal(bytes.begin() + off, bytes.begin() + off + 16, bytes.begin() + off - 16)) {
             if (!starred)
                 out += std::string(indent) + "*\n";
             starred = true;

@@ -53,7 +53,9 @@ void print_usage(std::ostream& out) {
     out << "\n'iommuctl COMMAND --help' (or 'iommuctl help COMMAND') describes one.\n\n" << kGlobalHelp;
 }
 
-void print_help(const Command& c, std::ostream& out) { out << c.help << "\n" << kGlobalHelp; }
+void print_help(const Command& c, std::ostream& out) {
+    out << c.help << "\n" << kGlobalHelp;
+}
 
 const Command* find_command(std::string_view name) {
     for (const Command& c : kCommands)
@@ -81,7 +83,8 @@ const char kDeviceGroupHelp[] =
     "'iommuctl device add --help', 'iommuctl device remove --help' describe them.\n";
 
 int usage_error(const std::string& where, const std::string& message, const std::string& help_hint) {
-    std::cerr << "iommuctl: " << where << message << "\n" << "Try '" << help_hint << "'.\n";
+    std::cerr << "iommuctl: " << where << message << "\n"
+              << "Try '" << help_hint << "'.\n";
     return kExitUsage;
 }
 

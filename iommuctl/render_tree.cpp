@@ -119,9 +119,10 @@ void render_devices(const json& state, std::ostream& out) {
         std::vector<std::string> row{text(field(d, "name")), text(field(d, "type"))};
         const json& parent = field(d, "parent");
         row.push_back(!parent.is_null() ? "parent " + text(parent) : text(field(d, "bdf")));
-        row.push_back(field(d, "rid").is_null() ? "" : "rid " + (field(d, "rid").is_number()
-                                                                     ? hex(as_u64(field(d, "rid")).value_or(0), 4)
-                                                                     : text(field(d, "rid"))));
+        row.push_back(field(d, "rid").is_null()
+                          ? ""
+                          : "rid " + (field(d, "rid").is_number() ? hex(as_u64(field(d, "rid")).value_or(0), 4)
+                                                                  : text(field(d, "rid"))));
         row.push_back(field(d, "iommu").is_null() ? "no IOMMU" : text(field(d, "iommu")));
         row.push_back(field(d, "group").is_null() ? "" : "group " + text(field(d, "group")));
         std::vector<std::string> features;
@@ -138,14 +139,14 @@ void render_devices(const json& state, std::ostream& out) {
 }
 
 struct ContextView {
-    const json& ctx;
     // IOASID id (as JSON text) -> the attachments naming it.
     std::map<std::string, std::vector<std::string>> attached;
     std::map<std::string, std::string> device_by_cookie;
 };
 
-void render_ioasid(const ContextView& view, const json& ioasid, const std::map<std::string, std::vector<const json*>>& children,
-                   std::set<std::string>& shown, const std::string& indent, const TreeOptions& options, std::ostream& out) {
+void render_ioasid(const ContextView& view, const json& ioasid,
+                   const std::map<std::string, std::vector<const json*>>& children, std::set<std::string>& shown,
+                   const std::string& indent, const TreeOptions& options, std::ostream& out) {
     const std::string id = field(ioasid, "id").dump();
     if (!shown.insert(id).second)
         return;  // a cycle in what the daemon sent: show each IOASID once
@@ -162,7 +163,8 @@ void render_ioasid(const ContextView& view, const json& ioasid, const std::map<s
         head.push_back(std::to_string(*n) + (*n == 1 ? " child" : " children"));
     }
     if (!field(ioasid, "pgtable_format").is_null() || !field(ioasid, "user_pgd").is_null()) {
-        std::string table_text = field(ioasid, "pgtable_format").is_null() ? "user" : text(field(ioasid, "pgtable_format"));
+        std::string table_text =
+            field(ioasid, "pgtable_format").is_null() ? "user" : text(field(ioasid, "pgtable_format"));
         if (!field(ioasid, "user_pgd").is_null())
             table_text += " table at " + hex(field(ioasid, "user_pgd"));
         head.push_back(table_text);
@@ -209,12 +211,12 @@ void render_ioasid(const ContextView& view, const json& ioasid, const std::map<s
 }
 
 void render_context(const json& ctx, const TreeOptions& options, std::ostream& out) {
-    ContextView view{ctx, {}, {}};
+    ContextView view;
     for (const json& dev : array_field(ctx, "devices")) {
         view.device_by_cookie[field(dev, "cookie").dump()] = text(field(dev, "name"));
         for (const json& a : array_field(dev, "attachments"))
-            view.attached[field(a, "ioasid").dump()].push_back(text(field(dev, "name")) + " (" +
-                                                               attachment_label(field(a, "pasid"), field(dev, "def_pasid")) + ")");
+            view.attached[field(a, "ioasid").dump()].push_back(
+                text(field(dev, "name")) + " (" + attachment_label(field(a, "pasid"), field(dev, "def_pasid")) + ")");
     }
 
     std::vector<std::string> head{"context " + text(field(ctx, "id"))};
@@ -267,8 +269,8 @@ void render_context(const json& ctx, const TreeOptions& options, std::ostream& o
                 extra.push_back("page requests stopped");
             std::vector<std::string> attachments;
             for (const json& a : array_field(dev, "attachments"))
-                attachments.push_back("IOASID " + text(field(a, "ioasid")) + " (" + attachment_label(field(a, "pasid"), field(dev, "def_pasid")) +
-                                      ")");
+                attachments.push_back("IOASID " + text(field(a, "ioasid")) + " (" +
+                                      attachment_label(field(a, "pasid"), field(dev, "def_pasid")) + ")");
             rows.push_back({text(field(dev, "name")), "cookie " + hex(field(dev, "cookie")), join(extra, ", "),
                             attachments.empty() ? "not attached" : "-> " + join(attachments, ", ")});
         }
@@ -284,14 +286,13 @@ void render_context(const json& ctx, const TreeOptions& options, std::ostream& o
         std::vector<std::vector<std::string>> rows;
         for (const json& d : dmas) {
             auto name = view.device_by_cookie.find(field(d, "cookie").dump());
-            std::string device = !field(d, "device").is_null()          ? text(field(d, "device"))
+            std::string device = !field(d, "device").is_null()         ? text(field(d, "device"))
                                  : name != view.device_by_cookie.end() ? name->second
                                                                        : "cookie " + hex(field(d, "cookie"));
             std::string kind = field(d, "write") == true ? "write" : field(d, "write") == false ? "read" : "";
             if (field(d, "control") == true)
                 kind += kind.empty() ? "from iommuctl" : " from iommuctl";
-            rows.push_back({"#" + text(field(d, "id")), device, kind,
-                            text(field(d, "status")),
+            rows.push_back({"#" + text(field(d, "id")), device, kind, text(field(d, "status")),
                             text(field(d, "bytes_done")) + " of " + text(field(d, "length")) + " bytes"});
         }
         out << table(rows, "      ");
@@ -305,8 +306,8 @@ void render_pending(const json& state, std::ostream& out) {
         const std::string where = "context " + text(field(ctx, "id"));
         const auto pending = as_u64(field(field(ctx, "fault_region"), "pending"));
         if (pending && *pending)
-            rows.push_back({where, "fault region", std::to_string(*pending) + (*pending == 1 ? " record" : " records") +
-                                                       " not read yet"});
+            rows.push_back({where, "fault region",
+                            std::to_string(*pending) + (*pending == 1 ? " record" : " records") + " not read yet"});
         for (const json& dev : array_field(ctx, "devices"))
             for (const json& g : array_field(dev, "pending_groups")) {
                 std::vector<std::string> what{"page request group " + text(field(g, "grpid"))};
@@ -372,10 +373,10 @@ std::string render_tree(const json& state, const TreeOptions& options) {
     std::vector<std::vector<std::string>> rows;
     for (const json& a : accounting) {
         const auto pages = as_u64(field(a, "locked_pages"));
-        rows.push_back({"pid " + text(field(a, "pid")),
-                        pages ? std::to_string(*pages) + (*pages == 1 ? " locked page" : " locked pages") + " (" +
-                                    human_bytes(*pages * 4096) + ")"
-                              : text(field(a, "locked_pages")) + " locked pages"});
+        rows.push_back({"pid " + text(field(a, "pid")), pages ? std::to_string(*pages) +
+                                                                    (*pages == 1 ? " locked page" : " locked pages") +
+                                                                    " (" + human_bytes(*pages * 4096) + ")"
+                                                              : text(field(a, "locked_pages")) + " locked pages"});
     }
     out << table(rows, "  ");
     out << "\n";

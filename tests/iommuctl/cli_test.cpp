@@ -45,7 +45,9 @@ Run expect_request(const std::vector<std::string>& args, const json& expected, c
 }  // namespace
 
 TEST_CASE("every sub-command sends the documented request") {
-    SUBCASE("dump") { expect_request({"dump"}, {{"cmd", "dump"}}, {{"ok", true}, {"state", json::object()}}); }
+    SUBCASE("dump") {
+        expect_request({"dump"}, {{"cmd", "dump"}}, {{"ok", true}, {"state", json::object()}});
+    }
     SUBCASE("dma: a read") {
         expect_request({"dma", "nic0", "0x100000", "16"},
                        {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0x100000}, {"length", 16}, {"write", false}});
@@ -61,31 +63,26 @@ TEST_CASE("every sub-command sends the documented request") {
                         {"pasid", 5}});
     }
     SUBCASE("dma: --write-text=TEXT, options before the arguments") {
-        expect_request({"dma", "--write-text=hello", "nic0", "0xfff000", "5"},
-                       {{"cmd", "dma"},
-                        {"device", "nic0"},
-                        {"iova", 0xfff000},
-                        {"length", 5},
-                        {"write", true},
-                        {"data", "68656c6c6f"}});
+        expect_request({"dma", "--write-text=hello", "nic0", "0xfff000", "5"}, {{"cmd", "dma"},
+                                                                                {"device", "nic0"},
+                                                                                {"iova", 0xfff000},
+                                                                                {"length", 5},
+                                                                                {"write", true},
+                                                                                {"data", "68656c6c6f"}});
     }
     SUBCASE("dma: a 64-bit IOVA") {
-        expect_request({"dma", "nic0", "0xffffffffffff0000", "1"}, {{"cmd", "dma"},
-                                                                    {"device", "nic0"},
-                                                                    {"iova", 0xffffffffffff0000ull},
-                                                                    {"length", 1},
-                                                                    {"write", false}});
+        expect_request(
+            {"dma", "nic0", "0xffffffffffff0000", "1"},
+            {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0xffffffffffff0000ull}, {"length", 1}, {"write", false}});
     }
     SUBCASE("dma-status") {
         expect_request({"dma-status", "accel0", "9"}, {{"cmd", "dma-status"}, {"device", "accel0"}, {"dma_id", 9}},
                        {{"ok", true}, {"status", "ok"}, {"bytes_done", 0}, {"data", ""}});
     }
     SUBCASE("fault: a device, the default permission") {
-        expect_request({"fault", "nic0", "4096"}, {{"cmd", "fault"},
-                                                   {"device", "nic0"},
-                                                   {"addr", 4096},
-                                                   {"perm", {"read"}},
-                                                   {"recoverable", false}});
+        expect_request(
+            {"fault", "nic0", "4096"},
+            {{"cmd", "fault"}, {"device", "nic0"}, {"addr", 4096}, {"perm", {"read"}}, {"recoverable", false}});
     }
     SUBCASE("fault: a recoverable one with a PASID and permissions in any order") {
         expect_request({"fault", "accel0", "0x7000", "--pasid", "5", "--perm", "w,r", "--recoverable"},
@@ -117,11 +114,14 @@ TEST_CASE("every sub-command sends the documented request") {
         const std::string path = write_temp(R"(// a hot-plugged NIC
             { "name": "nic9", "type": "pci", "bdf": "00:09.0", /* behind */ "iommu": "iommu0", "group": 9,
               "pasid": true })");
-        expect_request({"device", "add", path},
-                       {{"cmd", "device-add"},
-                        {"device",
-                         {{"name", "nic9"}, {"type", "pci"}, {"bdf", "00:09.0"}, {"iommu", "iommu0"}, {"group", 9},
-                          {"pasid", true}}}});
+        expect_request({"device", "add", path}, {{"cmd", "device-add"},
+                                                 {"device",
+                                                  {{"name", "nic9"},
+                                                   {"type", "pci"},
+                                                   {"bdf", "00:09.0"},
+                                                   {"iommu", "iommu0"},
+                                                   {"group", 9},
+                                                   {"pasid", true}}}});
         unlink(path.c_str());
     }
     SUBCASE("device add - (standard input)") {
@@ -144,10 +144,10 @@ TEST_CASE("every sub-command sends the documented request") {
 
 TEST_CASE("dma prints the status, the bytes and the fault") {
     SUBCASE("a read: hex and text") {
-        const Run r = expect_request({"dma", "nic0", "0x100000", "20"},
-                                     {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0x100000}, {"length", 20}, {"write", false}},
-                                     {{"ok", true}, {"status", "ok"}, {"bytes_done", 20},
-                                      {"data", "48656c6c6f2c20494f4d4d55210a00ff01020304"}});
+        const Run r = expect_request(
+            {"dma", "nic0", "0x100000", "20"},
+            {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0x100000}, {"length", 20}, {"write", false}},
+            {{"ok", true}, {"status", "ok"}, {"bytes_done", 20}, {"data", "48656c6c6f2c20494f4d4d55210a00ff01020304"}});
         CHECK(r.out ==
               "status: ok\n"
               "bytes done: 20 of 20\n"
@@ -157,9 +157,15 @@ TEST_CASE("dma prints the status, the bytes and the fault") {
     }
     SUBCASE("a write that faults part-way") {
         const Run r = expect_request({"dma", "nic0", "0x1ffe", "4", "--write", "01020304"},
-                                     {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0x1ffe}, {"length", 4},
-                                      {"write", true}, {"data", "01020304"}},
-                                     {{"ok", true}, {"status", "fault"}, {"bytes_done", 2},
+                                     {{"cmd", "dma"},
+                                      {"device", "nic0"},
+                                      {"iova", 0x1ffe},
+                                      {"length", 4},
+                                      {"write", true},
+                                      {"data", "01020304"}},
+                                     {{"ok", true},
+                                      {"status", "fault"},
+                                      {"bytes_done", 2},
                                       {"fault", {{"addr", 0x2000}, {"reason", "not-mapped"}, {"flags", {"stage2"}}}}});
         CHECK(r.out ==
               "status: fault\n"
@@ -167,21 +173,23 @@ TEST_CASE("dma prints the status, the bytes and the fault") {
               "fault: addr 0x2000, reason not-mapped, flags stage2\n");
     }
     SUBCASE("pending, then dma-status") {
-        const Run r = expect_request({"dma", "accel0", "0x7000", "8", "--pasid", "5"},
-                                     {{"cmd", "dma"}, {"device", "accel0"}, {"iova", 0x7000}, {"length", 8},
-                                      {"write", false}, {"pasid", 5}},
-                                     {{"ok", true}, {"status", "pending"}, {"bytes_done", 0}, {"dma_id", 3},
-                                      {"fault", {{"addr", 0x7000}, {"reason", "not-mapped"},
-                                                 {"flags", {"recoverable", "pasid-valid"}}}}});
+        const Run r = expect_request(
+            {"dma", "accel0", "0x7000", "8", "--pasid", "5"},
+            {{"cmd", "dma"}, {"device", "accel0"}, {"iova", 0x7000}, {"length", 8}, {"write", false}, {"pasid", 5}},
+            {{"ok", true},
+             {"status", "pending"},
+             {"bytes_done", 0},
+             {"dma_id", 3},
+             {"fault", {{"addr", 0x7000}, {"reason", "not-mapped"}, {"flags", {"stage2"}}}}});
         CHECK(r.out ==
               "status: pending (a page request was reported; the DMA is stalled until it is answered)\n"
               "bytes done: 0 of 8\n"
-              "fault: addr 0x7000, reason not-mapped, flags recoverable,pasid-valid\n"
+              "fault: addr 0x7000, reason not-mapped, flags stage2\n"
               "dma id: 3\n"
               "  (answer the page request, then: iommuctl dma-status accel0 3)\n");
-        const Run s = expect_request({"dma-status", "accel0", "3"},
-                                     {{"cmd", "dma-status"}, {"device", "accel0"}, {"dma_id", 3}},
-                                     {{"ok", true}, {"status", "ok"}, {"bytes_done", 8}, {"data", "0000000000000000"}});
+        const Run s =
+            expect_request({"dma-status", "accel0", "3"}, {{"cmd", "dma-status"}, {"device", "accel0"}, {"dma_id", 3}},
+                           {{"ok", true}, {"status", "ok"}, {"bytes_done", 8}, {"data", "0000000000000000"}});
         CHECK(s.out ==
               "status: ok\n"
               "bytes done: 8\n"
@@ -189,9 +197,10 @@ TEST_CASE("dma prints the status, the bytes and the fault") {
               "  00000000  00 00 00 00 00 00 00 00                           |........|\n");
     }
     SUBCASE("a long read: repeated lines collapse") {
-        const Run r = expect_request({"dma", "nic0", "0", "64"},
-                                     {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0}, {"length", 64}, {"write", false}},
-                                     {{"ok", true}, {"status", "ok"}, {"bytes_done", 64}, {"data", std::string(128, 'a')}});
+        const Run r =
+            expect_request({"dma", "nic0", "0", "64"},
+                           {{"cmd", "dma"}, {"device", "nic0"}, {"iova", 0}, {"length", 64}, {"write", false}},
+                           {{"ok", true}, {"status", "ok"}, {"bytes_done", 64}, {"data", std::string(128, 'a')}});
         CHECK(r.out ==
               "status: ok\n"
               "bytes done: 64 of 64\n"
@@ -205,34 +214,57 @@ TEST_CASE("dma prints the status, the bytes and the fault") {
 TEST_CASE("fault, set and device print what the daemon did") {
     SUBCASE("fault") {
         const Run r = expect_request({"fault", "accel0", "0x7000", "--pasid", "5", "--perm", "r,w", "--recoverable"},
-                                     {{"cmd", "fault"}, {"device", "accel0"}, {"addr", 0x7000}, {"pasid", 5},
-                                      {"perm", {"read", "write"}}, {"recoverable", true}},
+                                     {{"cmd", "fault"},
+                                      {"device", "accel0"},
+                                      {"addr", 0x7000},
+                                      {"pasid", 5},
+                                      {"perm", {"read", "write"}},
+                                      {"recoverable", true}},
                                      {{"ok", true}, {"context", 1}, {"device", "accel0"}, {"cookie", 2}, {"grpid", 7}});
-        CHECK(r.out == "injected a page request for accel0 PASID 5 at 0x7000 (read,write) -> context 1, device "
-                       "accel0 (cookie 0x2), page request group 7\n");
+        CHECK(r.out ==
+              "injected a page request for accel0 PASID 5 at 0x7000 (read,write) -> context 1, device "
+              "accel0 (cookie 0x2), page request group 7\n");
     }
     SUBCASE("fault by RID, a bare {ok: true} answer") {
-        const Run r = expect_request({"fault", "--rid", "8", "0x1000", "--reason", "blocked"},
-                                     {{"cmd", "fault"}, {"rid", 8}, {"addr", 0x1000}, {"perm", {"read"}},
-                                      {"recoverable", false}, {"reason", "blocked"}});
+        const Run r = expect_request({"fault", "--rid", "8", "0x1000", "--reason", "blocked"}, {{"cmd", "fault"},
+                                                                                                {"rid", 8},
+                                                                                                {"addr", 0x1000},
+                                                                                                {"perm", {"read"}},
+                                                                                                {"recoverable", false},
+                                                                                                {"reason", "blocked"}});
         CHECK(r.out == "injected a fault for RID 0x0008 at 0x1000 (read, blocked)\n");
     }
     SUBCASE("set") {
-        const Run r = expect_request(
-            {"set", "1", "--fault-depth", "64"}, {{"cmd", "set"}, {"context", 1}, {"fault_depth", 64}},
-            {{"ok", true},
-             {"fault_region", {{"depth", 64}, {"timeout_ms", 1000}, {"pending", 0}, {"lost", 0}, {"delivered", 3},
-                               {"unreported", 0}, {"iopf_resolved", 1}, {"timeouts", 0}}}});
-        CHECK(r.out == "context 1 fault region: depth 64, timeout 1000 ms; pending 0, delivered 3, lost 0, "
-                       "unreported 0, IOPF resolved 1, timeouts 0\n");
+        const Run r =
+            expect_request({"set", "1", "--fault-depth", "64"}, {{"cmd", "set"}, {"context", 1}, {"fault_depth", 64}},
+                           {{"ok", true},
+                            {"fault_region",
+                             {{"depth", 64},
+                              {"timeout_ms", 1000},
+                              {"pending", 0},
+                              {"lost", 0},
+                              {"delivered", 3},
+                              {"unreported", 0},
+                              {"iopf_resolved", 1},
+                              {"timeouts", 0}}}});
+        CHECK(r.out ==
+              "context 1 fault region: depth 64, timeout 1000 ms; pending 0, delivered 3, lost 0, "
+              "unreported 0, IOPF resolved 1, timeouts 0\n");
     }
     SUBCASE("device add: the daemon's description of the device") {
-        const Run r = expect_request(
-            {"device", "add", "-"}, {{"cmd", "device-add"}, {"device", {{"name", "nic9"}, {"type", "pci"}}}},
-            {{"ok", true},
-             {"device", {{"name", "nic9"}, {"type", "pci"}, {"bdf", "00:09.0"}, {"rid", 0x48}, {"iommu", "iommu0"},
-                         {"group", 9}, {"parent", nullptr}, {"bound_by", nullptr}}}},
-            R"({"name": "nic9", "type": "pci"})");
+        const Run r = expect_request({"device", "add", "-"},
+                                     {{"cmd", "device-add"}, {"device", {{"name", "nic9"}, {"type", "pci"}}}},
+                                     {{"ok", true},
+                                      {"device",
+                                       {{"name", "nic9"},
+                                        {"type", "pci"},
+                                        {"bdf", "00:09.0"},
+                                        {"rid", 0x48},
+                                        {"iommu", "iommu0"},
+                                        {"group", 9},
+                                        {"parent", nullptr},
+                                        {"bound_by", nullptr}}}},
+                                     R"({"name": "nic9", "type": "pci"})");
         CHECK(r.out == "added nic9 (pci, 00:09.0, rid 0x0048, iommu0, group 9)\n");
     }
     SUBCASE("device remove: a bound device and its mdevs") {
@@ -249,10 +281,15 @@ TEST_CASE("fault, set and device print what the daemon did") {
 }
 
 TEST_CASE("an error answer: exit 1, the daemon's message on stderr") {
-    const std::vector<std::vector<std::string>> commands = {
-        {"dump"},           {"dump", "--json"},      {"dump", "--dot"},         {"dma", "nic7", "0", "4"},
-        {"dma-status", "nic0", "1"}, {"fault", "nic7", "0"}, {"device", "add", "-"}, {"device", "remove", "nic7"},
-        {"set", "9", "--fault-depth", "1"}};
+    const std::vector<std::vector<std::string>> commands = {{"dump"},
+                                                            {"dump", "--json"},
+                                                            {"dump", "--dot"},
+                                                            {"dma", "nic7", "0", "4"},
+                                                            {"dma-status", "nic0", "1"},
+                                                            {"fault", "nic7", "0"},
+                                                            {"device", "add", "-"},
+                                                            {"device", "remove", "nic7"},
+                                                            {"set", "9", "--fault-depth", "1"}};
     FakeServer server;
     for (const char* cmd : {"dump", "dma", "dma-status", "fault", "device-add", "device-remove", "set"})
         server.answer(cmd, {{"ok", false}, {"error", std::string("device: no device named \"nic7\" (") + cmd + ")"}});
@@ -400,11 +437,11 @@ TEST_CASE("the socket: --socket, $CUSE_IOMMU_SOCKET, the default") {
     CHECK(from_env.out == "removed nic0\n");
 
     // --socket wins over the environment, before or after the sub-command, with or without '='.
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"--socket", server.path(), "device", "remove", "nic0"},
-             {"--socket=" + server.path(), "device", "remove", "nic0"},
-             {"device", "remove", "nic0", "--socket", server.path()},
-             {"device", "remove", "--socket=" + server.path(), "nic0"}}) {
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"--socket", server.path(), "device", "remove", "nic0"},
+                                               {"--socket=" + server.path(), "device", "remove", "nic0"},
+                                               {"device", "remove", "nic0", "--socket", server.path()},
+                                               {"device", "remove", "--socket=" + server.path(), "nic0"}}) {
         const Run r = iommuctl(args, "", {"CUSE_IOMMU_SOCKET=/nonexistent/env.sock"});
         INFO("args: ", json(args).dump(), "\nstderr: ", r.err);
         CHECK(r.status == 0);

@@ -79,8 +79,9 @@ Run dump(const json& state, const std::vector<std::string>& options = {}) {
 // Renders DOT text with `dot -Tsvg`; false (and a loud MESSAGE) without Graphviz.
 bool render_svg(const std::string& dot_text, Run& result) {
     if (find_in_path("dot").empty()) {
-        MESSAGE("*** Graphviz 'dot' is not installed: NOT checking that `iommuctl dump --dot` renders "
-                "(scripts/lib.sh installs graphviz) ***");
+        MESSAGE(
+            "*** Graphviz 'dot' is not installed: NOT checking that `iommuctl dump --dot` renders "
+            "(scripts/lib.sh installs graphviz) ***");
         return false;
     }
     char path[] = "/tmp/iommuctl-dot-XXXXXX";
@@ -157,8 +158,8 @@ TEST_CASE("dump lists 16 mappings per IOASID unless --all-mappings") {
     json& ioasid = state["contexts"][0]["ioasids"][0];
     ioasid["mappings"] = json::array();
     for (uint64_t i = 0; i < 20; ++i)
-        ioasid["mappings"].push_back({{"iova", i << 12}, {"size", 4096}, {"vaddr", 0x10000 + (i << 12)}, {"pid", 1},
-                                      {"prot", {"read"}}});
+        ioasid["mappings"].push_back(
+            {{"iova", i << 12}, {"size", 4096}, {"vaddr", 0x10000 + (i << 12)}, {"pid", 1}, {"prot", {"read"}}});
     ioasid["mapping_count"] = 25;  // the dump's own limit left 5 out
     ioasid["mappings_truncated"] = true;
 

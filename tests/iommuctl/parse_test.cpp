@@ -110,6 +110,6 @@ TEST_CASE("DOT quoting") {
     CHECK(dot_quote("a\\") == "\"a\\\\\"");  // a trailing backslash cannot eat the closing quote
     CHECK(dot_quote("l1\nl2") == "\"l1\\nl2\"");
     CHECK(dot_quote(std::string("a\x01z", 3)) == "\"a\\\\x01z\"");
-    CHECK(dot_quote("\\N") == "\"\\\\N\"");  // not Graphviz's node-name escape
+    CHECK(dot_quote("\\N") == "\"\\\\N\"");                      // not Graphviz's node-name escape
     CHECK(dot_quote("<b>&amp;</b>") == "\"<b>&amp;amp;</b>\"");  // shown as typed, not as an entity
 }

@@ -14,8 +14,7 @@ struct Run {
 
 // argv[0] is looked up in PATH.  The child's environment is this process's
 // minus CUSE_IOMMU_SOCKET, plus `env` ("NAME=VALUE").
-Run run(const std::vector<std::string>& argv, const std::string& input = "",
-        const std::vector<std::string>& env = {});
+Run run(const std::vector<std::string>& argv, const std::string& input = "", const std::vector<std::string>& env = {});
 
 // The iommuctl under test (IOMMUCTL_BIN).
 Run iommuctl(const std::vector<std::string>& args, const std::string& input = "",
