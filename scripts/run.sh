@@ -13,7 +13,7 @@ ensure_packages "${BUILD_PACKAGES[@]}"
 build_release
 
 if [ "${1:-}" = "--shell" ]; then
-    exec scripts/vm/run-vm.sh --mode shell --build build/release
+    exec scripts/vm/shell.sh build/release
 fi
 if [ ! -e /dev/cuse ]; then
     modprobe cuse 2>/dev/null || true

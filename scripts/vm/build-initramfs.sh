@@ -45,7 +45,8 @@ eval "$("$here/prepare-kernel.sh")"
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc/cuse-iommu,lib/modules}
+# /run: where the daemon makes its control socket (/run/cuse-iommu.sock).
+mkdir -p "$root"/{bin,dev,proc,run,sys,tmp,etc/cuse-iommu,lib/modules}
 
 # busybox-static ships /bin/busybox; the applet links make it a whole userland.
 cp /bin/busybox "$root/bin/busybox"

@@ -36,12 +36,16 @@ vm_mode_run() {
 	build=$(cd "$build" && pwd)
 
 	# The programs the mode cannot do without; the others go in if they exist,
-	# so a shell VM has every client at hand.
+	# so a shell VM has every client at hand.  The examples (examples/,
+	# docs/guide.md) are checked in test mode and on PATH in the shell.
+	local examples=(examples/example_quickstart examples/example_fault_consumer
+		examples/example_mdev examples/example_nested_sva examples/example_virtio_iommu)
 	case "$mode" in
-	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests) ;;
+	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests
+			"${examples[@]}") ;;
 	demo)	progs=(tests/vm/vm_demo) ;;
 	bench)	progs=(bench/vm/ioctl_bench) ;;
-	shell)	;;
+	shell)	progs=("${examples[@]}") ;;
 	*)	vm_die "unknown mode '$mode'" ;;
 	esac
 	if [ -f "$build/CMakeCache.txt" ]; then
@@ -51,15 +55,21 @@ vm_mode_run() {
 			target+=("$(basename "$p")")
 		done
 		cmake --build "$build" "${target[@]}" >&2 || vm_die "building ${target[*]:1} in $build failed"
+		# The shell's companion, iommuctl (the control socket's client), if
+		# the tree has it; the shell works without it.
+		if [ "$mode" = shell ] && [ -d "$build/iommuctl" ]; then
+			cmake --build "$build" --target iommuctl >&2 ||
+				vm_log "warning: building iommuctl failed; the shell VM goes without it"
+		fi
 	fi
 	[ -x "$build/cuse/cuse-iommu" ] || vm_die "$build/cuse/cuse-iommu is missing"
 	for p in ${progs[@]+"${progs[@]}"}; do
 		[ -x "$build/$p" ] || vm_die "$build/$p is missing"
 	done
 
-	local bins=()
+	local bins=(--bin "$here/examples.sh")
 	for p in tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests tests/vm/vm_demo \
-		bench/vm/ioctl_bench; do
+		bench/vm/ioctl_bench "${examples[@]}" iommuctl/iommuctl; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
 	done
 	mkdir -p "$build/vm"
