@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test tier:
-#   1. unit      doctest tests of the model and the dispatcher (ASan+UBSan)
+#   1. unit      doctest tests of the model, the dispatcher, the control
+#                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
 # then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
@@ -33,6 +34,8 @@ status=0
 log "tier 1: unit tests"
 build/asan/tests/unit_tests 2>&1 | tee build/logs/unit.log || status=1
 count_doctest build/logs/unit.log
+build/asan/tests/iommuctl_tests 2>&1 | tee build/logs/iommuctl.log || status=1
+count_doctest build/logs/iommuctl.log
 
 log "tier 2: protocol tests (libfuse CUSE session, fake kernel)"
 build/asan/tests/protocol/protocol_tests 2>&1 | tee build/logs/protocol.log || status=1
