@@ -31,6 +31,7 @@
 #include <linux/capability.h>
 
 #include "cuse-iommu.h"
+#include "vm_ioctls.h"
 
 #define PAGE		4096ULL	/* the uAPI's page size */
 #define IOVA_BASE	0x100000ULL
@@ -128,13 +129,6 @@ static const char *resname(long r)
  * Thin wrappers: every one returns the ioctl result (>= 0) or -errno.
  * ------------------------------------------------------------------------- */
 
-static long io(int fd, unsigned long cmd, void *arg)
-{
-	int r = ioctl(fd, cmd, arg);
-
-	return r < 0 ? -(long)errno : r;
-}
-
 static long do_alloc_arg(int fd, __u32 flags, __u32 parent, __u32 format, __u64 pgd)
 {
 	struct iommu_ioasid_alloc a;
@@ -173,85 +167,6 @@ static long do_free(int fd, __u32 ioasid)
 
 #define RW	(IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE)
 #define RO	IOMMU_MAP_DMA_READ
-
-static long do_map(int fd, __u32 ioasid, const void *vaddr, __u64 iova,
-		   __u64 size, __u32 prot)
-{
-	struct iommu_map_dma m;
-
-	memset(&m, 0, sizeof(m));
-	m.argsz = sizeof(m);
-	m.flags = prot;
-	m.ioasid = ioasid;
-	m.vaddr = (__u64)(unsigned long)vaddr;
-	m.iova = iova;
-	m.size = size;
-	return io(fd, IOMMU_MAP_DMA, &m);
-}
-
-static long do_unmap(int fd, __u32 ioasid, __u64 iova, __u64 size)
-{
-	struct iommu_unmap_dma u;
-
-	memset(&u, 0, sizeof(u));
-	u.argsz = sizeof(u);
-	u.ioasid = ioasid;
-	u.iova = iova;
-	u.size = size;
-	return io(fd, IOMMU_UNMAP_DMA, &u);
-}
-
-static long do_bind(int fd, const char *name, __u64 cookie)
-{
-	struct iommu_device_bind b;
-
-	memset(&b, 0, sizeof(b));
-	b.argsz = sizeof(b);
-	strncpy(b.name, name, sizeof(b.name) - 1);
-	b.cookie = cookie;
-	return io(fd, IOMMU_DEVICE_BIND, &b);
-}
-
-static long do_unbind(int fd, __u64 cookie)
-{
-	struct iommu_device_unbind u;
-
-	memset(&u, 0, sizeof(u));
-	u.argsz = sizeof(u);
-	u.cookie = cookie;
-	return io(fd, IOMMU_DEVICE_UNBIND, &u);
-}
-
-#define NO_PASID	(-1L)	/* the whole device (its RID) */
-
-static long do_attach(int fd, __u64 cookie, __u32 ioasid, long pasid)
-{
-	struct iommu_device_attach a;
-
-	memset(&a, 0, sizeof(a));
-	a.argsz = sizeof(a);
-	a.cookie = cookie;
-	a.ioasid = ioasid;
-	if (pasid != NO_PASID) {
-		a.flags = IOMMU_ATTACH_PASID;
-		a.pasid = (__u32)pasid;
-	}
-	return io(fd, IOMMU_DEVICE_ATTACH, &a);
-}
-
-static long do_detach(int fd, __u64 cookie, long pasid)
-{
-	struct iommu_device_detach d;
-
-	memset(&d, 0, sizeof(d));
-	d.argsz = sizeof(d);
-	d.cookie = cookie;
-	if (pasid != NO_PASID) {
-		d.flags = IOMMU_ATTACH_PASID;
-		d.pasid = (__u32)pasid;
-	}
-	return io(fd, IOMMU_DEVICE_DETACH, &d);
-}
 
 /* The device `cookie` does DMA on [iova, iova+len) from/to data. */
 static long do_dma(int fd, __u64 cookie, __u64 iova, void *data, __u64 len,
