@@ -19,18 +19,27 @@
  * The program makes accel0 write 3 pages (starting mid-page, so 4 pages are
  * touched) into an address space where nothing is mapped, then serves the 4
  * page requests one by one, and finally checks that every byte landed.
+ *
+ * Usage: example_fault_consumer [--serve SECONDS] [DEVICE]  (default /dev/iommu)
+ *   --serve: afterwards, go on serving accel0's page requests for SECONDS
+ *   with 4 more window pages, IOVA 0x40004000-0x40007fff, so that DMAs made
+ *   from outside (iommuctl dma accel0 ...) stall and resume the same way;
+ *   `kill -USR1 PID` ends it early.
  * Exit status: 0 only if every check held.
  */
 #define _DEFAULT_SOURCE		/* MAP_ANONYMOUS, eventfd, epoll */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cuse-iommu.h"
@@ -39,7 +48,8 @@
 #define IOVA		0x40000000ULL	/* the DMA's window; mapped page by page */
 #define OFFSET		0x200ULL	/* the DMA starts this far into the first page */
 #define DMA_LEN		(3 * PAGE)	/* so it touches 4 pages */
-#define WINDOW_PAGES	4
+#define WINDOW_PAGES	4		/* what the program's own DMA touches */
+#define SERVE_PAGES	4		/* more, for DMAs from outside (--serve) */
 #define ACCEL_COOKIE	0xacce1
 #define WAIT_MS		5000		/* give up on a record after this long */
 
@@ -76,7 +86,9 @@ struct consumer {
 	int efd;		/* the eventfd the daemon signals */
 	int ep;			/* epoll on efd and fd */
 	unsigned char *window;	/* our memory behind IOVA.., mapped lazily */
-	int mapped[WINDOW_PAGES];
+	int mapped[WINDOW_PAGES + SERVE_PAGES];
+	unsigned may_map;	/* window pages a page request may ask for now */
+	int serving;		/* --serve: requests come from outside */
 };
 
 static int setup_device(struct consumer *c)
@@ -157,13 +169,14 @@ static int setup_notification(struct consumer *c)
 
 /* ---- the consumer loop -------------------------------------------------- */
 
-/* Wait until the eventfd or the fd is readable.  Returns 1, or 0 on timeout. */
-static int wait_for_records(struct consumer *c)
+/* Wait until the eventfd or the fd is readable.  Returns 1, or 0 on timeout
+ * or a signal. */
+static int wait_for_records(struct consumer *c, int timeout_ms)
 {
 	struct epoll_event evs[2];
 	int n, i;
 
-	n = epoll_wait(c->ep, evs, 2, WAIT_MS);
+	n = epoll_wait(c->ep, evs, 2, timeout_ms);
 	for (i = 0; i < n; i++) {
 		if (evs[i].data.fd == c->efd) {
 			__u64 count = 0;
@@ -186,9 +199,9 @@ static int map_faulting_page(struct consumer *c, __u64 addr)
 	__u64 page = addr & ~(PAGE - 1);
 	unsigned idx = (unsigned)((page - IOVA) / PAGE);
 
-	if (page < IOVA || idx >= WINDOW_PAGES || c->mapped[idx]) {
-		check(0, "a page request for 0x%llx, outside what this DMA should touch",
-		      (unsigned long long)addr);
+	if (page < IOVA || idx >= c->may_map || c->mapped[idx]) {
+		printf("  a page request for 0x%llx: outside our window (IOVA 0x%llx, %u pages)\n",
+		       (unsigned long long)addr, (unsigned long long)IOVA, c->may_map);
 		return -1;
 	}
 	memset(&map, 0, sizeof(map));
@@ -238,6 +251,10 @@ static int serve_records(struct consumer *c)
 		       (unsigned long long)r->seq,
 		       (r->perm & IOMMU_FAULT_PERM_WRITE) ? "write" : "read",
 		       (unsigned long long)r->addr, (unsigned long long)r->cookie, r->grpid);
+		if (c->serving && !(r->flags & IOMMU_FAULT_RECORD_RECOVERABLE)) {
+			printf("  (not a page request: there is nothing to answer)\n");
+			continue;
+		}
 		if (!check((r->flags & IOMMU_FAULT_RECORD_RECOVERABLE) &&
 			   r->reason == IOMMU_FAULT_REASON_NOT_MAPPED &&
 			   r->cookie == ACCEL_COOKIE && r->ioasid == (__u32)c->ioasid,
@@ -246,6 +263,10 @@ static int serve_records(struct consumer *c)
 			return -1;
 		if (map_faulting_page(c, r->addr) < 0) {
 			answer(c, r->grpid, IOMMU_PAGE_RESP_INVALID);	/* abort the DMA */
+			printf("  answered group %u INVALID: the DMA aborts\n", r->grpid);
+			if (c->serving)
+				continue;	/* someone else's mistake, not ours */
+			check(0, "the page request is one this DMA should make");
 			return -1;
 		}
 		if (answer(c, r->grpid, IOMMU_PAGE_RESP_SUCCESS) < 0)
@@ -298,7 +319,7 @@ static int run(struct consumer *c, const unsigned char *src)
 	while (status == IOMMU_SIM_DMA_PENDING) {
 		int n;
 
-		if (!wait_for_records(c)) {
+		if (!wait_for_records(c, WAIT_MS)) {
 			check(0, "no page request within %d ms", WAIT_MS);
 			return -1;
 		}
@@ -327,6 +348,43 @@ static int run(struct consumer *c, const unsigned char *src)
 	return 0;
 }
 
+/* --serve: what ends it early.  The handler only has to interrupt epoll_wait. */
+static volatile sig_atomic_t stop_serving;
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	stop_serving = 1;
+}
+
+/* --serve: answer page requests of DMAs made from outside for SECONDS, with
+ * the rest of the window. */
+static void serve(struct consumer *c, unsigned seconds)
+{
+	time_t end = time(NULL) + (time_t)seconds;
+	int n, served = 0;
+
+	c->serving = 1;
+	c->may_map = WINDOW_PAGES + SERVE_PAGES;
+	printf("\nfault_consumer: serving accel0's page requests for %u s; IOVA 0x%llx-0x%llx\n"
+	       "fault_consumer: is mapped as the device touches it.  Try, from another shell:\n"
+	       "fault_consumer:   iommuctl dma accel0 0x%llx 13 --write-text 'hello, lazily'\n"
+	       "fault_consumer: kill -USR1 %d ends it early.\n", seconds,
+	       (unsigned long long)(IOVA + WINDOW_PAGES * PAGE),
+	       (unsigned long long)(IOVA + (WINDOW_PAGES + SERVE_PAGES) * PAGE - 1),
+	       (unsigned long long)(IOVA + WINDOW_PAGES * PAGE + 0x100), (int)getpid());
+	while (!stop_serving && time(NULL) < end) {
+		if (!wait_for_records(c, 1000))
+			continue;	/* a quiet second, or SIGUSR1 */
+		n = serve_records(c);
+		if (n < 0)
+			break;
+		served += n;
+	}
+	printf("fault_consumer: done serving: %d page request(s) from outside mapped and answered\n",
+	       served);
+}
+
 static void show_counters(struct consumer *c)
 {
 	struct iommu_fault_region_info info;
@@ -345,33 +403,54 @@ static void show_counters(struct consumer *c)
 
 int main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "/dev/iommu";
+	const char *path = "/dev/iommu";
+	unsigned serve_seconds = 0;
 	struct consumer c;
 	unsigned char *src;
 	__u64 i;
+	int a;
 
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--serve") == 0 && a + 1 < argc)
+			serve_seconds = (unsigned)atoi(argv[++a]);
+		else if (argv[a][0] != '-')
+			path = argv[a];
+		else {
+			printf("usage: %s [--serve SECONDS] [DEVICE]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (serve_seconds) {
+		struct sigaction stop = { .sa_handler = on_sigusr1 };
+
+		sigaction(SIGUSR1, &stop, NULL);	/* before anyone can send it */
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("fault_consumer: serve accel0's page requests with epoll, mapping lazily\n\n");
 	memset(&c, 0, sizeof(c));
 	c.efd = c.ep = -1;
+	c.may_map = WINDOW_PAGES;
 	c.fd = open(path, O_RDWR);
 	if (c.fd < 0) {
 		printf("fault_consumer: cannot open %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	c.window = mmap(NULL, WINDOW_PAGES * PAGE, PROT_READ | PROT_WRITE,
+	c.window = mmap(NULL, (WINDOW_PAGES + SERVE_PAGES) * PAGE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	src = mmap(NULL, DMA_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (c.window == MAP_FAILED || src == MAP_FAILED) {
 		printf("fault_consumer: mmap: %s\n", strerror(errno));
 		return 1;
 	}
-	memset(c.window, 0, WINDOW_PAGES * PAGE);
+	memset(c.window, 0, (WINDOW_PAGES + SERVE_PAGES) * PAGE);
 	for (i = 0; i < DMA_LEN; i++)	/* the "packet" the device writes */
 		src[i] = (unsigned char)(i * 13 + 7);
 
-	if (setup_device(&c) == 0 && setup_notification(&c) == 0 && run(&c, src) == 0)
+	if (setup_device(&c) == 0 && setup_notification(&c) == 0 && run(&c, src) == 0) {
 		show_counters(&c);
+		if (serve_seconds && !failures)
+			serve(&c, serve_seconds);
+	}
 
 	/* Closing the file unbinds accel0, frees the IOASID and its mappings,
 	 * answers anything still pending INVALID and drops the eventfd. */

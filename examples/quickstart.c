@@ -24,7 +24,8 @@
  * the VM: scripts/run.sh --shell, then example_quickstart.
  * Usage: example_quickstart [--hold SECONDS] [DEVICE]   (default /dev/iommu)
  *   --hold: keep everything set up for SECONDS before tearing it down, so
- *   that `iommuctl dump` (or dma, fault, ...) can look at the live context.
+ *   that `iommuctl dump` (or dma, fault, ...) can look at the live context;
+ *   `kill -USR1 PID` ends the hold early (the teardown still runs).
  * Exit status: 0 only if every check below held.
  */
 #define _DEFAULT_SOURCE		/* MAP_ANONYMOUS */
@@ -33,6 +34,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -46,6 +48,12 @@
 #define NIC_COOKIE	0x11		/* our name for nic0 from bind on */
 
 static int failures;
+
+/* SIGUSR1 only has to interrupt the hold's sleep(); nothing to do here. */
+static void end_hold(int sig)
+{
+	(void)sig;
+}
 
 /* Print one numbered step in plain words. */
 static void step(const char *fmt, ...)
@@ -224,6 +232,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (hold) {
+		struct sigaction end = { .sa_handler = end_hold };
+
+		sigaction(SIGUSR1, &end, NULL);	/* installed before anyone can send it */
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("quickstart: a device doing DMA into this program's memory through /dev/iommu\n");
 
@@ -297,9 +310,10 @@ int main(int argc, char **argv)
 
 	if (hold) {
 		printf("\nquickstart: holding everything for %u s: nic0 is bound and attached, IOVA\n"
-		       "quickstart: 0x%llx is mapped.  Look with iommuctl (e.g. iommuctl dump).\n",
-		       hold, (unsigned long long)IOVA);
-		sleep(hold);
+		       "quickstart: 0x%llx is mapped.  Look with iommuctl (e.g. iommuctl dump);\n"
+		       "quickstart: kill -USR1 %d ends the hold early.\n",
+		       hold, (unsigned long long)IOVA, (int)getpid());
+		sleep(hold);	/* returns early when SIGUSR1 arrives */
 	}
 	teardown(fd, ioasid);
 	close(fd);

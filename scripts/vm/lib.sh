@@ -37,12 +37,13 @@ vm_mode_run() {
 
 	# The programs the mode cannot do without; the others go in if they exist,
 	# so a shell VM has every client at hand.  The examples (examples/,
-	# docs/guide.md) are checked in test mode and on PATH in the shell.
+	# docs/guide.md) and iommuctl are checked in test mode (examples.sh,
+	# iommuctl.sh) and on PATH in the shell.
 	local examples=(examples/example_quickstart examples/example_fault_consumer
 		examples/example_mdev examples/example_nested_sva examples/example_virtio_iommu)
 	case "$mode" in
 	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests
-			"${examples[@]}") ;;
+			"${examples[@]}" iommuctl/iommuctl) ;;
 	demo)	progs=(tests/vm/vm_demo) ;;
 	bench)	progs=(bench/vm/ioctl_bench) ;;
 	shell)	progs=("${examples[@]}") ;;
@@ -67,7 +68,7 @@ vm_mode_run() {
 		[ -x "$build/$p" ] || vm_die "$build/$p is missing"
 	done
 
-	local bins=(--bin "$here/examples.sh")
+	local bins=(--bin "$here/examples.sh" --bin "$here/iommuctl.sh")
 	for p in tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests tests/vm/vm_demo \
 		bench/vm/ioctl_bench "${examples[@]}" iommuctl/iommuctl; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
