@@ -10,14 +10,13 @@
  * only client.
  *
  * Output: one line per test, "PASS name" or "FAIL name: reason", then
- * "N passed, M failed".  Exit status 0 only if nothing failed.
+ * "N passed, M failed" (vm_harness.h).  Exit status 0 only if nothing failed.
  * Usage: vm_device_tests [DEVICE]   (default /dev/iommu)
  */
 #define _DEFAULT_SOURCE		/* mmap flags, nanosleep, syscall */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +25,13 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
 #include "cuse-iommu.h"
 #include "vm_ioctls.h"
+#include "vm_harness.h"
 
-#define PAGE		4096ULL	/* the uAPI's page size */
 #define IOVA_BASE	0x100000ULL
 
 /* The default topology (docs/topology.md). */
@@ -44,168 +42,9 @@
 #define IOMMU0_LAST	((1ULL << 48) - 1)
 #define IOMMU1_LAST	((1ULL << 39) - 1)
 
-static const char *dev_path = "/dev/iommu";
-static char why[512];		/* the failing test's reason */
-
 /* ---------------------------------------------------------------------------
- * Reporting
+ * Helpers of this file (the shared ones are in vm_ioctls.h)
  * ------------------------------------------------------------------------- */
-
-static void failf(int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(why, sizeof(why), "line %d: ", line);
-
-	va_start(ap, fmt);
-	vsnprintf(why + n, sizeof(why) - n, fmt, ap);
-	va_end(ap);
-}
-
-static const char *errname(long e)
-{
-	static char other[32];
-
-	switch (e) {
-	case 0:		return "success";
-	case EINVAL:	return "EINVAL";
-	case E2BIG:	return "E2BIG";
-	case ENOTTY:	return "ENOTTY";
-	case EFAULT:	return "EFAULT";
-	case ENOENT:	return "ENOENT";
-	case EEXIST:	return "EEXIST";
-	case ENOSPC:	return "ENOSPC";
-	case EPERM:	return "EPERM";
-	case ENOMEM:	return "ENOMEM";
-	case EIO:	return "EIO";
-	case ENOSYS:	return "ENOSYS";
-	case ENODEV:	return "ENODEV";
-	case ENXIO:	return "ENXIO";
-	case EBUSY:	return "EBUSY";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ERANGE:	return "ERANGE";
-	case EADDRINUSE: return "EADDRINUSE";
-	}
-	snprintf(other, sizeof(other), "errno %ld", e);
-	return other;
-}
-
-/* "success (result 3)" for a success, "EINVAL" for a failure. */
-static const char *resname(long r)
-{
-	static char s[48];
-
-	if (r < 0)
-		return errname(-r);
-	snprintf(s, sizeof(s), "success (result %ld)", r);
-	return s;
-}
-
-/* Each CHECK returns -1 from the function with a reason; the runner prints it. */
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { failf(__LINE__, __VA_ARGS__); return -1; } \
-} while (0)
-
-/* expr is an io()-style result: >= 0 success, -errno failure. */
-#define CHECK_OK(what, expr) do { \
-	long r_ = (expr); \
-	CHECK(r_ >= 0, "%s: expected success, got %s", (what), errname(-r_)); \
-} while (0)
-
-#define CHECK_ERR(what, expr, err) do { \
-	long r_ = (expr); \
-	CHECK(r_ == -(long)(err), "%s: expected %s, got %s", (what), \
-	      errname(err), resname(r_)); \
-} while (0)
-
-/* CHECK in a helper that reports its caller's line (a parameter `line`). */
-#define CHECK_LINE(cond, ...) do { \
-	if (!(cond)) { failf(line, __VA_ARGS__); return -1; } \
-} while (0)
-
-/* A helper that CHECKs returns non-zero with `why` set: pass it on. */
-#define TRY(expr) do { if ((expr) != 0) return -1; } while (0)
-
-/* ---------------------------------------------------------------------------
- * Thin wrappers: every one returns the ioctl result (>= 0) or -errno.
- * ------------------------------------------------------------------------- */
-
-static long do_alloc_arg(int fd, __u32 flags, __u32 parent, __u32 format, __u64 pgd)
-{
-	struct iommu_ioasid_alloc a;
-
-	memset(&a, 0, sizeof(a));
-	a.argsz = sizeof(a);
-	a.flags = flags;
-	a.parent_ioasid = parent;
-	a.pgtable_format = format;
-	a.user_pgd = pgd;
-	return io(fd, IOMMU_IOASID_ALLOC, &a);
-}
-
-/* A kernel-managed IOASID (with extra attribute flags, e.g. ENFORCE_SNOOP). */
-static long do_alloc(int fd, __u32 flags)
-{
-	return do_alloc_arg(fd, flags, 0, 0, 0);
-}
-
-/* A user-managed child of parent whose x86-64 root table is at IOVA pgd. */
-static long do_alloc_nested(int fd, __u32 parent, __u64 pgd)
-{
-	return do_alloc_arg(fd, IOMMU_IOASID_USER_PGTABLE, parent,
-			    IOMMU_PGTABLE_FORMAT_X86_64, pgd);
-}
-
-static long do_free(int fd, __u32 ioasid)
-{
-	struct iommu_ioasid_free f;
-
-	memset(&f, 0, sizeof(f));
-	f.argsz = sizeof(f);
-	f.ioasid = ioasid;
-	return io(fd, IOMMU_IOASID_FREE, &f);
-}
-
-#define RW	(IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE)
-#define RO	IOMMU_MAP_DMA_READ
-
-/* The device `cookie` does DMA on [iova, iova+len) from/to data. */
-static long do_dma(int fd, __u64 cookie, __u64 iova, void *data, __u64 len,
-		   int write, long pasid, struct iommu_sim_dma *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->argsz = sizeof(*d);
-	d->flags = write ? IOMMU_SIM_DMA_WRITE : 0;
-	if (pasid != NO_PASID) {
-		d->flags |= IOMMU_SIM_DMA_PASID;
-		d->pasid = (__u32)pasid;
-	}
-	d->cookie = cookie;
-	d->iova = iova;
-	d->length = len;
-	d->data = (__u64)(unsigned long)data;
-	/* Outputs the daemon must write: poison them. */
-	d->status = 0xeeeeeeeeu;
-	d->bytes_done = 0xeeeeeeeeeeeeeeeeULL;
-	d->fault_reason = 0xeeeeeeeeu;
-	d->fault_flags = 0xeeeeeeeeu;
-	return io(fd, IOMMU_SIM_DMA, d);
-}
-
-static long do_invalidate(int fd, __u32 ioasid, __u32 gran, __u32 cache,
-			  __u32 pasid, __u64 addr, __u64 size)
-{
-	struct iommu_invalidate_cache inv;
-
-	memset(&inv, 0, sizeof(inv));
-	inv.argsz = sizeof(inv);
-	inv.ioasid = ioasid;
-	inv.granularity = gran;
-	inv.cache = cache;
-	inv.pasid = pasid;
-	inv.addr = addr;
-	inv.size = size;
-	return io(fd, IOMMU_INVALIDATE_CACHE, &inv);
-}
 
 static long do_pin(int fd, unsigned long cmd, __u64 cookie, __u64 iova,
 		   __u32 npages, __u32 flags)
@@ -219,49 +58,6 @@ static long do_pin(int fd, unsigned long cmd, __u64 cookie, __u64 iova,
 	p.iova = iova;
 	p.npages = npages;
 	return io(fd, cmd, &p);
-}
-
-static long ctx_stats(int fd, struct iommu_stats *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->argsz = sizeof(*s);
-	return io(fd, IOMMU_GET_STATS, s);
-}
-
-static long daemon_stats(int fd, struct iommu_sim_daemon_stats *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->argsz = sizeof(*s);
-	return io(fd, IOMMU_SIM_DAEMON_STATS, s);
-}
-
-static const char *dstats_str(const struct iommu_sim_daemon_stats *s)
-{
-	static char str[4][96];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(str[i], sizeof(str[i]),
-		 "{contexts %u, ioasids %u, mappings %llu, bytes %llu}",
-		 s->contexts, s->ioasids, (unsigned long long)s->mappings,
-		 (unsigned long long)s->mapped_bytes);
-	return str[i];
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* An anonymous private mapping of n pages (page-aligned), or NULL. */
-static unsigned char *pages(size_t n)
-{
-	void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
 }
 
 /* ---------------------------------------------------------------------------
@@ -376,14 +172,10 @@ static int dma_fault(int line, const char *what, int fd, __u64 cookie, __u64 iov
 		      IOMMU_SIM_DMA_ABORTED, reason, ff, done, addr))
 
 /* ---------------------------------------------------------------------------
- * The tests.  Each gets two fresh contexts (two opens of the device), which
+ * The tests.  Each gets two fresh contexts (struct ctx, vm_harness.h), which
  * the runner closes afterwards whatever happened: closing unbinds and frees
  * everything, so a test need not clean up after itself.
  * ------------------------------------------------------------------------- */
-
-struct ctx {
-	int a, b;
-};
 
 /* 1. Bind ------------------------------------------------------------------ */
 
@@ -903,7 +695,7 @@ static int t_info_sw_mdev(struct ctx *c)
 
 static int t_attach_rid(struct ctx *c)
 {
-	long id = do_alloc(c->a, 0), other = do_alloc(c->a, 0);
+	long id = do_alloc(c->a), other = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
 	CHECK_OK("IOASID_ALLOC", other);
@@ -926,7 +718,7 @@ static int t_attach_rid(struct ctx *c)
 static int t_attach_pasid(struct ctx *c)
 {
 	unsigned char *mem = pages(3);
-	long x = do_alloc(c->a, 0), y = do_alloc(c->a, 0), z = do_alloc(c->a, 0);
+	long x = do_alloc(c->a), y = do_alloc(c->a), z = do_alloc(c->a);
 	char five[] = "pasid five", six[] = "pasid six", rid[] = "the RID";
 	struct iommu_sim_dma d;
 
@@ -977,9 +769,9 @@ static int t_attach_pasid(struct ctx *c)
 /* What the IOASID needs and the device's IOMMU lacks. */
 static int t_attach_eopnotsupp(struct ctx *c)
 {
-	long plain = do_alloc(c->a, 0);
+	long plain = do_alloc(c->a);
 	long nested = plain > 0 ? do_alloc_nested(c->a, plain, 0x10000) : -1;
-	long snoop = do_alloc(c->a, IOMMU_IOASID_ENFORCE_SNOOP);
+	long snoop = do_alloc_flags(c->a, IOMMU_IOASID_ENFORCE_SNOOP);
 	long snoop_nested = plain > 0 ? do_alloc_arg(c->a, IOMMU_IOASID_USER_PGTABLE |
 		IOMMU_IOASID_ENFORCE_SNOOP, plain, IOMMU_PGTABLE_FORMAT_X86_64, 0) : -1;
 
@@ -1022,7 +814,7 @@ static int t_attach_eopnotsupp(struct ctx *c)
 static int t_attach_mdev(struct ctx *c)
 {
 	unsigned char *mem = pages(2);
-	long x = do_alloc(c->a, 0), y = do_alloc(c->a, 0);
+	long x = do_alloc(c->a), y = do_alloc(c->a);
 	char w0[] = "from mdev0", w1[] = "from mdev1", back[16];
 	struct iommu_sim_dma d;
 
@@ -1064,7 +856,7 @@ static int t_attach_mdev(struct ctx *c)
 static int t_attach_erange(struct ctx *c)
 {
 	unsigned char *mem = pages(1);
-	long id = do_alloc(c->a, 0);
+	long id = do_alloc(c->a);
 
 	CHECK(mem != NULL, "mmap: %s", strerror(errno));
 	CHECK_OK("IOASID_ALLOC", id);
@@ -1094,7 +886,7 @@ static int t_attach_erange(struct ctx *c)
 static int t_attach_eaddrinuse(struct ctx *c)
 {
 	unsigned char *mem = pages(1);
-	long msi = do_alloc(c->a, 0), clean = do_alloc(c->a, 0), bridge = do_alloc(c->a, 0);
+	long msi = do_alloc(c->a), clean = do_alloc(c->a), bridge = do_alloc(c->a);
 
 	CHECK(mem != NULL, "mmap: %s", strerror(errno));
 	CHECK(msi > 0 && clean > 0 && bridge > 0, "IOASID_ALLOC: %ld %ld %ld", msi, clean, bridge);
@@ -1132,7 +924,7 @@ static int t_attach_eaddrinuse(struct ctx *c)
 
 static int t_free_busy(struct ctx *c)
 {
-	long parent = do_alloc(c->a, 0), child, kid2;
+	long parent = do_alloc(c->a), child, kid2;
 	struct iommu_stats s;
 
 	CHECK_OK("IOASID_ALLOC", parent);
@@ -1163,7 +955,7 @@ static int t_dma_write_read(struct ctx *c)
 {
 	unsigned char *mem = pages(2);
 	char msg[] = "DMA across a page boundary", back[sizeof(msg)];
-	long id = do_alloc(c->a, 0);
+	long id = do_alloc(c->a);
 	struct iommu_stats s;
 
 	CHECK(mem != NULL, "mmap: %s", strerror(errno));
@@ -1206,7 +998,7 @@ static int t_dma_faults(struct ctx *c)
 {
 	unsigned char *mem = pages(2);
 	unsigned char data[64];
-	long id = do_alloc(c->a, 0);
+	long id = do_alloc(c->a);
 	__u32 W = IOMMU_FAULT_WRITE, S2 = IOMMU_FAULT_STAGE2;
 
 	CHECK(mem != NULL, "mmap: %s", strerror(errno));
@@ -1261,7 +1053,7 @@ static int t_dma_errors(struct ctx *c)
 	unsigned char *mem = pages(1);
 	unsigned char data[8];
 	struct iommu_sim_dma d;
-	long id = do_alloc(c->a, 0);
+	long id = do_alloc(c->a);
 
 	CHECK(mem != NULL, "mmap: %s", strerror(errno));
 	CHECK_OK("IOASID_ALLOC", id);
@@ -1324,7 +1116,7 @@ static int nested_setup(struct ctx *c, struct nested *n)
 	CHECK(n->tables && n->data, "mmap: %s", strerror(errno));
 	memset(n->tables, 0, 4 * PAGE);
 	memset(n->data, 0x33, 4 * PAGE);
-	n->parent = do_alloc(c->a, 0);
+	n->parent = do_alloc(c->a);
 	CHECK_OK("parent IOASID_ALLOC", n->parent);
 	CHECK_OK("MAP the tables (read-only)",
 		 do_map(c->a, n->parent, n->tables, TABLES_GPA, 4 * PAGE, RO));
@@ -1631,8 +1423,8 @@ static int memlock_child(void)
 	      "RLIMIT_MEMLOCK is %llu", (unsigned long long)r.rlim_cur);
 	fd = open(dev_path, O_RDWR);
 	CHECK(fd >= 0, "open %s: %s", dev_path, strerror(errno));
-	a = do_alloc(fd, 0);
-	b = do_alloc(fd, 0);
+	a = do_alloc(fd);
+	b = do_alloc(fd);
 	CHECK(a > 0 && b > 0, "IOASID_ALLOC: %s %s", resname(a), resname(b));
 	LOCKED(fd, 0, "before any MAP");
 
@@ -1701,7 +1493,7 @@ static int memlock_exempt_child(void)
 	CHECK(set_memlock(LIMIT_PAGES * PAGE) == 0, "setrlimit(RLIMIT_MEMLOCK): %s", strerror(errno));
 	fd = open(dev_path, O_RDWR);
 	CHECK(fd >= 0, "open %s: %s", dev_path, strerror(errno));
-	a = do_alloc(fd, 0);
+	a = do_alloc(fd);
 	CHECK_OK("IOASID_ALLOC", a);
 	CHECK_OK("MAP 6 pages with CAP_IPC_LOCK", do_map(fd, a, mem, IOVA_BASE, 6 * PAGE, RW));
 	LOCKED(fd, 6, "after mapping 6 pages (counted, not limited)");
@@ -1789,7 +1581,7 @@ static int reclaim(struct ctx *c, int how)
 	CHECK(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		int fd = open(dev_path, O_RDWR);
-		long id = fd < 0 ? -1 : do_alloc(fd, 0);
+		long id = fd < 0 ? -1 : do_alloc(fd);
 		long child = id > 0 ? do_alloc_nested(fd, id, 0) : -1;
 		char res = 'e';
 		size_t k;
@@ -1873,39 +1665,7 @@ static int reclaim(struct ctx *c, int how)
 static int t_reclaim_exit(struct ctx *c) { return reclaim(c, 0); }
 static int t_reclaim_sigkill(struct ctx *c) { return reclaim(c, 1); }
 
-/* ---------------------------------------------------------------------------
- * The runner
- * ------------------------------------------------------------------------- */
-
-/*
- * The kernel releases a closed context asynchronously, and with it the
- * devices it had bound.  Wait (up to 3 s) until only this test's two fresh
- * contexts remain, so no test meets the previous one's devices.  This assumes
- * we are the daemon's only client, as in the VM.  If it never settles, say so
- * once and stop waiting.
- */
-static void settle(int fd)
-{
-	static int gave_up;
-	struct iommu_sim_daemon_stats s;
-	int i;
-
-	for (i = 0; !gave_up && i < 60; i++) {
-		if (daemon_stats(fd, &s) < 0)
-			return;
-		if (s.contexts == 2 && s.ioasids == 0 && s.mappings == 0)
-			return;
-		sleep_ms(50);
-	}
-	if (!gave_up)
-		printf("note: closed contexts still held 3 s later: %s\n", dstats_str(&s));
-	gave_up = 1;
-}
-
-static const struct test {
-	const char *name;
-	int (*fn)(struct ctx *);
-} tests[] = {
+static const struct vm_test tests[] = {
 	{ "bind_names_cookies", t_bind_names_cookies },
 	{ "bind_elsewhere", t_bind_elsewhere },
 	{ "bind_group", t_bind_group },
@@ -1938,40 +1698,6 @@ static const struct test {
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-	size_t i;
-
-	if (argc > 1)
-		dev_path = argv[1];
-	/* Line-buffered even if the console is not a tty, so a hang shows where. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct ctx c;
-		int ok;
-
-		why[0] = '\0';
-		c.a = open(dev_path, O_RDWR);
-		c.b = open(dev_path, O_RDWR);
-		if (c.a < 0 || c.b < 0) {
-			snprintf(why, sizeof(why), "open %s: %s", dev_path, strerror(errno));
-			ok = 0;
-		} else {
-			settle(c.a);
-			ok = tests[i].fn(&c) == 0;
-		}
-		if (c.a >= 0)
-			close(c.a);
-		if (c.b >= 0)
-			close(c.b);
-		if (ok) {
-			printf("PASS %s\n", tests[i].name);
-			passed++;
-		} else {
-			printf("FAIL %s: %s\n", tests[i].name, why);
-			failed++;
-		}
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	vm_start(argc, argv);
+	return run_tests(tests, sizeof(tests) / sizeof(tests[0]), 0);
 }

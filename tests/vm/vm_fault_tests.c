@@ -11,7 +11,7 @@
  * daemon's only client.
  *
  * Output: one line per test, "PASS name" or "FAIL name: reason", then
- * "N passed, M failed".  Exit status 0 only if nothing failed.
+ * "N passed, M failed" (vm_harness.h).  Exit status 0 only if nothing failed.
  * Usage: vm_fault_tests [DEVICE]   (default /dev/iommu)
  */
 #define _DEFAULT_SOURCE		/* mmap flags, nanosleep, eventfd, epoll */
@@ -20,7 +20,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +28,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cuse-iommu.h"
 #include "vm_ioctls.h"
+#include "vm_harness.h"
 
-#define PAGE		4096ULL	/* the uAPI's page size */
 #define REC		((long)sizeof(struct iommu_fault_record))	/* 64 */
 
 /* The default topology (docs/topology.md): RID = bus << 8 | dev << 3 | fn. */
@@ -50,159 +48,11 @@
 #define MDEV0		0x3d000000ULL
 #define MDEV1		0x3d100000ULL
 
-static const char *dev_path = "/dev/iommu";
-static char why[512];		/* the failing test's reason */
-
 /* ---------------------------------------------------------------------------
- * Reporting
+ * Helpers of this file (the shared ones are in vm_ioctls.h)
  * ------------------------------------------------------------------------- */
 
-static void failf(int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(why, sizeof(why), "line %d: ", line);
-
-	va_start(ap, fmt);
-	vsnprintf(why + n, sizeof(why) - n, fmt, ap);
-	va_end(ap);
-}
-
-static const char *errname(long e)
-{
-	static char other[32];
-
-	switch (e) {
-	case 0:		return "success";
-	case EINVAL:	return "EINVAL";
-	case E2BIG:	return "E2BIG";
-	case ENOTTY:	return "ENOTTY";
-	case EFAULT:	return "EFAULT";
-	case ENOENT:	return "ENOENT";
-	case EEXIST:	return "EEXIST";
-	case ENOSPC:	return "ENOSPC";
-	case EPERM:	return "EPERM";
-	case ENOMEM:	return "ENOMEM";
-	case EIO:	return "EIO";
-	case ENOSYS:	return "ENOSYS";
-	case ENODEV:	return "ENODEV";
-	case ENXIO:	return "ENXIO";
-	case EBUSY:	return "EBUSY";
-	case EBADF:	return "EBADF";
-	case EAGAIN:	return "EAGAIN";
-	case EINTR:	return "EINTR";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ERANGE:	return "ERANGE";
-	case EADDRINUSE: return "EADDRINUSE";
-	}
-	snprintf(other, sizeof(other), "errno %ld", e);
-	return other;
-}
-
-/* "success (result 3)" for a success, "EINVAL" for a failure. */
-static const char *resname(long r)
-{
-	static char s[48];
-
-	if (r < 0)
-		return errname(-r);
-	snprintf(s, sizeof(s), "success (result %ld)", r);
-	return s;
-}
-
-/* Each CHECK returns -1 from the function with a reason; the runner prints it. */
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { failf(__LINE__, __VA_ARGS__); return -1; } \
-} while (0)
-
-/* expr is an io()-style result: >= 0 success, -errno failure. */
-#define CHECK_OK(what, expr) do { \
-	long r_ = (expr); \
-	CHECK(r_ >= 0, "%s: expected success, got %s", (what), errname(-r_)); \
-} while (0)
-
-#define CHECK_ERR(what, expr, err) do { \
-	long r_ = (expr); \
-	CHECK(r_ == -(long)(err), "%s: expected %s, got %s", (what), \
-	      errname(err), resname(r_)); \
-} while (0)
-
-/* CHECK in a helper that reports its caller's line (a parameter `line`). */
-#define CHECK_LINE(cond, ...) do { \
-	if (!(cond)) { failf(line, __VA_ARGS__); return -1; } \
-} while (0)
-
-/* A helper that CHECKs returns non-zero with `why` set: pass it on. */
-#define TRY(expr) do { if ((expr) != 0) return -1; } while (0)
-
-/* ---------------------------------------------------------------------------
- * Thin wrappers: every one returns the ioctl result (>= 0) or -errno.
- * ------------------------------------------------------------------------- */
-
-static long do_alloc(int fd)
-{
-	struct iommu_ioasid_alloc a;
-
-	memset(&a, 0, sizeof(a));
-	a.argsz = sizeof(a);
-	return io(fd, IOMMU_IOASID_ALLOC, &a);
-}
-
-/* A user-managed child of parent whose x86-64 root table is at IOVA pgd. */
-static long do_alloc_nested(int fd, __u32 parent, __u64 pgd)
-{
-	struct iommu_ioasid_alloc a;
-
-	memset(&a, 0, sizeof(a));
-	a.argsz = sizeof(a);
-	a.flags = IOMMU_IOASID_USER_PGTABLE;
-	a.parent_ioasid = parent;
-	a.pgtable_format = IOMMU_PGTABLE_FORMAT_X86_64;
-	a.user_pgd = pgd;
-	return io(fd, IOMMU_IOASID_ALLOC, &a);
-}
-
-#define RW	(IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE)
-#define RO	IOMMU_MAP_DMA_READ
-#define IOPF	IOMMU_MAP_DMA_IOPF
-
-static long do_invalidate_range(int fd, __u32 ioasid, __u32 pasid, __u64 addr, __u64 size)
-{
-	struct iommu_invalidate_cache inv;
-
-	memset(&inv, 0, sizeof(inv));
-	inv.argsz = sizeof(inv);
-	inv.ioasid = ioasid;
-	inv.granularity = IOMMU_INV_GRAN_RANGE;
-	inv.cache = IOMMU_INV_CACHE_IOTLB;
-	inv.pasid = pasid;
-	inv.addr = addr;
-	inv.size = size;
-	return io(fd, IOMMU_INVALIDATE_CACHE, &inv);
-}
-
-/* The device `cookie` does DMA on [iova, iova+len) from/to data. */
-static long do_dma(int fd, __u64 cookie, __u64 iova, void *data, __u64 len,
-		   int write, long pasid, struct iommu_sim_dma *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->argsz = sizeof(*d);
-	d->flags = write ? IOMMU_SIM_DMA_WRITE : 0;
-	if (pasid != NO_PASID) {
-		d->flags |= IOMMU_SIM_DMA_PASID;
-		d->pasid = (__u32)pasid;
-	}
-	d->cookie = cookie;
-	d->iova = iova;
-	d->length = len;
-	d->data = (__u64)(unsigned long)data;
-	/* Outputs the daemon must write: poison them. */
-	d->status = 0xeeeeeeeeu;
-	d->bytes_done = 0xeeeeeeeeeeeeeeeeULL;
-	d->fault_reason = 0xeeeeeeeeu;
-	d->fault_flags = 0xeeeeeeeeu;
-	d->dma_id = 0xeeeeeeeeeeeeeeeeULL;
-	return io(fd, IOMMU_SIM_DMA, d);
-}
+#define IOPF	IOMMU_MAP_DMA_IOPF	/* a MAP_DMA flag beside RW and RO */
 
 static long dma_status(int fd, __u64 dma_id, struct iommu_sim_dma_status *s)
 {
@@ -281,57 +131,6 @@ static long inject(int fd, __u32 flags, __u64 cookie, __u32 rid, __u32 pasid,
 static long inject_simple(int fd, __u64 cookie, __u64 addr, __u32 perm)
 {
 	return inject(fd, 0, cookie, 0, 0, addr, perm, 0);
-}
-
-static long ctx_stats(int fd, struct iommu_stats *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->argsz = sizeof(*s);
-	return io(fd, IOMMU_GET_STATS, s);
-}
-
-static long daemon_stats(int fd, struct iommu_sim_daemon_stats *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->argsz = sizeof(*s);
-	return io(fd, IOMMU_SIM_DAEMON_STATS, s);
-}
-
-static const char *dstats_str(const struct iommu_sim_daemon_stats *s)
-{
-	static char str[4][96];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(str[i], sizeof(str[i]),
-		 "{contexts %u, ioasids %u, mappings %llu, bytes %llu}",
-		 s->contexts, s->ioasids, (unsigned long long)s->mappings,
-		 (unsigned long long)s->mapped_bytes);
-	return str[i];
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* An anonymous private mapping of n pages (page-aligned), or NULL. */
-static unsigned char *pages(size_t n)
-{
-	void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
 }
 
 /* Sets or clears O_NONBLOCK on fd.  0 or -errno. */
@@ -630,15 +429,11 @@ static int expect_status(int line, const char *what, int fd, __u64 dma_id, __u32
 	TRY(expect_status(__LINE__, what, fd, id, status, done))
 
 /* ---------------------------------------------------------------------------
- * The tests.  Each gets two fresh contexts (two opens of the device), which
+ * The tests.  Each gets two fresh contexts (struct ctx, vm_harness.h), which
  * the runner closes afterwards whatever happened, and a third slot `x` for a
  * test's own extra open.  Closing unbinds and frees everything, and answers
  * page requests still pending, so a test need not clean up after itself.
  * ------------------------------------------------------------------------- */
-
-struct ctx {
-	int a, b, x;
-};
 
 /* accel0 bound as ACCEL in c->a, its RID (or `pasid`) attached to a fresh
  * kernel-managed IOASID (returned), its faults reported to c->a. */
@@ -2153,8 +1948,9 @@ static int nested_iopf(struct ctx *c, int register_first)
 	/* The guest fixes its table, invalidates, answers; stage 2 then faults
 	 * in data page 2 by itself. */
 	*pte(&n, 1, 2) = (DATA_GPA + 2 * PAGE) | PTE_RW;
-	CHECK_OK("INVALIDATE the page", do_invalidate_range(c->a, n.child, NEST_PASID,
-							   NEST_IOVA + 2 * PAGE, PAGE));
+	CHECK_OK("INVALIDATE the page", do_invalidate(c->a, n.child, IOMMU_INV_GRAN_RANGE,
+						      IOMMU_INV_CACHE_IOTLB, NEST_PASID,
+						      NEST_IOVA + 2 * PAGE, PAGE));
 	CHECK_OK("PAGE_RESPONSE SUCCESS", respond(c->a, ACCEL, rec.grpid, IOMMU_PAGE_RESP_SUCCESS));
 	STATUS("after SUCCESS", c->a, dma_id, IOMMU_SIM_DMA_OK, 8);
 	CHECK(memcmp(n.data + 2 * PAGE + 0x10, hello, 8) == 0, "the resumed DMA did not land");
@@ -2301,39 +2097,7 @@ static int t_killed_with_pending(struct ctx *c)
 	return 0;
 }
 
-/* ---------------------------------------------------------------------------
- * The runner
- * ------------------------------------------------------------------------- */
-
-/*
- * The kernel releases a closed context asynchronously, and with it the
- * devices it had bound.  Wait (up to 3 s) until only this test's two fresh
- * contexts remain, so no test meets the previous one's devices.  This assumes
- * we are the daemon's only client, as in the VM.  If it never settles, say so
- * once and stop waiting.
- */
-static void settle(int fd)
-{
-	static int gave_up;
-	struct iommu_sim_daemon_stats s;
-	int i;
-
-	for (i = 0; !gave_up && i < 60; i++) {
-		if (daemon_stats(fd, &s) < 0)
-			return;
-		if (s.contexts == 2 && s.ioasids == 0 && s.mappings == 0)
-			return;
-		sleep_ms(50);
-	}
-	if (!gave_up)
-		printf("note: closed contexts still held 3 s later: %s\n", dstats_str(&s));
-	gave_up = 1;
-}
-
-static const struct test {
-	const char *name;
-	int (*fn)(struct ctx *);
-} tests[] = {
+static const struct vm_test tests[] = {
 	{ "iopf_epoll_roundtrip", t_iopf_epoll_roundtrip },
 	{ "iopf_lazy_mapping", t_iopf_lazy_mapping },
 	{ "response_invalid", t_response_invalid },
@@ -2363,53 +2127,14 @@ static const struct test {
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
-	double t0;
-	int passed = 0, failed = 0;
-	size_t i;
 
-	if (argc > 1)
-		dev_path = argv[1];
-	/* Line-buffered even if the console is not a tty, so a hang shows where. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	vm_start(argc, argv);
 	/* No SA_RESTART: SIGALRM bounds a read(), SIGUSR1 interrupts one. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct ctx c;
-		int ok;
-
-		why[0] = '\0';
-		c.x = -1;
-		t0 = now_ms();
-		c.a = open(dev_path, O_RDWR);
-		c.b = open(dev_path, O_RDWR);
-		if (c.a < 0 || c.b < 0) {
-			snprintf(why, sizeof(why), "open %s: %s", dev_path, strerror(errno));
-			ok = 0;
-		} else {
-			settle(c.a);
-			ok = tests[i].fn(&c) == 0;
-		}
-		if (c.a >= 0)
-			close(c.a);
-		if (c.b >= 0)
-			close(c.b);
-		if (c.x >= 0)
-			close(c.x);
-		if (now_ms() - t0 > 5000)	/* TCG is slow; say where the time goes */
-			printf("note: %s took %.1f s\n", tests[i].name, (now_ms() - t0) / 1000);
-		if (ok) {
-			printf("PASS %s\n", tests[i].name);
-			passed++;
-		} else {
-			printf("FAIL %s: %s\n", tests[i].name, why);
-			failed++;
-		}
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	/* TCG is slow: say which tests the time goes to. */
+	return run_tests(tests, sizeof(tests) / sizeof(tests[0]), RUN_NOTE_SLOW);
 }

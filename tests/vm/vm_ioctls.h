@@ -1,5 +1,9 @@
-/* Thin ioctl wrappers shared by the VM test clients: each returns the
- * ioctl's result (>= 0) or -errno.  Strict C99; only cuse-iommu.h + libc. */
+/*
+ * Thin ioctl wrappers shared by the VM test clients.  Each do_*() returns the
+ * ioctl's result (>= 0) or -errno; each *_arg() only builds a command's
+ * struct, for a test that changes a field before it makes the call itself.
+ * Strict C99; only cuse-iommu.h + libc.
+ */
 #ifndef VM_IOCTLS_H
 #define VM_IOCTLS_H
 
@@ -9,6 +13,13 @@
 
 #include "cuse-iommu.h"
 
+#define PAGE		4096ULL	/* the uAPI's page size */
+
+#define RW		(IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE)
+#define RO		IOMMU_MAP_DMA_READ
+
+#define NO_PASID	(-1L)	/* the whole device (its RID) */
+
 static inline long io(int fd, unsigned long cmd, void *arg)
 {
 	int r = ioctl(fd, cmd, arg);
@@ -16,9 +27,32 @@ static inline long io(int fd, unsigned long cmd, void *arg)
 	return r < 0 ? -(long)errno : r;
 }
 
+/* ---------------------------------------------------------------------------
+ * Argument builders: zero the whole struct, then fill in what the caller
+ * names, so fields a newer header adds read as zero ("not used").
+ * ------------------------------------------------------------------------- */
 
-static inline long do_map(int fd, __u32 ioasid, const void *vaddr, __u64 iova,
-		   __u64 size, __u32 prot)
+static inline struct iommu_ioasid_alloc alloc_arg(void)
+{
+	struct iommu_ioasid_alloc a;
+
+	memset(&a, 0, sizeof(a));
+	a.argsz = sizeof(a);
+	return a;
+}
+
+static inline struct iommu_ioasid_free free_arg(__u32 ioasid)
+{
+	struct iommu_ioasid_free f;
+
+	memset(&f, 0, sizeof(f));
+	f.argsz = sizeof(f);
+	f.ioasid = ioasid;
+	return f;
+}
+
+static inline struct iommu_map_dma map_arg(__u32 ioasid, const void *vaddr,
+					   __u64 iova, __u64 size, __u32 prot)
 {
 	struct iommu_map_dma m;
 
@@ -29,10 +63,11 @@ static inline long do_map(int fd, __u32 ioasid, const void *vaddr, __u64 iova,
 	m.vaddr = (__u64)(unsigned long)vaddr;
 	m.iova = iova;
 	m.size = size;
-	return io(fd, IOMMU_MAP_DMA, &m);
+	return m;
 }
 
-static inline long do_unmap(int fd, __u32 ioasid, __u64 iova, __u64 size)
+static inline struct iommu_unmap_dma unmap_arg(__u32 ioasid, __u64 iova,
+					       __u64 size)
 {
 	struct iommu_unmap_dma u;
 
@@ -41,8 +76,95 @@ static inline long do_unmap(int fd, __u32 ioasid, __u64 iova, __u64 size)
 	u.ioasid = ioasid;
 	u.iova = iova;
 	u.size = size;
-	return io(fd, IOMMU_UNMAP_DMA, &u);
+	return u;
 }
+
+/* ---------------------------------------------------------------------------
+ * IOASIDs and mappings
+ * ------------------------------------------------------------------------- */
+
+static inline long do_alloc_arg(int fd, __u32 flags, __u32 parent,
+				__u32 format, __u64 pgd)
+{
+	struct iommu_ioasid_alloc a = alloc_arg();
+
+	a.flags = flags;
+	a.parent_ioasid = parent;
+	a.pgtable_format = format;
+	a.user_pgd = pgd;
+	return io(fd, IOMMU_IOASID_ALLOC, &a);
+}
+
+/* A kernel-managed IOASID. */
+static inline long do_alloc(int fd)
+{
+	return do_alloc_arg(fd, 0, 0, 0, 0);
+}
+
+/* The same with extra attribute flags, e.g. ENFORCE_SNOOP. */
+static inline long do_alloc_flags(int fd, __u32 flags)
+{
+	return do_alloc_arg(fd, flags, 0, 0, 0);
+}
+
+/* A user-managed child of parent whose x86-64 root table is at IOVA pgd. */
+static inline long do_alloc_nested(int fd, __u32 parent, __u64 pgd)
+{
+	return do_alloc_arg(fd, IOMMU_IOASID_USER_PGTABLE, parent,
+			    IOMMU_PGTABLE_FORMAT_X86_64, pgd);
+}
+
+static inline long do_free(int fd, __u32 ioasid)
+{
+	struct iommu_ioasid_free f = free_arg(ioasid);
+
+	return io(fd, IOMMU_IOASID_FREE, &f);
+}
+
+static inline long do_map(int fd, __u32 ioasid, const void *vaddr, __u64 iova,
+			  __u64 size, __u32 prot)
+{
+	struct iommu_map_dma m = map_arg(ioasid, vaddr, iova, size, prot);
+
+	return io(fd, IOMMU_MAP_DMA, &m);
+}
+
+/* Unmap [iova, iova+size); *unmapped (if not NULL) gets the size written back. */
+static inline long do_unmap_size(int fd, __u32 ioasid, __u64 iova, __u64 size,
+				 __u64 *unmapped)
+{
+	struct iommu_unmap_dma u = unmap_arg(ioasid, iova, size);
+	long r = io(fd, IOMMU_UNMAP_DMA, &u);
+
+	if (unmapped)
+		*unmapped = u.size;
+	return r;
+}
+
+static inline long do_unmap(int fd, __u32 ioasid, __u64 iova, __u64 size)
+{
+	return do_unmap_size(fd, ioasid, iova, size, NULL);
+}
+
+static inline long do_invalidate(int fd, __u32 ioasid, __u32 gran, __u32 cache,
+				 __u32 pasid, __u64 addr, __u64 size)
+{
+	struct iommu_invalidate_cache inv;
+
+	memset(&inv, 0, sizeof(inv));
+	inv.argsz = sizeof(inv);
+	inv.ioasid = ioasid;
+	inv.granularity = gran;
+	inv.cache = cache;
+	inv.pasid = pasid;
+	inv.addr = addr;
+	inv.size = size;
+	return io(fd, IOMMU_INVALIDATE_CACHE, &inv);
+}
+
+/* ---------------------------------------------------------------------------
+ * Devices
+ * ------------------------------------------------------------------------- */
 
 static inline long do_bind(int fd, const char *name, __u64 cookie)
 {
@@ -64,8 +186,6 @@ static inline long do_unbind(int fd, __u64 cookie)
 	u.cookie = cookie;
 	return io(fd, IOMMU_DEVICE_UNBIND, &u);
 }
-
-#define NO_PASID	(-1L)	/* the whole device (its RID) */
 
 static inline long do_attach(int fd, __u64 cookie, __u32 ioasid, long pasid)
 {
@@ -96,5 +216,52 @@ static inline long do_detach(int fd, __u64 cookie, long pasid)
 	return io(fd, IOMMU_DEVICE_DETACH, &d);
 }
 
+/*
+ * The device `cookie` does DMA on [iova, iova+len) from/to data.  The
+ * outputs the daemon must write are poisoned first, so a test sees one it
+ * left alone.
+ */
+static inline long do_dma(int fd, __u64 cookie, __u64 iova, void *data,
+			  __u64 len, int write, long pasid,
+			  struct iommu_sim_dma *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->argsz = sizeof(*d);
+	d->flags = write ? IOMMU_SIM_DMA_WRITE : 0;
+	if (pasid != NO_PASID) {
+		d->flags |= IOMMU_SIM_DMA_PASID;
+		d->pasid = (__u32)pasid;
+	}
+	d->cookie = cookie;
+	d->iova = iova;
+	d->length = len;
+	d->data = (__u64)(unsigned long)data;
+	d->status = 0xeeeeeeeeu;
+	d->bytes_done = 0xeeeeeeeeeeeeeeeeULL;
+	d->fault_reason = 0xeeeeeeeeu;
+	d->fault_flags = 0xeeeeeeeeu;
+	d->dma_id = 0xeeeeeeeeeeeeeeeeULL;
+	return io(fd, IOMMU_SIM_DMA, d);
+}
+
+/* ---------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------- */
+
+/* This context's counters (GET_STATS). */
+static inline long ctx_stats(int fd, struct iommu_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->argsz = sizeof(*s);
+	return io(fd, IOMMU_GET_STATS, s);
+}
+
+/* The whole daemon's counters, across all contexts (SIM_DAEMON_STATS). */
+static inline long daemon_stats(int fd, struct iommu_sim_daemon_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->argsz = sizeof(*s);
+	return io(fd, IOMMU_SIM_DAEMON_STATS, s);
+}
 
 #endif /* VM_IOCTLS_H */

@@ -4,206 +4,40 @@
  * ordinary client: it includes only the uAPI header and libc.
  *
  * Output: one line per test, "PASS name" or "FAIL name: reason", then
- * "N passed, M failed".  Exit status 0 only if nothing failed.
+ * "N passed, M failed" (vm_harness.h).  Exit status 0 only if nothing failed.
  * Usage: vm_tests [DEVICE]   (default /dev/iommu)
  */
 #define _DEFAULT_SOURCE		/* mmap flags, nanosleep */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cuse-iommu.h"
+#include "vm_ioctls.h"
+#include "vm_harness.h"
 
-#define PAGE		4096UL	/* the uAPI's page size */
 #define IOVA_BASE	0x100000ULL
 #define BUF_SIZE	(64 * PAGE)
 
-static const char *dev_path = "/dev/iommu";
 static char *buf;		/* BUF_SIZE bytes of ordinary anonymous memory */
-static char why[512];		/* the failing test's reason */
 
 /* ---------------------------------------------------------------------------
- * Reporting
+ * Helpers of this file (the shared ones are in vm_ioctls.h)
  * ------------------------------------------------------------------------- */
 
-static void failf(int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(why, sizeof(why), "line %d: ", line);
-
-	va_start(ap, fmt);
-	vsnprintf(why + n, sizeof(why) - n, fmt, ap);
-	va_end(ap);
-}
-
-static const char *errname(long e)
-{
-	static char other[32];
-
-	switch (e) {
-	case 0:		return "success";
-	case EINVAL:	return "EINVAL";
-	case E2BIG:	return "E2BIG";
-	case ENOTTY:	return "ENOTTY";
-	case EFAULT:	return "EFAULT";
-	case ENOENT:	return "ENOENT";
-	case EEXIST:	return "EEXIST";
-	case ENOSPC:	return "ENOSPC";
-	case EPERM:	return "EPERM";
-	case ENOMEM:	return "ENOMEM";
-	case EIO:	return "EIO";
-	case ENOSYS:	return "ENOSYS";
-	case ENODEV:	return "ENODEV";
-	case ENXIO:	return "ENXIO";
-	}
-	snprintf(other, sizeof(other), "errno %ld", e);
-	return other;
-}
-
-/* "result 3" for a success, "EINVAL" for a failure. */
-static const char *resname(long r)
-{
-	static char s[48];
-
-	if (r < 0)
-		return errname(-r);
-	snprintf(s, sizeof(s), "success (result %ld)", r);
-	return s;
-}
-
-/* Each CHECK returns -1 from the test with a reason; the runner prints it. */
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { failf(__LINE__, __VA_ARGS__); return -1; } \
-} while (0)
-
-/* expr is an io()-style result: >= 0 success, -errno failure. */
-#define CHECK_OK(what, expr) do { \
-	long r_ = (expr); \
-	CHECK(r_ >= 0, "%s: expected success, got %s", (what), errname(-r_)); \
-} while (0)
-
-#define CHECK_ERR(what, expr, err) do { \
-	long r_ = (expr); \
-	CHECK(r_ == -(long)(err), "%s: expected %s, got %s", (what), \
-	      errname(err), resname(r_)); \
-} while (0)
-
-/* ---------------------------------------------------------------------------
- * Thin wrappers: every one returns the ioctl result (>= 0) or -errno.
- * ------------------------------------------------------------------------- */
-
-static long io(int fd, unsigned long cmd, void *arg)
-{
-	int r = ioctl(fd, cmd, arg);
-
-	return r < 0 ? -(long)errno : r;
-}
-
+/* An ioctl whose argument is a value, not a pointer: result or -errno. */
 static long io_val(int fd, unsigned long cmd, unsigned long arg)
 {
 	int r = ioctl(fd, cmd, arg);
 
 	return r < 0 ? -(long)errno : r;
-}
-
-/*
- * Argument builders: zero the whole struct, then fill in what the test
- * names, so fields a newer header adds read as zero ("not used").
- */
-static struct iommu_ioasid_alloc alloc_arg(void)
-{
-	struct iommu_ioasid_alloc a;
-
-	memset(&a, 0, sizeof(a));
-	a.argsz = sizeof(a);
-	return a;
-}
-
-static struct iommu_ioasid_free free_arg(__u32 ioasid)
-{
-	struct iommu_ioasid_free f;
-
-	memset(&f, 0, sizeof(f));
-	f.argsz = sizeof(f);
-	f.ioasid = ioasid;
-	return f;
-}
-
-static long do_alloc(int fd)
-{
-	struct iommu_ioasid_alloc a = alloc_arg();
-
-	return io(fd, IOMMU_IOASID_ALLOC, &a);
-}
-
-static long do_free(int fd, __u32 ioasid)
-{
-	struct iommu_ioasid_free f = free_arg(ioasid);
-
-	return io(fd, IOMMU_IOASID_FREE, &f);
-}
-
-static struct iommu_map_dma map_arg(__u32 ioasid, const void *vaddr,
-				    __u64 iova, __u64 size)
-{
-	struct iommu_map_dma m;
-
-	memset(&m, 0, sizeof(m));
-	m.argsz = sizeof(m);
-	m.flags = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE;
-	m.ioasid = ioasid;
-	m.vaddr = (__u64)(unsigned long)vaddr;
-	m.iova = iova;
-	m.size = size;
-	return m;
-}
-
-static long do_map(int fd, __u32 ioasid, const void *vaddr, __u64 iova,
-		   __u64 size)
-{
-	struct iommu_map_dma m = map_arg(ioasid, vaddr, iova, size);
-
-	return io(fd, IOMMU_MAP_DMA, &m);
-}
-
-static struct iommu_unmap_dma unmap_arg(__u32 ioasid, __u64 iova, __u64 size)
-{
-	struct iommu_unmap_dma u;
-
-	memset(&u, 0, sizeof(u));
-	u.argsz = sizeof(u);
-	u.ioasid = ioasid;
-	u.iova = iova;
-	u.size = size;
-	return u;
-}
-
-/* Unmap [iova, iova+size); on success *unmapped is the size written back. */
-static long do_unmap(int fd, __u32 ioasid, __u64 iova, __u64 size,
-		     __u64 *unmapped)
-{
-	struct iommu_unmap_dma u = unmap_arg(ioasid, iova, size);
-	long r = io(fd, IOMMU_UNMAP_DMA, &u);
-
-	if (unmapped)
-		*unmapped = u.size;
-	return r;
-}
-
-static long get_stats(int fd, struct iommu_sim_daemon_stats *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->argsz = sizeof(*s);
-	return io(fd, IOMMU_SIM_DAEMON_STATS, s);
 }
 
 static int stats_equal(const struct iommu_sim_daemon_stats *a,
@@ -213,42 +47,10 @@ static int stats_equal(const struct iommu_sim_daemon_stats *a,
 	       a->mappings == b->mappings && a->mapped_bytes == b->mapped_bytes;
 }
 
-static const char *stats_str(const struct iommu_sim_daemon_stats *s)
-{
-	static char str[4][96];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(str[i], sizeof(str[i]),
-		 "{contexts %u, ioasids %u, mappings %llu, bytes %llu}",
-		 s->contexts, s->ioasids, (unsigned long long)s->mappings,
-		 (unsigned long long)s->mapped_bytes);
-	return str[i];
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* An anonymous private mapping of n pages, or NULL. */
-static char *pages(size_t n, int prot)
-{
-	void *p = mmap(NULL, n * PAGE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* ---------------------------------------------------------------------------
- * The tests.  Each gets two fresh contexts (two opens of the device), which
+ * The tests.  Each gets two fresh contexts (struct ctx, vm_harness.h), which
  * the runner closes afterwards whatever happened.
  * ------------------------------------------------------------------------- */
-
-struct ctx {
-	int a, b;
-};
 
 static int t_two_contexts(struct ctx *c)
 {
@@ -262,9 +64,9 @@ static int t_two_contexts(struct ctx *c)
 	CHECK_OK("IOASID_ALLOC on A", ia);
 	ib = do_alloc(c->b);
 	CHECK_OK("IOASID_ALLOC on B", ib);
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s));
 	CHECK(s.contexts >= 2 && s.ioasids >= 2,
-	      "stats with two open contexts: %s", stats_str(&s));
+	      "stats with two open contexts: %s", dstats_str(&s));
 	CHECK_OK("FREE on A", do_free(c->a, ia));
 	CHECK_OK("FREE on B", do_free(c->b, ib));
 	return 0;
@@ -299,21 +101,21 @@ static int t_alloc_map_unmap_free(struct ctx *c)
 	long id;
 
 	memset(buf, 0xa5, 16 * PAGE);	/* real, populated memory */
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s0));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s0));
 	id = do_alloc(c->a);
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_OK("MAP_DMA 64 KiB", do_map(c->a, id, buf, IOVA_BASE, 16 * PAGE));
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s1));
+	CHECK_OK("MAP_DMA 64 KiB", do_map(c->a, id, buf, IOVA_BASE, 16 * PAGE, RW));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s1));
 	CHECK(s1.ioasids == s0.ioasids + 1 && s1.mappings == s0.mappings + 1 &&
 	      s1.mapped_bytes == s0.mapped_bytes + 16 * PAGE,
-	      "stats after alloc+map: %s, before: %s", stats_str(&s1), stats_str(&s0));
-	CHECK_OK("UNMAP_DMA", do_unmap(c->a, id, IOVA_BASE, 16 * PAGE, &got));
-	CHECK(got == 16 * PAGE, "UNMAP_DMA reported %llu bytes, expected %lu",
+	      "stats after alloc+map: %s, before: %s", dstats_str(&s1), dstats_str(&s0));
+	CHECK_OK("UNMAP_DMA", do_unmap_size(c->a, id, IOVA_BASE, 16 * PAGE, &got));
+	CHECK(got == 16 * PAGE, "UNMAP_DMA reported %llu bytes, expected %llu",
 	      (unsigned long long)got, 16 * PAGE);
 	CHECK_OK("IOASID_FREE", do_free(c->a, id));
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s2));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s2));
 	CHECK(stats_equal(&s0, &s2), "stats after free: %s, before: %s",
-	      stats_str(&s2), stats_str(&s0));
+	      dstats_str(&s2), dstats_str(&s0));
 	return 0;
 }
 
@@ -330,7 +132,7 @@ static int t_argsz_too_small(struct ctx *c)
 	CHECK_ERR("ALLOC argsz 4", io(c->a, IOMMU_IOASID_ALLOC, &a), EINVAL);
 	a.argsz = 0;
 	CHECK_ERR("ALLOC argsz 0", io(c->a, IOMMU_IOASID_ALLOC, &a), EINVAL);
-	m = map_arg(id, buf, IOVA_BASE, PAGE);
+	m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	m.argsz = sizeof(m) - 8;
 	CHECK_ERR("MAP_DMA argsz sizeof-8", io(c->a, IOMMU_MAP_DMA, &m), EINVAL);
 	u = unmap_arg(id, IOVA_BASE, PAGE);
@@ -384,11 +186,11 @@ static int t_argsz_larger_zero_tail(struct ctx *c)
 	id = io(c->a, IOMMU_IOASID_ALLOC, &big_a);
 	CHECK_OK("ALLOC with argsz +24 zero bytes", id);
 	memset(&big_m, 0, sizeof(big_m));
-	big_m.m = map_arg(id, buf, IOVA_BASE, PAGE);
+	big_m.m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	big_m.m.argsz = sizeof(big_m);
 	CHECK_OK("MAP_DMA with argsz +64 zero bytes", io(c->a, IOMMU_MAP_DMA, &big_m));
-	CHECK_OK("UNMAP_DMA", do_unmap(c->a, id, IOVA_BASE, PAGE, &got));
-	CHECK(got == PAGE, "UNMAP_DMA reported %llu bytes, expected %lu",
+	CHECK_OK("UNMAP_DMA", do_unmap_size(c->a, id, IOVA_BASE, PAGE, &got));
+	CHECK(got == PAGE, "UNMAP_DMA reported %llu bytes, expected %llu",
 	      (unsigned long long)got, PAGE);
 	CHECK_OK("FREE", do_free(c->a, id));
 	return 0;
@@ -402,26 +204,26 @@ static int t_argsz_larger_nonzero_tail(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s0));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s0));
 	memset(&big_a, 0, sizeof(big_a));
 	big_a.a.argsz = sizeof(big_a);
 	big_a.tail[23] = 1;	/* the very last byte */
 	CHECK_ERR("ALLOC, last trailing byte 1", io(c->a, IOMMU_IOASID_ALLOC, &big_a), E2BIG);
 	memset(&big_m, 0, sizeof(big_m));
-	big_m.m = map_arg(id, buf, IOVA_BASE, PAGE);
+	big_m.m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	big_m.m.argsz = sizeof(big_m);
 	big_m.tail[0] = 0x80;	/* the first byte past the known struct */
 	CHECK_ERR("MAP_DMA, first trailing byte 0x80", io(c->a, IOMMU_MAP_DMA, &big_m), E2BIG);
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s1));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s1));
 	CHECK(stats_equal(&s0, &s1), "a failed command changed the stats: %s -> %s",
-	      stats_str(&s0), stats_str(&s1));
+	      dstats_str(&s0), dstats_str(&s1));
 	return 0;
 }
 
 static int t_argsz_over_max(struct ctx *c)
 {
 	/* Zero-filled and large enough that only the argsz rule can object. */
-	char *p = pages(4, PROT_READ | PROT_WRITE);
+	char *p = pages(4);
 	struct iommu_ioasid_alloc *a = (void *)p;
 	long id;
 
@@ -457,7 +259,7 @@ static int t_unknown_flags(struct ctx *c)
 	f = free_arg(id);
 	f.flags = 1;
 	CHECK_ERR("FREE flags bit 0", io(c->a, IOMMU_IOASID_FREE, &f), EINVAL);
-	m = map_arg(id, buf, IOVA_BASE, PAGE);
+	m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	m.flags |= 1u << 31;
 	CHECK_ERR("MAP_DMA flags bit 31", io(c->a, IOMMU_MAP_DMA, &m), EINVAL);
 	u = unmap_arg(id, IOVA_BASE, PAGE);
@@ -482,7 +284,7 @@ static int t_reserved_nonzero(struct ctx *c)
 	f = free_arg(id);
 	f.__reserved = 1;
 	CHECK_ERR("FREE __reserved 1", io(c->a, IOMMU_IOASID_FREE, &f), EINVAL);
-	m = map_arg(id, buf, IOVA_BASE, PAGE);
+	m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	m.__reserved = 0x100;
 	CHECK_ERR("MAP_DMA __reserved 0x100", io(c->a, IOMMU_MAP_DMA, &m), EINVAL);
 	u = unmap_arg(id, IOVA_BASE, PAGE);
@@ -546,11 +348,11 @@ static int t_map_misaligned(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_ERR("MAP iova+1", do_map(c->a, id, buf, IOVA_BASE + 1, PAGE), EINVAL);
-	CHECK_ERR("MAP iova+2048", do_map(c->a, id, buf, IOVA_BASE + 2048, PAGE), EINVAL);
-	CHECK_ERR("MAP vaddr+8", do_map(c->a, id, buf + 8, IOVA_BASE, PAGE), EINVAL);
-	CHECK_ERR("MAP size 4097", do_map(c->a, id, buf, IOVA_BASE, PAGE + 1), EINVAL);
-	CHECK_ERR("MAP size 512", do_map(c->a, id, buf, IOVA_BASE, 512), EINVAL);
+	CHECK_ERR("MAP iova+1", do_map(c->a, id, buf, IOVA_BASE + 1, PAGE, RW), EINVAL);
+	CHECK_ERR("MAP iova+2048", do_map(c->a, id, buf, IOVA_BASE + 2048, PAGE, RW), EINVAL);
+	CHECK_ERR("MAP vaddr+8", do_map(c->a, id, buf + 8, IOVA_BASE, PAGE, RW), EINVAL);
+	CHECK_ERR("MAP size 4097", do_map(c->a, id, buf, IOVA_BASE, PAGE + 1, RW), EINVAL);
+	CHECK_ERR("MAP size 512", do_map(c->a, id, buf, IOVA_BASE, 512, RW), EINVAL);
 	return 0;
 }
 
@@ -559,7 +361,7 @@ static int t_map_size_zero(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_ERR("MAP size 0", do_map(c->a, id, buf, IOVA_BASE, 0), EINVAL);
+	CHECK_ERR("MAP size 0", do_map(c->a, id, buf, IOVA_BASE, 0, RW), EINVAL);
 	return 0;
 }
 
@@ -570,16 +372,16 @@ static int t_map_wrap(struct ctx *c)
 
 	CHECK_OK("IOASID_ALLOC", id);
 	CHECK_ERR("MAP iova 2^64-4K size 8K (wraps)",
-		  do_map(c->a, id, buf, 0xfffffffffffff000ULL, 2 * PAGE), EINVAL);
+		  do_map(c->a, id, buf, 0xfffffffffffff000ULL, 2 * PAGE, RW), EINVAL);
 	CHECK_ERR("MAP iova 2^48 (outside the aperture)",
-		  do_map(c->a, id, buf, 1ULL << 48, PAGE), EINVAL);
+		  do_map(c->a, id, buf, 1ULL << 48, PAGE, RW), EINVAL);
 	CHECK_ERR("MAP iova 2^48-4K size 8K (crosses the aperture end)",
-		  do_map(c->a, id, buf, (1ULL << 48) - PAGE, 2 * PAGE), EINVAL);
-	m = map_arg(id, buf, IOVA_BASE, 2 * PAGE);
+		  do_map(c->a, id, buf, (1ULL << 48) - PAGE, 2 * PAGE, RW), EINVAL);
+	m = map_arg(id, buf, IOVA_BASE, 2 * PAGE, RW);
 	m.vaddr = 0xfffffffffffff000ULL;
 	CHECK_ERR("MAP vaddr 2^64-4K size 8K (wraps)", io(c->a, IOMMU_MAP_DMA, &m), EINVAL);
 	/* The last page of the aperture is fine. */
-	CHECK_OK("MAP iova 2^48-4K size 4K", do_map(c->a, id, buf, (1ULL << 48) - PAGE, PAGE));
+	CHECK_OK("MAP iova 2^48-4K size 4K", do_map(c->a, id, buf, (1ULL << 48) - PAGE, PAGE, RW));
 	return 0;
 }
 
@@ -589,7 +391,7 @@ static int t_map_no_permission(struct ctx *c)
 	struct iommu_map_dma m;
 
 	CHECK_OK("IOASID_ALLOC", id);
-	m = map_arg(id, buf, IOVA_BASE, PAGE);
+	m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	m.flags = 0;
 	CHECK_ERR("MAP flags 0", io(c->a, IOMMU_MAP_DMA, &m), EINVAL);
 	m.flags = IOMMU_MAP_DMA_READ;
@@ -606,24 +408,24 @@ static int t_map_overlap(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_OK("MAP [1M, 1M+16K)", do_map(c->a, id, buf, IOVA_BASE, 4 * PAGE));
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s0));
-	CHECK_ERR("MAP the same range", do_map(c->a, id, buf, IOVA_BASE, 4 * PAGE), EEXIST);
+	CHECK_OK("MAP [1M, 1M+16K)", do_map(c->a, id, buf, IOVA_BASE, 4 * PAGE, RW));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s0));
+	CHECK_ERR("MAP the same range", do_map(c->a, id, buf, IOVA_BASE, 4 * PAGE, RW), EEXIST);
 	CHECK_ERR("MAP [1M+8K, 1M+24K)",
-		  do_map(c->a, id, buf, IOVA_BASE + 2 * PAGE, 4 * PAGE), EEXIST);
+		  do_map(c->a, id, buf, IOVA_BASE + 2 * PAGE, 4 * PAGE, RW), EEXIST);
 	CHECK_ERR("MAP [1M-4K, 1M+4K)",
-		  do_map(c->a, id, buf, IOVA_BASE - PAGE, 2 * PAGE), EEXIST);
+		  do_map(c->a, id, buf, IOVA_BASE - PAGE, 2 * PAGE, RW), EEXIST);
 	CHECK_ERR("MAP [1M-4K, 1M+20K) (covers it)",
-		  do_map(c->a, id, buf, IOVA_BASE - PAGE, 6 * PAGE), EEXIST);
+		  do_map(c->a, id, buf, IOVA_BASE - PAGE, 6 * PAGE, RW), EEXIST);
 	CHECK_ERR("MAP [1M+4K, 1M+8K) (inside it)",
-		  do_map(c->a, id, buf, IOVA_BASE + PAGE, PAGE), EEXIST);
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &s1));
+		  do_map(c->a, id, buf, IOVA_BASE + PAGE, PAGE, RW), EEXIST);
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &s1));
 	CHECK(stats_equal(&s0, &s1), "failed MAPs changed the stats: %s -> %s",
-	      stats_str(&s0), stats_str(&s1));
+	      dstats_str(&s0), dstats_str(&s1));
 	CHECK_OK("MAP [1M+16K, 1M+20K) (adjacent)",
-		  do_map(c->a, id, buf, IOVA_BASE + 4 * PAGE, PAGE));
+		  do_map(c->a, id, buf, IOVA_BASE + 4 * PAGE, PAGE, RW));
 	CHECK_OK("MAP [1M-4K, 1M) (adjacent)",
-		  do_map(c->a, id, buf, IOVA_BASE - PAGE, PAGE));
+		  do_map(c->a, id, buf, IOVA_BASE - PAGE, PAGE, RW));
 	return 0;
 }
 
@@ -633,16 +435,16 @@ static int t_unmap_split(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_OK("MAP [1M, 1M+16K)", do_map(c->a, id, buf, IOVA_BASE, 4 * PAGE));
+	CHECK_OK("MAP [1M, 1M+16K)", do_map(c->a, id, buf, IOVA_BASE, 4 * PAGE, RW));
 	CHECK_ERR("UNMAP [1M, 1M+4K) (head)",
-		  do_unmap(c->a, id, IOVA_BASE, PAGE, NULL), EINVAL);
+		  do_unmap(c->a, id, IOVA_BASE, PAGE), EINVAL);
 	CHECK_ERR("UNMAP [1M+4K, 1M+8K) (middle)",
-		  do_unmap(c->a, id, IOVA_BASE + PAGE, PAGE, NULL), EINVAL);
+		  do_unmap(c->a, id, IOVA_BASE + PAGE, PAGE), EINVAL);
 	CHECK_ERR("UNMAP [1M+8K, 1M+32K) (tail and beyond)",
-		  do_unmap(c->a, id, IOVA_BASE + 2 * PAGE, 6 * PAGE, NULL), EINVAL);
+		  do_unmap(c->a, id, IOVA_BASE + 2 * PAGE, 6 * PAGE), EINVAL);
 	CHECK_OK("UNMAP the whole mapping",
-		 do_unmap(c->a, id, IOVA_BASE, 4 * PAGE, &got));
-	CHECK(got == 4 * PAGE, "UNMAP reported %llu bytes, expected %lu (a failed"
+		 do_unmap_size(c->a, id, IOVA_BASE, 4 * PAGE, &got));
+	CHECK(got == 4 * PAGE, "UNMAP reported %llu bytes, expected %llu (a failed"
 	      " split must remove nothing)", (unsigned long long)got, 4 * PAGE);
 	return 0;
 }
@@ -653,21 +455,21 @@ static int t_unmap_ranges(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_OK("UNMAP an empty range", do_unmap(c->a, id, IOVA_BASE, PAGE, &got));
+	CHECK_OK("UNMAP an empty range", do_unmap_size(c->a, id, IOVA_BASE, PAGE, &got));
 	CHECK(got == 0, "UNMAP of nothing reported %llu bytes", (unsigned long long)got);
-	CHECK_OK("MAP 4K at 1M", do_map(c->a, id, buf, IOVA_BASE, PAGE));
-	CHECK_OK("MAP 8K at 1M+8K", do_map(c->a, id, buf, IOVA_BASE + 2 * PAGE, 2 * PAGE));
-	CHECK_OK("MAP 4K at 1M+64K", do_map(c->a, id, buf, IOVA_BASE + 16 * PAGE, PAGE));
-	CHECK_OK("UNMAP [1M, 1M+16K)", do_unmap(c->a, id, IOVA_BASE, 4 * PAGE, &got));
-	CHECK(got == 3 * PAGE, "UNMAP over two mappings reported %llu bytes, expected %lu",
+	CHECK_OK("MAP 4K at 1M", do_map(c->a, id, buf, IOVA_BASE, PAGE, RW));
+	CHECK_OK("MAP 8K at 1M+8K", do_map(c->a, id, buf, IOVA_BASE + 2 * PAGE, 2 * PAGE, RW));
+	CHECK_OK("MAP 4K at 1M+64K", do_map(c->a, id, buf, IOVA_BASE + 16 * PAGE, PAGE, RW));
+	CHECK_OK("UNMAP [1M, 1M+16K)", do_unmap_size(c->a, id, IOVA_BASE, 4 * PAGE, &got));
+	CHECK(got == 3 * PAGE, "UNMAP over two mappings reported %llu bytes, expected %llu",
 	      (unsigned long long)got, 3 * PAGE);
-	CHECK_ERR("UNMAP size 0", do_unmap(c->a, id, IOVA_BASE, 0, NULL), EINVAL);
-	CHECK_ERR("UNMAP iova+1", do_unmap(c->a, id, IOVA_BASE + 1, PAGE, NULL), EINVAL);
-	CHECK_ERR("UNMAP size 4K+1", do_unmap(c->a, id, IOVA_BASE, PAGE + 1, NULL), EINVAL);
+	CHECK_ERR("UNMAP size 0", do_unmap(c->a, id, IOVA_BASE, 0), EINVAL);
+	CHECK_ERR("UNMAP iova+1", do_unmap(c->a, id, IOVA_BASE + 1, PAGE), EINVAL);
+	CHECK_ERR("UNMAP size 4K+1", do_unmap(c->a, id, IOVA_BASE, PAGE + 1), EINVAL);
 	CHECK_ERR("UNMAP iova 2^64-4K size 8K (wraps)",
-		  do_unmap(c->a, id, 0xfffffffffffff000ULL, 2 * PAGE, NULL), EINVAL);
-	CHECK_OK("UNMAP the last one", do_unmap(c->a, id, IOVA_BASE + 16 * PAGE, PAGE, &got));
-	CHECK(got == PAGE, "UNMAP reported %llu bytes, expected %lu",
+		  do_unmap(c->a, id, 0xfffffffffffff000ULL, 2 * PAGE), EINVAL);
+	CHECK_OK("UNMAP the last one", do_unmap_size(c->a, id, IOVA_BASE + 16 * PAGE, PAGE, &got));
+	CHECK(got == PAGE, "UNMAP reported %llu bytes, expected %llu",
 	      (unsigned long long)got, PAGE);
 	return 0;
 }
@@ -678,9 +480,9 @@ static int t_unmap_all(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC", id);
-	CHECK_OK("MAP 4K", do_map(c->a, id, buf, IOVA_BASE, PAGE));
-	CHECK_OK("MAP 8K", do_map(c->a, id, buf, IOVA_BASE + 0x100000, 2 * PAGE));
-	CHECK_OK("MAP 12K", do_map(c->a, id, buf, 0x7f0000000000ULL, 3 * PAGE));
+	CHECK_OK("MAP 4K", do_map(c->a, id, buf, IOVA_BASE, PAGE, RW));
+	CHECK_OK("MAP 8K", do_map(c->a, id, buf, IOVA_BASE + 0x100000, 2 * PAGE, RW));
+	CHECK_OK("MAP 12K", do_map(c->a, id, buf, 0x7f0000000000ULL, 3 * PAGE, RW));
 	u = unmap_arg(id, IOVA_BASE, 0);
 	u.flags = IOMMU_UNMAP_DMA_ALL;
 	CHECK_ERR("UNMAP_ALL with iova != 0", io(c->a, IOMMU_UNMAP_DMA, &u), EINVAL);
@@ -690,7 +492,7 @@ static int t_unmap_all(struct ctx *c)
 	u = unmap_arg(id, 0, 0);
 	u.flags = IOMMU_UNMAP_DMA_ALL;
 	CHECK_OK("UNMAP_ALL", io(c->a, IOMMU_UNMAP_DMA, &u));
-	CHECK(u.size == 6 * PAGE, "UNMAP_ALL reported %llu bytes, expected %lu",
+	CHECK(u.size == 6 * PAGE, "UNMAP_ALL reported %llu bytes, expected %llu",
 	      (unsigned long long)u.size, 6 * PAGE);
 	u = unmap_arg(id, 0, 0);
 	u.flags = IOMMU_UNMAP_DMA_ALL;
@@ -707,11 +509,11 @@ static int t_unknown_ioasid(struct ctx *c)
 
 	CHECK_OK("IOASID_ALLOC", id);
 	CHECK_ERR("FREE 0x7fffffff", do_free(c->a, 0x7fffffff), ENOENT);
-	CHECK_ERR("MAP into 0x7fffffff", do_map(c->a, 0x7fffffff, buf, IOVA_BASE, PAGE), ENOENT);
-	CHECK_ERR("UNMAP from 0x7fffffff", do_unmap(c->a, 0x7fffffff, IOVA_BASE, PAGE, NULL), ENOENT);
+	CHECK_ERR("MAP into 0x7fffffff", do_map(c->a, 0x7fffffff, buf, IOVA_BASE, PAGE, RW), ENOENT);
+	CHECK_ERR("UNMAP from 0x7fffffff", do_unmap(c->a, 0x7fffffff, IOVA_BASE, PAGE), ENOENT);
 	CHECK_OK("FREE", do_free(c->a, id));
 	CHECK_ERR("FREE again", do_free(c->a, id), ENOENT);
-	CHECK_ERR("MAP into a freed IOASID", do_map(c->a, id, buf, IOVA_BASE, PAGE), ENOENT);
+	CHECK_ERR("MAP into a freed IOASID", do_map(c->a, id, buf, IOVA_BASE, PAGE, RW), ENOENT);
 	u = unmap_arg(id, 0, 0);
 	u.flags = IOMMU_UNMAP_DMA_ALL;
 	CHECK_ERR("UNMAP_ALL from a freed IOASID", io(c->a, IOMMU_UNMAP_DMA, &u), ENOENT);
@@ -720,7 +522,7 @@ static int t_unknown_ioasid(struct ctx *c)
 
 static int t_vaddr_not_mapped(struct ctx *c)
 {
-	char *p = pages(3, PROT_READ | PROT_WRITE);
+	char *p = pages(3);
 	long id = do_alloc(c->a);
 
 	CHECK(p != NULL, "mmap: %s", strerror(errno));
@@ -728,14 +530,14 @@ static int t_vaddr_not_mapped(struct ctx *c)
 	memset(p, 1, 3 * PAGE);
 	CHECK(munmap(p + PAGE, PAGE) == 0, "munmap: %s", strerror(errno));
 	CHECK_ERR("MAP 3 pages with a hole in the middle",
-		  do_map(c->a, id, p, IOVA_BASE, 3 * PAGE), EFAULT);
-	CHECK_ERR("MAP the hole", do_map(c->a, id, p + PAGE, IOVA_BASE, PAGE), EFAULT);
+		  do_map(c->a, id, p, IOVA_BASE, 3 * PAGE, RW), EFAULT);
+	CHECK_ERR("MAP the hole", do_map(c->a, id, p + PAGE, IOVA_BASE, PAGE, RW), EFAULT);
 	CHECK_ERR("MAP a never-mapped low address",
-		  do_map(c->a, id, (void *)0x1000, IOVA_BASE, PAGE), EFAULT);
+		  do_map(c->a, id, (void *)0x1000, IOVA_BASE, PAGE, RW), EFAULT);
 	CHECK(mprotect(p + 2 * PAGE, PAGE, PROT_NONE) == 0, "mprotect: %s", strerror(errno));
 	CHECK_ERR("MAP a PROT_NONE page (not readable)",
-		  do_map(c->a, id, p + 2 * PAGE, IOVA_BASE, PAGE), EFAULT);
-	CHECK_OK("MAP the first page (still mapped)", do_map(c->a, id, p, IOVA_BASE, PAGE));
+		  do_map(c->a, id, p + 2 * PAGE, IOVA_BASE, PAGE, RW), EFAULT);
+	CHECK_OK("MAP the first page (still mapped)", do_map(c->a, id, p, IOVA_BASE, PAGE, RW));
 	munmap(p, 3 * PAGE);
 	return 0;
 }
@@ -747,16 +549,16 @@ static int t_isolation(struct ctx *c)
 	long id = do_alloc(c->a);
 
 	CHECK_OK("IOASID_ALLOC on A", id);
-	CHECK_OK("MAP on A", do_map(c->a, id, buf, IOVA_BASE, 2 * PAGE));
+	CHECK_OK("MAP on A", do_map(c->a, id, buf, IOVA_BASE, 2 * PAGE, RW));
 	CHECK_ERR("B frees A's IOASID", do_free(c->b, id), ENOENT);
 	CHECK_ERR("B maps into A's IOASID",
-		  do_map(c->b, id, buf, IOVA_BASE + 0x10000, PAGE), ENOENT);
+		  do_map(c->b, id, buf, IOVA_BASE + 0x10000, PAGE, RW), ENOENT);
 	CHECK_ERR("B unmaps from A's IOASID",
-		  do_unmap(c->b, id, IOVA_BASE, 2 * PAGE, NULL), ENOENT);
+		  do_unmap(c->b, id, IOVA_BASE, 2 * PAGE), ENOENT);
 	u = unmap_arg(id, 0, 0);
 	u.flags = IOMMU_UNMAP_DMA_ALL;
 	CHECK_ERR("B unmaps all of A's IOASID", io(c->b, IOMMU_UNMAP_DMA, &u), ENOENT);
-	CHECK_OK("A unmaps", do_unmap(c->a, id, IOVA_BASE, 2 * PAGE, &got));
+	CHECK_OK("A unmaps", do_unmap_size(c->a, id, IOVA_BASE, 2 * PAGE, &got));
 	CHECK(got == 2 * PAGE, "A's mapping was touched by B: UNMAP reported %llu bytes",
 	      (unsigned long long)got);
 	CHECK_OK("A frees", do_free(c->a, id));
@@ -776,7 +578,7 @@ static int reclaim(struct ctx *c, int how)
 	pid_t pid;
 
 	memset(&mid, 0, sizeof(mid));
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &base));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &base));
 	CHECK(pipe(up) == 0 && pipe(down) == 0, "pipe: %s", strerror(errno));
 	pid = fork();
 	CHECK(pid >= 0, "fork: %s", strerror(errno));
@@ -787,8 +589,8 @@ static int reclaim(struct ctx *c, int how)
 		char r = 'e';
 
 		if (id1 >= 0 && id2 >= 0 &&
-		    do_map(fd, id1, buf, IOVA_BASE, 16 * PAGE) == 0 &&
-		    do_map(fd, id2, buf, IOVA_BASE, 16 * PAGE) == 0)
+		    do_map(fd, id1, buf, IOVA_BASE, 16 * PAGE, RW) == 0 &&
+		    do_map(fd, id2, buf, IOVA_BASE, 16 * PAGE, RW) == 0)
 			r = 'k';
 		if (write(up[1], &r, 1) != 1)
 			_exit(2);
@@ -806,7 +608,7 @@ static int reclaim(struct ctx *c, int how)
 		ok = 0;
 	close(up[0]);
 	if (ok == 'k') {
-		CHECK_OK("DAEMON_STATS", get_stats(c->a, &mid));
+		CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &mid));
 	}
 	if (how == 0) {
 		if (write(down[1], &go, 1) != 1)
@@ -820,17 +622,17 @@ static int reclaim(struct ctx *c, int how)
 	CHECK(mid.contexts == base.contexts + 1 && mid.ioasids == base.ioasids + 2 &&
 	      mid.mappings == base.mappings + 2 &&
 	      mid.mapped_bytes == base.mapped_bytes + 32 * PAGE,
-	      "stats while the child lives: %s, baseline %s", stats_str(&mid),
-	      stats_str(&base));
+	      "stats while the child lives: %s, baseline %s", dstats_str(&mid),
+	      dstats_str(&base));
 	/* The kernel sends RELEASE asynchronously: poll, up to 3 s. */
 	for (i = 0; i < 60; i++) {
-		CHECK_OK("DAEMON_STATS", get_stats(c->a, &now));
+		CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &now));
 		if (stats_equal(&now, &base))
 			return 0;
 		sleep_ms(50);
 	}
 	CHECK(0, "not reclaimed 3 s after the child died: %s, baseline %s",
-	      stats_str(&now), stats_str(&base));
+	      dstats_str(&now), dstats_str(&base));
 	return -1;
 }
 
@@ -859,9 +661,9 @@ static int conc_child(int n)
 
 		if (id < 0)
 			return 11;
-		if (do_map(fd, id, buf + (i % 8) * PAGE, iova, 4 * PAGE) < 0)
+		if (do_map(fd, id, buf + (i % 8) * PAGE, iova, 4 * PAGE, RW) < 0)
 			return 12;
-		if (do_unmap(fd, id, iova, 4 * PAGE, &got) < 0 || got != 4 * PAGE)
+		if (do_unmap_size(fd, id, iova, 4 * PAGE, &got) < 0 || got != 4 * PAGE)
 			return 13;
 		if (do_free(fd, id) < 0)
 			return 14;
@@ -876,7 +678,7 @@ static int t_concurrent_clients(struct ctx *c)
 	pid_t pids[CONC_CHILDREN];
 	int i, status, bad = 0;
 
-	CHECK_OK("DAEMON_STATS", get_stats(c->a, &base));
+	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &base));
 	for (i = 0; i < CONC_CHILDREN; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
@@ -898,12 +700,12 @@ static int t_concurrent_clients(struct ctx *c)
 	if (bad)
 		return -1;
 	for (i = 0; i < 60; i++) {
-		CHECK_OK("DAEMON_STATS", get_stats(c->a, &now));
+		CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &now));
 		if (stats_equal(&now, &base))
 			return 0;
 		sleep_ms(50);
 	}
-	CHECK(0, "left behind: %s, baseline %s", stats_str(&now), stats_str(&base));
+	CHECK(0, "left behind: %s, baseline %s", dstats_str(&now), dstats_str(&base));
 	return -1;
 }
 
@@ -911,16 +713,16 @@ static int t_concurrent_clients(struct ctx *c)
  * is still fine (the daemon holds no reference to the caller's pages). */
 static int t_unmap_after_munmap(struct ctx *c)
 {
-	char *p = pages(4, PROT_READ | PROT_WRITE);
+	char *p = pages(4);
 	__u64 got = 0;
 	long id = do_alloc(c->a);
 
 	CHECK(p != NULL, "mmap: %s", strerror(errno));
 	CHECK_OK("IOASID_ALLOC", id);
 	memset(p, 3, 4 * PAGE);
-	CHECK_OK("MAP", do_map(c->a, id, p, IOVA_BASE, 4 * PAGE));
+	CHECK_OK("MAP", do_map(c->a, id, p, IOVA_BASE, 4 * PAGE, RW));
 	CHECK(munmap(p, 4 * PAGE) == 0, "munmap: %s", strerror(errno));
-	CHECK_OK("UNMAP after munmap", do_unmap(c->a, id, IOVA_BASE, 4 * PAGE, &got));
+	CHECK_OK("UNMAP after munmap", do_unmap_size(c->a, id, IOVA_BASE, 4 * PAGE, &got));
 	CHECK(got == 4 * PAGE, "UNMAP reported %llu bytes", (unsigned long long)got);
 	CHECK_OK("FREE", do_free(c->a, id));
 	return 0;
@@ -934,7 +736,7 @@ static int t_unmap_after_munmap(struct ctx *c)
  */
 static int t_struct_at_page_end(struct ctx *c)
 {
-	char *p = pages(3, PROT_READ | PROT_WRITE);
+	char *p = pages(3);
 	char *end;
 	struct iommu_ioasid_alloc *a;
 	struct iommu_ioasid_free *f;
@@ -953,29 +755,29 @@ static int t_struct_at_page_end(struct ctx *c)
 	CHECK_OK("ALLOC, struct ends at the page end", id);
 
 	m = (void *)(end - sizeof(*m));
-	*m = map_arg(id, buf, IOVA_BASE, PAGE);
+	*m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	CHECK_OK("MAP_DMA, struct ends at the page end", io(c->a, IOMMU_MAP_DMA, m));
 
 	s = (void *)(end - sizeof(*s));
 	memset(s, 0, sizeof(*s));
 	s->argsz = sizeof(*s);
 	CHECK_OK("DAEMON_STATS, struct ends at the page end", io(c->a, IOMMU_SIM_DAEMON_STATS, s));
-	CHECK(s->mappings >= 1, "DAEMON_STATS wrote back %s", stats_str(s));
+	CHECK(s->mappings >= 1, "DAEMON_STATS wrote back %s", dstats_str(s));
 
 	/* Crossing from one readable page into the next is fine too. */
 	m = (void *)(end - PAGE - 16);
-	*m = map_arg(id, buf, IOVA_BASE + PAGE, PAGE);
+	*m = map_arg(id, buf, IOVA_BASE + PAGE, PAGE, RW);
 	CHECK_OK("MAP_DMA, struct straddles two pages", io(c->a, IOMMU_MAP_DMA, m));
 
 	u = (void *)(end - sizeof(*u));
 	*u = unmap_arg(id, IOVA_BASE, 2 * PAGE);
 	CHECK_OK("UNMAP_DMA, struct ends at the page end", io(c->a, IOMMU_UNMAP_DMA, u));
-	CHECK(u->size == 2 * PAGE, "UNMAP_DMA wrote back size %llu, expected %lu",
+	CHECK(u->size == 2 * PAGE, "UNMAP_DMA wrote back size %llu, expected %llu",
 	      (unsigned long long)u->size, 2 * PAGE);
 
 	/* argsz claims 8 more bytes than fit before the PROT_NONE page. */
 	m = (void *)(end - sizeof(*m));
-	*m = map_arg(id, buf, IOVA_BASE, PAGE);
+	*m = map_arg(id, buf, IOVA_BASE, PAGE, RW);
 	m->argsz = sizeof(*m) + 8;
 	CHECK_ERR("MAP_DMA, argsz reaches into a PROT_NONE page", io(c->a, IOMMU_MAP_DMA, m), EFAULT);
 
@@ -1000,36 +802,7 @@ static int t_still_serving(struct ctx *c)
 	return 0;
 }
 
-/*
- * The kernel releases a closed context asynchronously, so the previous test's
- * contexts may still be alive in the daemon when the next test starts.  Tests
- * that compare object counts need them gone: wait (up to 3 s) until only this
- * test's two fresh contexts remain.  This assumes we are the daemon's only
- * client, as in the VM.  If it never settles, say so once and stop waiting.
- */
-static void settle(int fd)
-{
-	static int gave_up;
-	struct iommu_sim_daemon_stats s;
-	int i;
-
-	for (i = 0; !gave_up && i < 60; i++) {
-		if (get_stats(fd, &s) < 0)
-			return;
-		if (s.contexts == 2 && s.ioasids == 0 && s.mappings == 0 &&
-		    s.mapped_bytes == 0)
-			return;
-		sleep_ms(50);
-	}
-	if (!gave_up)
-		printf("note: closed contexts still held 3 s later: %s\n", stats_str(&s));
-	gave_up = 1;
-}
-
-static const struct test {
-	const char *name;
-	int (*fn)(struct ctx *);
-} tests[] = {
+static const struct vm_test tests[] = {
 	{ "two_contexts", t_two_contexts },
 	{ "api_version", t_api_version },
 	{ "check_extension", t_check_extension },
@@ -1065,46 +838,12 @@ static const struct test {
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-	size_t i;
-
-	if (argc > 1)
-		dev_path = argv[1];
-	/* Line-buffered even if the console is not a tty, so a hang shows where. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	buf = pages(BUF_SIZE / PAGE, PROT_READ | PROT_WRITE);
+	vm_start(argc, argv);
+	buf = pages(BUF_SIZE / PAGE);
 	if (!buf) {
 		perror("mmap");
 		return 1;
 	}
 	memset(buf, 0x5a, BUF_SIZE);
-
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		struct ctx c;
-		int ok;
-
-		why[0] = '\0';
-		c.a = open(dev_path, O_RDWR);
-		c.b = open(dev_path, O_RDWR);
-		if (c.a < 0 || c.b < 0) {
-			snprintf(why, sizeof(why), "open %s: %s", dev_path, strerror(errno));
-			ok = 0;
-		} else {
-			settle(c.a);
-			ok = tests[i].fn(&c) == 0;
-		}
-		if (c.a >= 0)
-			close(c.a);
-		if (c.b >= 0)
-			close(c.b);
-		if (ok) {
-			printf("PASS %s\n", tests[i].name);
-			passed++;
-		} else {
-			printf("FAIL %s: %s\n", tests[i].name, why);
-			failed++;
-		}
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return run_tests(tests, sizeof(tests) / sizeof(tests[0]), 0);
 }

@@ -1,0 +1,268 @@
+/*
+ * The reporting harness and test runner shared by the VM test clients
+ * (vm_tests, vm_device_tests, vm_fault_tests).
+ *
+ * A test is a function of two fresh contexts (struct ctx) that returns 0, or
+ * -1 with the reason in `why`: the CHECK macros do both.  run_tests() prints
+ * "PASS name" or "FAIL name: reason" for each test, then "N passed, M
+ * failed", and returns the exit status: 0 only if nothing failed.  The host
+ * (scripts/vm/guest.sh) reads that last line, so keep its format.
+ *
+ * Strict C99; only cuse-iommu.h + libc.  Everything is static: each client
+ * is one translation unit.
+ */
+#ifndef VM_HARNESS_H
+#define VM_HARNESS_H
+
+#ifndef _DEFAULT_SOURCE
+#error "define _DEFAULT_SOURCE before the first #include (mmap flags, nanosleep)"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm_ioctls.h"
+
+static const char *dev_path = "/dev/iommu";	/* argv[1] overrides it */
+static char why[512];		/* the failing test's reason */
+
+/* ---------------------------------------------------------------------------
+ * Reporting
+ * ------------------------------------------------------------------------- */
+
+static inline void failf(int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(why, sizeof(why), "line %d: ", line);
+
+	va_start(ap, fmt);
+	vsnprintf(why + n, sizeof(why) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Every errno some command or read() of /dev/iommu is expected to give. */
+static inline const char *errname(long e)
+{
+	static char other[32];
+
+	switch (e) {
+	case 0:		return "success";
+	case EINVAL:	return "EINVAL";
+	case E2BIG:	return "E2BIG";
+	case ENOTTY:	return "ENOTTY";
+	case EFAULT:	return "EFAULT";
+	case ENOENT:	return "ENOENT";
+	case EEXIST:	return "EEXIST";
+	case ENOSPC:	return "ENOSPC";
+	case EPERM:	return "EPERM";
+	case ENOMEM:	return "ENOMEM";
+	case EIO:	return "EIO";
+	case ENOSYS:	return "ENOSYS";
+	case ENODEV:	return "ENODEV";
+	case ENXIO:	return "ENXIO";
+	case EBUSY:	return "EBUSY";
+	case EBADF:	return "EBADF";
+	case EAGAIN:	return "EAGAIN";
+	case EINTR:	return "EINTR";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ERANGE:	return "ERANGE";
+	case EADDRINUSE: return "EADDRINUSE";
+	}
+	snprintf(other, sizeof(other), "errno %ld", e);
+	return other;
+}
+
+/* "success (result 3)" for a success, "EINVAL" for a failure. */
+static inline const char *resname(long r)
+{
+	static char s[48];
+
+	if (r < 0)
+		return errname(-r);
+	snprintf(s, sizeof(s), "success (result %ld)", r);
+	return s;
+}
+
+/* Each CHECK returns -1 from the function with a reason; the runner prints it. */
+#define CHECK(cond, ...) do { \
+	if (!(cond)) { failf(__LINE__, __VA_ARGS__); return -1; } \
+} while (0)
+
+/* expr is an io()-style result: >= 0 success, -errno failure. */
+#define CHECK_OK(what, expr) do { \
+	long r_ = (expr); \
+	CHECK(r_ >= 0, "%s: expected success, got %s", (what), errname(-r_)); \
+} while (0)
+
+#define CHECK_ERR(what, expr, err) do { \
+	long r_ = (expr); \
+	CHECK(r_ == -(long)(err), "%s: expected %s, got %s", (what), \
+	      errname(err), resname(r_)); \
+} while (0)
+
+/* CHECK in a helper that reports its caller's line (a parameter `line`). */
+#define CHECK_LINE(cond, ...) do { \
+	if (!(cond)) { failf(line, __VA_ARGS__); return -1; } \
+} while (0)
+
+/* A helper that CHECKs returns non-zero with `why` set: pass it on. */
+#define TRY(expr) do { if ((expr) != 0) return -1; } while (0)
+
+/* The daemon's counters as text; four calls may share one printf. */
+static inline const char *dstats_str(const struct iommu_sim_daemon_stats *s)
+{
+	static char str[4][96];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(str[i], sizeof(str[i]),
+		 "{contexts %u, ioasids %u, mappings %llu, bytes %llu}",
+		 s->contexts, s->ioasids, (unsigned long long)s->mappings,
+		 (unsigned long long)s->mapped_bytes);
+	return str[i];
+}
+
+/* ---------------------------------------------------------------------------
+ * Time and memory
+ * ------------------------------------------------------------------------- */
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static inline double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* An anonymous private read-write mapping of n pages (page-aligned), or NULL. */
+static inline void *pages(size_t n)
+{
+	void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ---------------------------------------------------------------------------
+ * The runner
+ * ------------------------------------------------------------------------- */
+
+/*
+ * What a test gets: two fresh contexts (two opens of the device), and a slot
+ * `x` for a test's own extra open.  The runner closes all three afterwards
+ * whatever happened; closing unbinds and frees everything, so a test need
+ * not clean up after itself.
+ */
+struct ctx {
+	int a, b, x;
+};
+
+struct vm_test {
+	const char *name;
+	int (*fn)(struct ctx *);
+};
+
+/* run_tests() flags */
+#define RUN_NOTE_SLOW	1	/* "note: NAME took S s" after a test over 5 s */
+
+/*
+ * The kernel releases a closed context asynchronously, and with it the
+ * IOASIDs and devices it held, so the previous test's contexts may still be
+ * alive in the daemon when the next test starts.  Wait (up to 3 s) until only
+ * this test's two fresh contexts remain, so that counts compare and no test
+ * meets the previous one's devices.  This assumes we are the daemon's only
+ * client, as in the VM.  If it never settles, say so once and stop waiting.
+ */
+static inline void settle(int fd)
+{
+	static int gave_up;
+	struct iommu_sim_daemon_stats s;
+	int i;
+
+	for (i = 0; !gave_up && i < 60; i++) {
+		if (daemon_stats(fd, &s) < 0)
+			return;
+		if (s.contexts == 2 && s.ioasids == 0 && s.mappings == 0 &&
+		    s.mapped_bytes == 0)
+			return;
+		sleep_ms(50);
+	}
+	if (!gave_up)
+		printf("note: closed contexts still held 3 s later: %s\n", dstats_str(&s));
+	gave_up = 1;
+}
+
+/* Takes the device path from the command line; call first in main(). */
+static inline void vm_start(int argc, char **argv)
+{
+	if (argc > 1)
+		dev_path = argv[1];
+	/* Line-buffered even if the console is not a tty, so a hang shows where. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* Runs one test in fresh contexts; 1 if it passed, else 0 with `why` set. */
+static inline int run_one(const struct vm_test *t)
+{
+	struct ctx c;
+	int ok;
+
+	why[0] = '\0';
+	c.x = -1;
+	c.a = open(dev_path, O_RDWR);
+	c.b = open(dev_path, O_RDWR);
+	if (c.a < 0 || c.b < 0) {
+		snprintf(why, sizeof(why), "open %s: %s", dev_path, strerror(errno));
+		ok = 0;
+	} else {
+		settle(c.a);
+		ok = t->fn(&c) == 0;
+	}
+	if (c.a >= 0)
+		close(c.a);
+	if (c.b >= 0)
+		close(c.b);
+	if (c.x >= 0)
+		close(c.x);
+	return ok;
+}
+
+/* Runs the n tests in order and reports them; returns main()'s exit status. */
+static inline int run_tests(const struct vm_test *tests, size_t n, int flags)
+{
+	int passed = 0, failed = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double t0 = now_ms();
+		int ok = run_one(&tests[i]);
+		double ms = now_ms() - t0;
+
+		if ((flags & RUN_NOTE_SLOW) && ms > 5000)	/* TCG is slow */
+			printf("note: %s took %.1f s\n", tests[i].name, ms / 1000);
+		if (ok) {
+			printf("PASS %s\n", tests[i].name);
+			passed++;
+		} else {
+			printf("FAIL %s: %s\n", tests[i].name, why);
+			failed++;
+		}
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+#endif /* VM_HARNESS_H */
