@@ -1,5 +1,6 @@
 // --trace FILE (docs/trace.md).  Call lines come from the dispatcher's call
-// listener (libfuse workers, concurrently, no model lock); fault lines from
+// listener, open/release lines from its context listener (libfuse workers,
+// concurrently, no model lock); fault lines from
 // the model's event listener (model lock held).  Both format their line
 // without any lock of ours, then take the trace mutex only to number, time
 // stamp and write it, so the seq order is the file order.
@@ -146,6 +147,18 @@ struct TraceWriter::Impl {
         write_line("call", dump(j));
     }
 
+    void on_context(const Dispatcher::ContextRecord& record) {
+        Json j;
+        j["context"] = record.context_id;
+        j["pid"] = record.pid;
+        if (record.kind == Dispatcher::ContextRecord::Kind::kOpen) {
+            write_line("open", dump(j));
+            return;
+        }
+        j["reclaimed"] = {{"devices", record.devices}, {"ioasids", record.ioasids}, {"mappings", record.mappings}};
+        write_line("release", dump(j));
+    }
+
     // Model lock held: format and write, nothing else.
     void on_event(const FaultEvent& event) {
         Json j;
@@ -167,6 +180,8 @@ struct TraceWriter::Impl {
 TraceWriter::TraceWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
     Impl* impl_ptr = impl_.get();
     impl_->dispatcher.set_call_listener([impl_ptr](const Dispatcher::CallRecord& call) { impl_ptr->on_call(call); });
+    impl_->dispatcher.set_context_listener(
+        [impl_ptr](const Dispatcher::ContextRecord& record) { impl_ptr->on_context(record); });
     std::lock_guard guard(impl_->model.lock());
     impl_->model.set_event_listener([impl_ptr](const FaultEvent& event) { impl_ptr->on_event(event); });
 }
@@ -177,6 +192,7 @@ TraceWriter::~TraceWriter() {
         impl_->model.set_event_listener({});
     }
     impl_->dispatcher.set_call_listener({});
+    impl_->dispatcher.set_context_listener({});
     std::lock_guard guard(impl_->mutex);
     std::fclose(impl_->file);
 }

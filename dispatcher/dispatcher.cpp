@@ -60,13 +60,31 @@ long check_struct_args(const CommandSpec& spec, std::span<const std::byte> in,
 }  // namespace
 
 Context* Dispatcher::open(pid_t opener) {
-    std::lock_guard guard(model_.lock());
-    return model_.add_context(opener);
+    Context* ctx;
+    {
+        std::lock_guard guard(model_.lock());
+        ctx = model_.add_context(opener);
+    }
+    if (context_listener_)
+        context_listener_({ContextRecord::Kind::kOpen, ctx->id, opener, {}, 0, 0});
+    return ctx;
 }
 
 void Dispatcher::release(Context* ctx) {
-    std::lock_guard guard(model_.lock());
-    model_.remove_context(ctx);
+    ContextRecord record{ContextRecord::Kind::kRelease, ctx->id, ctx->opener, {}, 0, 0};
+    {
+        std::lock_guard guard(model_.lock());
+        if (context_listener_) {  // what the teardown is about to reclaim
+            for (const auto& [cookie, device] : ctx->devices)
+                record.devices.push_back(device->spec->name);
+            record.ioasids = ctx->ioasids.size();
+            ctx->ioasids.for_each(
+                [&](uint32_t, const IoAddressSpace& space) { record.mappings += space.mapping_count(); });
+        }
+        model_.remove_context(ctx);
+    }
+    if (context_listener_)
+        context_listener_(record);
 }
 
 std::mutex& Dispatcher::model_lock() { return model_.lock(); }

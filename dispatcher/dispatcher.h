@@ -10,6 +10,7 @@
 #include <mutex>
 #include <type_traits>
 #include <span>
+#include <string>
 #include <sys/types.h>
 #include <vector>
 
@@ -92,6 +93,22 @@ public:
     using CallListener = std::function<void(const CallRecord&)>;
     void set_call_listener(CallListener listener) { call_listener_ = std::move(listener); }
 
+    // Every open and release of a context, as the trace sees them.  A
+    // release reports what the close reclaimed (what the context still
+    // owned): the devices it had bound, its IOASIDs and their mappings.
+    struct ContextRecord {
+        enum class Kind { kOpen, kRelease } kind;
+        uint64_t context_id;
+        pid_t pid;  // the process that opened it
+        std::vector<std::string> devices;
+        size_t ioasids = 0;
+        size_t mappings = 0;
+    };
+    using ContextListener = std::function<void(const ContextRecord&)>;
+    // Like set_call_listener: set it before serving starts (not synchronised
+    // with the callers that read it).  Called without the model lock.
+    void set_context_listener(ContextListener listener) { context_listener_ = std::move(listener); }
+
 private:
     IoctlReply run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
                          std::span<const std::byte> in, std::span<std::byte> out);
@@ -104,6 +121,7 @@ private:
     Model& model_;
     RecordsListener listener_;
     CallListener call_listener_;
+    ContextListener context_listener_;
 };
 
 }  // namespace ciommu

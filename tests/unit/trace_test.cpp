@@ -436,6 +436,66 @@ TEST_CASE("concurrent callers: every line is one whole JSON object, seq in file 
     CHECK(lost == kInjects - 256);
 }
 
+TEST_CASE("open and release: one line each; release lists what the close reclaimed") {
+    TempFile file;
+    Fixture f;
+    auto trace = open_trace(f, file);
+    Context* second = f.dispatcher.open(getpid());
+    const uint64_t id = second->id;
+    Buffer mem(2 * K4);
+    const long ioasid = f.alloc(0, 0, 0, second);
+    REQUIRE(ioasid > 0);
+    REQUIRE(f.alloc(0, 0, 0, second) > 0);
+    REQUIRE(f.map(ioasid, 0x100000, mem.ptr, K4, kRW, second) == 0);
+    REQUIRE(f.map(ioasid, 0x200000, mem.bytes() + K4, K4, kRW, second) == 0);
+    REQUIRE(f.bind("accel0", kAccel, second) == 0);
+    REQUIRE(f.attach(kAccel, ioasid, {}, second) == 0);
+    iommu_device_fault consumer{};
+    consumer.argsz = sizeof(consumer);
+    consumer.cookie = kAccel;
+    REQUIRE(f.call(IOMMU_DEVICE_FAULT_REGISTER, consumer, second) == 0);
+    char byte = 'x';
+    iommu_sim_dma d{};
+    d.argsz = sizeof(d);
+    d.flags = IOMMU_SIM_DMA_WRITE;
+    d.cookie = kAccel;
+    d.iova = 0x300000;  // unmapped: a page request, left pending
+    d.length = 1;
+    d.data = reinterpret_cast<uintptr_t>(&byte);
+    REQUIRE(f.call(IOMMU_SIM_DMA, d, second) == 0);
+    REQUIRE(d.status == IOMMU_SIM_DMA_PENDING);
+    f.dispatcher.release(second);
+    trace.reset();
+
+    const auto lines = file.lines();
+    REQUIRE(lines.size() >= 3);
+    const Json& open = lines.front();
+    CHECK(open == Json{{"type", "open"}, {"seq", 1}, {"time", open["time"]}, {"context", id}, {"pid", getpid()}});
+    // The close answers the pending page request before the release line.
+    const size_t answered = find_line(lines, "type", "page-response");
+    CHECK(lines[answered]["origin"] == "detach");  // closing detaches first
+    CHECK(lines[answered]["code"] == "INVALID");
+    const Json& release = lines.back();
+    CHECK(release["type"] == "release");
+    CHECK(release["seq"] == lines.size());
+    CHECK(answered < lines.size() - 1);
+    CHECK(release["context"] == id);
+    CHECK(release["pid"] == getpid());
+    CHECK(release["reclaimed"] == Json{{"devices", {"accel0"}}, {"ioasids", 2}, {"mappings", 2}});
+
+    SUBCASE("an empty context reclaims nothing") {
+        TempFile again;
+        auto trace2 = open_trace(f, again);
+        f.dispatcher.release(f.dispatcher.open(getpid()));
+        trace2.reset();
+        const auto two = again.lines();
+        REQUIRE(two.size() == 2);
+        CHECK(two[0]["type"] == "open");
+        CHECK(two[1]["type"] == "release");
+        CHECK(two[1]["reclaimed"] == Json{{"devices", Json::array()}, {"ioasids", 0}, {"mappings", 0}});
+    }
+}
+
 TEST_CASE("a closed trace hears nothing more; an unwritable path is refused") {
     TempFile file;
     Fixture f;
