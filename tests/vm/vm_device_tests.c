@@ -1560,64 +1560,48 @@ static int t_memlock_cap_exempt(struct ctx *c)
  * A child binds and attaches devices (RID, PASID, mdev, software mdev with
  * a pin, a two-device group) and dies without closing.  The daemon must let
  * another context bind them all once the kernel has released the file.
- * how: 0 = the child _exit()s, 1 = the parent SIGKILLs it.
  */
-static int reclaim(struct ctx *c, int how)
+static const char *const reclaim_names[] = { "nic0", "nic1", "accel0", "mdev0", "vmdev0" };
+
+static int reclaim_setup(void *mem)
 {
-	static const char *const names[] = { "nic0", "nic1", "accel0", "mdev0", "vmdev0" };
-	struct iommu_sim_daemon_stats base, now;
 	struct iommu_sim_dma d;
+	unsigned char data[8];
+	int fd = open(dev_path, O_RDWR);
+	long id = fd < 0 ? -1 : do_alloc(fd);
+	long child = id > 0 ? do_alloc_nested(fd, id, 0) : -1;
+	size_t k;
+	int bad = fd < 0 || id < 0 || child < 0;
+
+	for (k = 0; !bad && k < sizeof(reclaim_names) / sizeof(reclaim_names[0]); k++)
+		bad = do_bind(fd, reclaim_names[k], k + 1) != 0;
+	bad = bad || do_bind(fd, "nic2", 10) != 0 ||
+	      do_map(fd, id, mem, IOVA_BASE, 4 * PAGE, RW) != 0 ||
+	      do_attach(fd, 1, id, NO_PASID) != 0 ||
+	      do_attach(fd, 2, id, NO_PASID) != 0 ||
+	      do_attach(fd, 3, id, 5) != 0 ||
+	      do_attach(fd, 3, child, 6) != 0 ||
+	      do_attach(fd, 4, id, NO_PASID) != 0 ||
+	      do_attach(fd, 5, id, NO_PASID) != 0 ||
+	      do_pin(fd, IOMMU_SIM_MDEV_PIN, 5, IOVA_BASE, 2, 0) != 0 ||
+	      do_dma(fd, 1, IOVA_BASE, data, 8, 0, NO_PASID, &d) != 0 ||
+	      d.status != IOMMU_SIM_DMA_OK;	/* an IOTLB entry for nic0 */
+	return bad ? -1 : 0;
+}
+
+static int reclaim(struct ctx *c, enum leave_how how)
+{
+	struct iommu_sim_daemon_stats base, now;
+	struct leaver holder;
 	unsigned char *mem = pages(4), data[8];
-	int up[2], down[2], status, i;
-	char ok = 0, go = 'g';
 	long r = 0;
-	pid_t pid;
+	int i;
 
 	CHECK(mem != NULL, "mmap: %s", strerror(errno));
 	memset(mem, 0x66, 4 * PAGE);
 	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &base));
-	CHECK(pipe(up) == 0 && pipe(down) == 0, "pipe: %s", strerror(errno));
-	pid = fork();
-	CHECK(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(dev_path, O_RDWR);
-		long id = fd < 0 ? -1 : do_alloc(fd);
-		long child = id > 0 ? do_alloc_nested(fd, id, 0) : -1;
-		char res = 'e';
-		size_t k;
-		int bad = fd < 0 || id < 0 || child < 0;
-
-		for (k = 0; !bad && k < sizeof(names) / sizeof(names[0]); k++)
-			bad = do_bind(fd, names[k], k + 1) != 0;
-		bad = bad || do_bind(fd, "nic2", 10) != 0 ||
-		      do_map(fd, id, mem, IOVA_BASE, 4 * PAGE, RW) != 0 ||
-		      do_attach(fd, 1, id, NO_PASID) != 0 ||
-		      do_attach(fd, 2, id, NO_PASID) != 0 ||
-		      do_attach(fd, 3, id, 5) != 0 ||
-		      do_attach(fd, 3, child, 6) != 0 ||
-		      do_attach(fd, 4, id, NO_PASID) != 0 ||
-		      do_attach(fd, 5, id, NO_PASID) != 0 ||
-		      do_pin(fd, IOMMU_SIM_MDEV_PIN, 5, IOVA_BASE, 2, 0) != 0 ||
-		      do_dma(fd, 1, IOVA_BASE, data, 8, 0, NO_PASID, &d) != 0 ||
-		      d.status != IOMMU_SIM_DMA_OK;	/* an IOTLB entry for nic0 */
-		if (!bad)
-			res = 'k';
-		if (write(up[1], &res, 1) != 1)
-			_exit(2);
-		if (how == 0) {
-			if (read(down[0], &res, 1) != 1)
-				_exit(2);
-			_exit(0);	/* no unbind, no detach, no close */
-		}
-		for (;;)
-			pause();
-	}
-	close(up[1]);
-	close(down[0]);
-	if (read(up[0], &ok, 1) != 1)
-		ok = 0;
-	close(up[0]);
-	if (ok == 'k') {
+	TRY(leaver_start(&holder, how, reclaim_setup, mem));
+	if (holder.set_up) {
 		/* While the child lives, its devices are its own. */
 		r = do_bind(c->a, "nic0", 1);
 		if (r == -EBUSY)
@@ -1625,15 +1609,8 @@ static int reclaim(struct ctx *c, int how)
 		if (r == -EBUSY)
 			r = do_bind(c->a, "gpu0", 3);
 	}
-	if (how == 0) {
-		if (write(down[1], &go, 1) != 1)
-			kill(pid, SIGKILL);
-	} else {
-		kill(pid, SIGKILL);
-	}
-	close(down[1]);
-	waitpid(pid, &status, 0);
-	CHECK(ok == 'k', "the child could not bind/attach/map/pin/DMA (see other tests)");
+	leaver_end(&holder);
+	CHECK(holder.set_up, "the child could not bind/attach/map/pin/DMA (see other tests)");
 	CHECK(r == -EBUSY, "binding the live child's devices: expected EBUSY, got %s", resname(r));
 
 	/* The kernel sends RELEASE asynchronously: poll, up to 3 s. */
@@ -1662,8 +1639,8 @@ static int reclaim(struct ctx *c, int how)
 	return 0;
 }
 
-static int t_reclaim_exit(struct ctx *c) { return reclaim(c, 0); }
-static int t_reclaim_sigkill(struct ctx *c) { return reclaim(c, 1); }
+static int t_reclaim_exit(struct ctx *c) { return reclaim(c, LEAVE_EXIT); }
+static int t_reclaim_sigkill(struct ctx *c) { return reclaim(c, LEAVE_KILL); }
 
 static const struct vm_test tests[] = {
 	{ "bind_names_cookies", t_bind_names_cookies },

@@ -20,10 +20,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,6 +156,72 @@ static inline void *pages(size_t n)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ---------------------------------------------------------------------------
+ * A child that leaves its state behind (the reclaim tests)
+ * ------------------------------------------------------------------------- */
+
+/*
+ * leaver_start() forks a child that runs setup(arg) -- open the device, bind,
+ * map, ... -- and reports whether it returned 0; then it waits.
+ * leaver_end() makes it go without cleaning up anything: LEAVE_EXIT tells it
+ * to _exit(), LEAVE_KILL SIGKILLs it; either way it is reaped.  In between,
+ * the parent can look at what the living child holds.
+ */
+enum leave_how { LEAVE_EXIT, LEAVE_KILL };
+
+struct leaver {
+	pid_t pid;
+	int go;			/* write end: "exit now" (LEAVE_EXIT) */
+	enum leave_how how;
+	int set_up;		/* setup() returned 0 in the child */
+};
+
+/* 0, or -1 with `why` set if the child could not be started. */
+static inline int leaver_start(struct leaver *l, enum leave_how how,
+			       int (*setup)(void *), void *arg)
+{
+	int up[2], down[2];
+	char r = 'e';
+
+	l->how = how;
+	l->set_up = 0;
+	CHECK(pipe(up) == 0, "pipe: %s", strerror(errno));
+	CHECK(pipe(down) == 0, "pipe: %s", strerror(errno));
+	l->pid = fork();
+	CHECK(l->pid >= 0, "fork: %s", strerror(errno));
+	if (l->pid == 0) {
+		if (setup(arg) == 0)
+			r = 'k';
+		if (write(up[1], &r, 1) != 1)
+			_exit(2);
+		if (how == LEAVE_EXIT) {
+			if (read(down[0], &r, 1) != 1)
+				_exit(2);
+			_exit(0);	/* no close, no unbind, no free, no unmap */
+		}
+		for (;;)
+			pause();
+	}
+	close(up[1]);
+	close(down[0]);
+	if (read(up[0], &r, 1) == 1 && r == 'k')
+		l->set_up = 1;
+	close(up[0]);
+	l->go = down[1];
+	return 0;
+}
+
+static inline void leaver_end(struct leaver *l)
+{
+	char go = 'g';
+	int status;
+
+	if (l->how == LEAVE_KILL || write(l->go, &go, 1) != 1)
+		kill(l->pid, SIGKILL);
+	close(l->go);
+	waitpid(l->pid, &status, 0);
 }
 
 /* ---------------------------------------------------------------------------

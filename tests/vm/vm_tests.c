@@ -568,57 +568,35 @@ static int t_isolation(struct ctx *c)
 /*
  * A child opens the device, allocates and maps, then dies without closing.
  * The kernel releases its file; the daemon must drop the context and all it
- * held.  how: 0 = the child _exit()s, 1 = the parent SIGKILLs it.
+ * held.
  */
-static int reclaim(struct ctx *c, int how)
+static int reclaim_setup(void *unused)
+{
+	int fd = open(dev_path, O_RDWR);
+	long id1 = fd < 0 ? -1 : do_alloc(fd);
+	long id2 = fd < 0 ? -1 : do_alloc(fd);
+
+	(void)unused;
+	return id1 >= 0 && id2 >= 0 &&
+	       do_map(fd, id1, buf, IOVA_BASE, 16 * PAGE, RW) == 0 &&
+	       do_map(fd, id2, buf, IOVA_BASE, 16 * PAGE, RW) == 0 ? 0 : -1;
+}
+
+static int reclaim(struct ctx *c, enum leave_how how)
 {
 	struct iommu_sim_daemon_stats base, mid, now;
-	int up[2], down[2], status, i;
-	char ok = 0, go = 'g';
-	pid_t pid;
+	struct leaver child;
+	long r = 0;
+	int i;
 
 	memset(&mid, 0, sizeof(mid));
 	CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &base));
-	CHECK(pipe(up) == 0 && pipe(down) == 0, "pipe: %s", strerror(errno));
-	pid = fork();
-	CHECK(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(dev_path, O_RDWR);
-		long id1 = fd < 0 ? -1 : do_alloc(fd);
-		long id2 = fd < 0 ? -1 : do_alloc(fd);
-		char r = 'e';
-
-		if (id1 >= 0 && id2 >= 0 &&
-		    do_map(fd, id1, buf, IOVA_BASE, 16 * PAGE, RW) == 0 &&
-		    do_map(fd, id2, buf, IOVA_BASE, 16 * PAGE, RW) == 0)
-			r = 'k';
-		if (write(up[1], &r, 1) != 1)
-			_exit(2);
-		if (how == 0) {
-			if (read(down[0], &r, 1) != 1)
-				_exit(2);
-			_exit(0);	/* no close, no free, no unmap */
-		}
-		for (;;)
-			pause();
-	}
-	close(up[1]);
-	close(down[0]);
-	if (read(up[0], &ok, 1) != 1)
-		ok = 0;
-	close(up[0]);
-	if (ok == 'k') {
-		CHECK_OK("DAEMON_STATS", daemon_stats(c->a, &mid));
-	}
-	if (how == 0) {
-		if (write(down[1], &go, 1) != 1)
-			kill(pid, SIGKILL);
-	} else {
-		kill(pid, SIGKILL);
-	}
-	close(down[1]);
-	waitpid(pid, &status, 0);
-	CHECK(ok == 'k', "the child could not open/alloc/map (see other tests)");
+	TRY(leaver_start(&child, how, reclaim_setup, NULL));
+	if (child.set_up)
+		r = daemon_stats(c->a, &mid);
+	leaver_end(&child);
+	CHECK(child.set_up, "the child could not open/alloc/map (see other tests)");
+	CHECK_OK("DAEMON_STATS while the child lives", r);
 	CHECK(mid.contexts == base.contexts + 1 && mid.ioasids == base.ioasids + 2 &&
 	      mid.mappings == base.mappings + 2 &&
 	      mid.mapped_bytes == base.mapped_bytes + 32 * PAGE,
@@ -636,8 +614,8 @@ static int reclaim(struct ctx *c, int how)
 	return -1;
 }
 
-static int t_exit_without_close(struct ctx *c) { return reclaim(c, 0); }
-static int t_sigkill_reclaim(struct ctx *c) { return reclaim(c, 1); }
+static int t_exit_without_close(struct ctx *c) { return reclaim(c, LEAVE_EXIT); }
+static int t_sigkill_reclaim(struct ctx *c) { return reclaim(c, LEAVE_KILL); }
 
 /*
  * Several processes at once, each with its own context, each looping
