@@ -427,6 +427,27 @@ struct iommu_info_cap_pasid {
 	__u32				flags;		/* IOMMU_PASID_* */
 };
 
+/* Page-request credits, only for devices with IOMMU_DEVICE_INFO_PRI.  Like a
+ * PCIe function's Outstanding Page Request Allocation, a device has at most
+ * @max_requests page requests waiting for an answer, and the daemon holds at
+ * most @max_requests of its DMAs (stalled on a page request, or finished and
+ * not yet reaped by IOMMU_SIM_DMA_STATUS or the control socket).  When
+ * either is reached, IOMMU_SIM_DMA and a recoverable IOMMU_SIM_INJECT_FAULT
+ * of the device fail with EBUSY before doing anything, so what one client's
+ * stalled DMAs can make the daemon hold stays bounded.  The control
+ * socket's `set` changes @max_requests (IOMMU_PRI_REQUESTS_DEFAULT at
+ * start; 1 .. IOMMU_PRI_REQUESTS_MAX). */
+#define IOMMU_DEVICE_INFO_CAP_PRI		6
+#define IOMMU_PRI_REQUESTS_DEFAULT	16
+#define IOMMU_PRI_REQUESTS_MAX		1024
+struct iommu_info_cap_pri {
+	struct iommu_info_cap_header	header;
+	__u32				max_requests;
+	__u32				outstanding;	/* page requests waiting now */
+	__u32				held_dmas;	/* DMAs the daemon holds now */
+	__u32				__reserved;
+};
+
 /*
  * IOMMU_DEVICE_ATTACH - _IO(IOMMU_TYPE, IOMMU_BASE + 0x0a)
  * @argsz: sizeof(struct iommu_device_attach)
@@ -794,7 +815,7 @@ struct iommu_sim_daemon_stats {
  * @iova: first address the device accesses
  * @length: bytes, 1 .. IOMMU_SIM_DMA_MAX
  * @data: the caller's buffer of @length bytes (a PENDING read DMA writes
- *         it when the DMA ends)
+ *         it when IOMMU_SIM_DMA_STATUS reports that the DMA ended)
  * @bytes_done: out: bytes moved before the fault (all of them on success)
  * @fault_addr: out: the faulting IOVA
  * @fault_reason: out: IOMMU_FAULT_REASON_*
@@ -815,6 +836,8 @@ struct iommu_sim_daemon_stats {
  *         EOPNOTSUPP  IOMMU_SIM_DMA_PASID from an mdev, a device that is not
  *                 PASID-capable, or one whose IOMMU has no PASIDs;
  *         EINVAL  IOMMU_SIM_DMA_PASID and @pasid 0 or >= 2^pasid_width;
+ *         EBUSY   a PRI device with IOMMU_DEVICE_INFO_CAP_PRI's
+ *                 max_requests page requests outstanding or DMAs held;
  *         EFAULT  the calling process cannot be identified, @data is not
  *                 accessible, or the mapping owner's memory is gone (it
  *                 unmapped its buffer behind the IOMMU's back).  Pages
@@ -920,7 +943,9 @@ struct iommu_sim_dma_status {
  *                 device of another context is -- the fault has nowhere
  *                 to go;
  *         EOPNOTSUPP  RECOVERABLE and the attached device cannot issue page
- *                 requests (no PRI, or its IOMMU has no IOPF).
+ *                 requests (no PRI, or its IOMMU has no IOPF);
+ *         EBUSY   RECOVERABLE and the device has IOMMU_DEVICE_INFO_CAP_PRI's
+ *                 max_requests page requests outstanding.
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_INJECT_FAULT	_IO(IOMMU_TYPE, IOMMU_NR_SIM_INJECT_FAULT)
 #define IOMMU_SIM_FAULT_RAW		(1u << 0)
