@@ -30,11 +30,7 @@ struct Bench {
     uint32_t ioasid = 0;
 
     template <typename T> long call(unsigned cmd, T& args) {
-        std::byte out[IOMMU_ARGSZ_MAX];
-        const auto in = std::as_bytes(std::span(&args, 1));
-        const IoctlReply reply = dispatcher.ioctl(*ctx, caller, cmd, 0, in, out);
-        std::memcpy(&args, out, std::min(reply.out_len, sizeof(T)));
-        return reply.result;
+        return dispatcher.ioctl(*ctx, caller, cmd, reinterpret_cast<uintptr_t>(&args));
     }
 
     Bench() {

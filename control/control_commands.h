@@ -1,6 +1,7 @@
 // The control protocol's commands (docs/control.md), one function each.
 // Each runs with the model lock held (handle_control_request takes it via
-// Dispatcher::with_model), reads and checks every field before it changes
+// Dispatcher::with_model) -- except dma, which takes it itself and drops it
+// around client memory -- reads and checks every field before it changes
 // anything, and returns the whole response: {"ok": true, ...} or
 // {"ok": false, "error": "<field>: <what was wrong>"}.
 #pragma once

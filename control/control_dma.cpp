@@ -1,8 +1,10 @@
 // dma and dma-status: a device's DMA started from the control socket.  The
-// bytes live in the request and the response (kDaemonInitiator), and the
-// job runs through advance_dma in the device's owning context like a
-// client's SIM_DMA, so it stalls on page requests the same way; a stalled
-// one waits in that context's dmas until dma-status reaps it.
+// bytes live in the request and the response (no initiator process), and
+// the job goes through the same life as a client's SIM_DMA
+// (fault-region/stalled_dma.h) in the device's owning context: admitted
+// against the device's page-request credits, run with the model lock
+// dropped around client memory, stalled on page requests; a stalled one
+// waits in that context's dmas until dma-status reaps it.
 #include <cerrno>
 #include <cstdint>
 #include <limits>
@@ -13,6 +15,8 @@
 #include "../devices/dma_engine.h"
 #include "../dispatcher/model.h"
 #include "../fault-region/stalled_dma.h"
+#include <algorithm>
+#include <mutex>
 #include "control_commands.h"
 #include "control_names.h"
 #include "cuse-iommu.h"
@@ -24,18 +28,19 @@ namespace {
 using nlohmann::json;
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
-json job_json(const DmaJob& job, uint64_t id) {
+// A job's answer; `job` is the finished job (nullptr while PENDING).
+json job_json(const DmaReport& report, const DmaJob* job) {
     json out = ok_response();
-    out["status"] = dma_status_name(job.status);
-    out["bytes_done"] = job.done;
-    if (job.status != IOMMU_SIM_DMA_OK)
-        out["fault"] = {{"addr", job.fault.addr},
-                        {"reason", fault_reason_name(job.fault.reason)},
-                        {"flags", fault_flags_json(job.fault.flags)}};
-    if (job.status == IOMMU_SIM_DMA_PENDING)
-        out["dma_id"] = id;
-    else if (!job.req.write)
-        out["data"] = to_hex(job.bytes.data(), job.done);
+    out["status"] = dma_status_name(report.status);
+    out["bytes_done"] = report.done;
+    if (report.status != IOMMU_SIM_DMA_OK)
+        out["fault"] = {{"addr", report.fault.addr},
+                        {"reason", fault_reason_name(report.fault.reason)},
+                        {"flags", fault_flags_json(report.fault.flags)}};
+    if (report.status == IOMMU_SIM_DMA_PENDING)
+        out["dma_id"] = report.dma_id;
+    else if (job && !job->req.write)  // unbind drops a held job's data
+        out["data"] = to_hex(job->bytes.data(), std::min<size_t>(job->done, job->bytes.size()));
     return out;
 }
 
@@ -69,7 +74,8 @@ bool read_dma_fields(const json& request, DmaFields& out, std::string* error) {
         f.fail("length", "iova + length wraps past 2^64");
     *error = f.error();
     const auto bus_pasid = pasid ? std::optional(static_cast<uint32_t>(*pasid)) : std::nullopt;
-    out.job.req = {iova, length, write, bus_pasid, kDaemonInitiator, 0};
+    out.job.req = {iova, length, write, bus_pasid, nullptr, 0};
+    out.job.bytes.resize(length);  // a read's room (a write's bytes are there already)
     return f.ok();
 }
 
@@ -107,11 +113,14 @@ FoundDma find_control_dma(Model& model, const std::string& name, uint64_t id) {
 
 }  // namespace
 
+// Runs without the control command's lock (control_protocol.cpp): it
+// takes the model lock itself and drops it around client memory.
 json cmd_dma(Model& model, const json& request) {
     DmaFields fields;
     std::string error;
     if (!read_dma_fields(request, fields, &error))
         return error_response(error);
+    std::unique_lock lock(model.lock());
     BoundDevice* dev = bound_device_named(model, fields.device, "device", &error);
     if (!dev)
         return error_response(error);
@@ -120,19 +129,17 @@ json cmd_dma(Model& model, const json& request) {
         if (long err = check_dma_pasid(model, *dev->spec, *job.req.pasid))
             return error_response(pasid_error(model, *dev->spec, err, *job.req.pasid));
     }
-    job.cookie = dev->cookie;
-    job.device = dev->index;
-    start_dma(job);  // the daemon's initiator: nothing to fetch, cannot fail
-    Context& ctx = *dev->ctx;
-    const uint64_t id = ctx.next_dma_id++;
-    if (advance_dma(model, *dev, id, job) < 0)
+    if (admit_dma(*dev->ctx, *dev, job))
+        return error_response("device: " + json_quoted(fields.device) + " has no page-request credit left (" +
+                              std::to_string(dev->max_page_requests) +
+                              " page requests outstanding or DMAs held; answer or reap some, or raise "
+                              "page_requests with set)");
+    DmaReport report;
+    if (run_new_dma(model, lock, dev->ctx->id, job, &report) < 0)
         return error_response("iova: the DMA stopped after " + std::to_string(job.done) +
-                              " bytes: the memory behind a mapping is gone (its owner unmapped it) or a user "
-                              "page table could not be read");
-    json out = job_json(job, id);
-    if (job.status == IOMMU_SIM_DMA_PENDING)
-        ctx.dmas.emplace(id, std::move(job));
-    return out;
+                              " bytes: the memory behind a mapping is gone (its owner unmapped it or exited) "
+                              "or a user page table could not be read");
+    return job_json(report, report.status == IOMMU_SIM_DMA_PENDING ? nullptr : &job);
 }
 
 json cmd_dma_status(Model& model, const json& request) {
@@ -146,10 +153,9 @@ json cmd_dma_status(Model& model, const json& request) {
         return error_response("dma_id: no DMA " + std::to_string(id) + " of " + json_quoted(name) +
                               " from the control socket (never started, never stalled, or its final status "
                               "was returned already)");
-    json out = job_json(found.it->second, id);
-    if (found.it->second.status != IOMMU_SIM_DMA_PENDING)
-        found.ctx->dmas.erase(found.it);  // reaped, like SIM_DMA_STATUS
-    return out;
+    DmaReport report;
+    const std::optional<DmaJob> done = reap_dma(*found.ctx, id, &report);  // like SIM_DMA_STATUS
+    return job_json(report, done ? &*done : nullptr);
 }
 
 }  // namespace ciommu

@@ -95,6 +95,10 @@ json cmd_fault(Model& model, const json& request) {
     if (err == -EOPNOTSUPP)
         return error_response("recoverable: " + json_quoted(injection.dev->spec->name) +
                               " cannot issue page requests (no PRI, or its IOMMU has no IOPF)");
+    if (err == -EBUSY)
+        return error_response("recoverable: " + json_quoted(injection.dev->spec->name) + " has all " +
+                              std::to_string(injection.dev->max_page_requests) +
+                              " page-request credits outstanding (answer some, or raise page_requests with set)");
     json out = ok_response();
     out["context"] = injection.dev->ctx->id;
     out["device"] = injection.dev->spec->name;

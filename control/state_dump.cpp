@@ -49,7 +49,7 @@ json mappings_json(const IoAddressSpace& space, json& ioasid) {
             ioasid["mappings_truncated"] = true;
             return false;
         }
-        list.push_back({{"iova", m.iova}, {"size", m.size}, {"vaddr", m.vaddr}, {"pid", m.pid},
+        list.push_back({{"iova", m.iova}, {"size", m.size}, {"vaddr", m.vaddr}, {"pid", m.owner ? m.owner->pid() : 0},
                         {"prot", prot_json(m.prot)}});
         return true;
     });

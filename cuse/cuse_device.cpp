@@ -13,12 +13,10 @@
 #include <fuse_lowlevel.h>
 
 #include "../dispatcher/caller.h"
-#include "../dispatcher/command_table.h"
 #include "../dispatcher/context.h"
 #include "../dispatcher/dispatcher.h"
 #include "cuse-iommu.h"
 #include "fault_readers.h"
-#include "ioctl_fetch.h"
 
 namespace ciommu {
 namespace {
@@ -64,45 +62,19 @@ void on_poll(fuse_req_t req, fuse_file_info* fi, fuse_pollhandle* handle) {
     device_of(req).fault_readers().poll(req, context_of(fi).id, handle);
 }
 
-void reply(fuse_req_t req, const IoctlReply& result, const void* out, size_t out_bufsz) {
-    if (result.result < 0) {
-        fuse_reply_err(req, static_cast<int>(-result.result));
-        return;
-    }
-    fuse_reply_ioctl(req, static_cast<int>(result.result), out, std::min(result.out_len, out_bufsz));
-}
-
+// A restricted CUSE ioctl: every command is _IO (no size or direction in
+// the number), so the kernel forwards the raw argument and no data, in one
+// request; the dispatcher reads and writes the argument in the caller's
+// memory itself.  One kernel round trip per ioctl.
 void on_ioctl(fuse_req_t req, int cmd, void* arg, fuse_file_info* fi, unsigned /*flags*/,
-              const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+              const void* /*in_buf*/, size_t /*in_bufsz*/, size_t /*out_bufsz*/) {
     CuseDevice& device = device_of(req);
-    const unsigned command = static_cast<unsigned>(cmd);
-    const uint64_t user_arg = reinterpret_cast<uintptr_t>(arg);
-    const CommandSpec* spec = find_command(command);
-    if (!spec) {
-        fuse_reply_err(req, ENOTTY);
-        return;
-    }
-
-    if (spec->kind == ArgKind::kStruct) {
-        if (user_arg == 0) {
-            fuse_reply_err(req, EFAULT);
-            return;
-        }
-        static const size_t page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-        const FetchPlan plan = plan_ioctl_fetch(*spec, user_arg, in_buf, in_bufsz, page_size);
-        if (!plan.ready) {
-            const iovec in_iov{arg, plan.in_bytes};
-            const iovec out_iov{arg, plan.out_bytes};
-            fuse_reply_ioctl_retry(req, &in_iov, 1, &out_iov, plan.out_bytes ? 1 : 0);
-            return;
-        }
-    }
-
-    alignas(8) std::byte out[IOMMU_ARGSZ_MAX];
-    const auto in = std::span(static_cast<const std::byte*>(in_buf), in_buf ? in_bufsz : 0);
-    const IoctlReply result =
-        device.dispatcher().ioctl(context_of(fi), caller_of(req), command, user_arg, in, out);
-    reply(req, result, out, out_bufsz);
+    const long result = device.dispatcher().ioctl(context_of(fi), caller_of(req), static_cast<unsigned>(cmd),
+                                                  reinterpret_cast<uintptr_t>(arg));
+    if (result < 0)
+        fuse_reply_err(req, static_cast<int>(-result));
+    else
+        fuse_reply_ioctl(req, static_cast<int>(result), nullptr, 0);
 }
 
 const cuse_lowlevel_ops kOps = [] {
@@ -147,7 +119,7 @@ CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
     cuse_info info{};
     info.dev_info_argc = 1;
     info.dev_info_argv = dev_info;
-    info.flags = CUSE_UNRESTRICTED_IOCTL;
+    info.flags = 0;  // restricted ioctls: one round trip each (see on_ioctl)
 
     std::vector<char*> argv{const_cast<char*>("cuse-iommu")};
     if (options_.debug)

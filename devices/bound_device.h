@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <map>
 
+#include "../ioasid/process.h"
+#include "cuse-iommu.h"
+
 namespace ciommu {
 
 struct Context;
@@ -28,7 +31,7 @@ struct Attachment {
 // A page a software mdev's vendor driver pinned.
 struct MdevPin {
     uint64_t vaddr;  // in the mapping owner
-    int pid;
+    std::shared_ptr<const Process> owner;
     uint32_t count;  // pins of this page by this mdev
 };
 
@@ -44,15 +47,22 @@ struct BoundDevice {
     unsigned index;       // in the topology
     Context* ctx;
     uint64_t cookie;      // the user's name for it
+    uint64_t binding;     // unique in its context: this bind, not a later one
     unsigned physical;    // topology index of the physical device: the parent for an mdev
     uint32_t def_pasid;   // IOMMU-backed mdev: the PASID that marks it on the parent; else kNoPasid
     std::map<uint32_t, Attachment> attachments;  // by PASID (kNoPasid: whole device)
     std::map<uint64_t, MdevPin> pins;            // software mdev: by IOVA page
 
-    // Fault reporting (seed 004): one consumer, the context's fault region.
+    // Fault reporting ("iommu: introduce device fault report API", Jacob
+    // Pan, May 2018): one consumer, the context's fault region.
     bool fault_consumer = false;
     bool page_requests_stopped = false;  // after a FAILURE response, until re-attached
     std::map<uint32_t, PageRequestGroup> page_requests;  // by group id
+
+    // Page-request credits (IOMMU_DEVICE_INFO_CAP_PRI): at most this many
+    // page requests outstanding and DMAs held (stalled or unreaped).
+    uint32_t max_page_requests = IOMMU_PRI_REQUESTS_DEFAULT;
+    uint32_t held_dmas = 0;  // DMAs of this binding held or running
 };
 
 }  // namespace ciommu

@@ -4,6 +4,7 @@
 
 #include "../dispatcher/model.h"
 #include "../fault-region/page_requests.h"
+#include "../fault-region/stalled_dma.h"
 #include "mdev_pins.h"
 
 namespace ciommu {
@@ -116,6 +117,8 @@ long bind_device(Model& model, Context& ctx, std::string_view name, uint64_t coo
     dev->index = index;
     dev->ctx = &ctx;
     dev->cookie = cookie;
+    dev->binding = ctx.next_binding++;
+    dev->max_page_requests = table.page_request_limit(index);
     dev->physical = physical;
     dev->def_pasid = def_pasid;
     table.set_bound(index, dev.get());
@@ -133,6 +136,7 @@ long unbind_device(Model& model, Context& ctx, uint64_t cookie) {
     while (!dev->attachments.empty())
         remove_attachment(model, ctx, *dev, dev->attachments.begin()->first);
     abort_page_requests(model, *dev, std::nullopt);
+    forget_dma_data(ctx, dev->binding);  // what one binding held stays bounded
 
     DeviceTable& table = model.devices();
     const DeviceSpec& spec = *dev->spec;

@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "cuse-iommu.h"
+
 namespace ciommu {
 
 struct BoundDevice;
@@ -24,6 +26,14 @@ public:
             bound_.resize(index + 1, nullptr);
         bound_[index] = dev;
     }
+
+    // A device's page-request credits (IOMMU_DEVICE_INFO_CAP_PRI), which a
+    // bind starts with; the control socket's `set` changes them.
+    uint32_t page_request_limit(unsigned index) const {
+        auto it = page_request_limits_.find(index);
+        return it == page_request_limits_.end() ? IOMMU_PRI_REQUESTS_DEFAULT : it->second;
+    }
+    void set_page_request_limit(unsigned index, uint32_t limit) { page_request_limits_[index] = limit; }
 
     // The context that owns a group, or nullptr if the group is free.
     Context* group_owner(unsigned group) const {
@@ -73,6 +83,7 @@ private:
     std::map<unsigned, GroupClaim> groups_;
     std::map<unsigned, unsigned> mdevs_on_parent_;
     std::map<unsigned, std::set<uint32_t>> def_pasids_;
+    std::map<unsigned, uint32_t> page_request_limits_;  // devices set away from the default
 };
 
 }  // namespace ciommu

@@ -1,15 +1,19 @@
 #include "dma_engine.h"
 
 #include "../dispatcher/model.h"
-#include "../ioasid/user_memory.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {
 namespace {
 
+// More client memory than any walk needs: a table that keeps changing
+// under the walk ends it rather than looping.
+constexpr size_t kMaxReadsPerPage = 16;
+
 // Where dev's DMA goes: through the IOMMU, or (software mdev) its vendor
-// driver's view of the attached space.
-Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req, uint64_t iova) {
+// driver's view of the attached space.  Model lock held.
+Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req, uint64_t iova,
+                          const MemoryOracle& memory) {
     const DeviceSpec& spec = *dev.spec;
     if (spec.kind == DeviceKind::kSwMdev) {
         auto it = dev.attachments.find(kNoPasid);
@@ -20,10 +24,10 @@ Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req,
             t.fault.flags = req.write ? IOMMU_FAULT_WRITE : 0u;
             return t;
         }
-        return translate_in(model, *dev.ctx, it->second.ioasid, iova, req.write);
+        return translate_in(model, *dev.ctx, it->second.ioasid, iova, req.write, memory);
     }
     const uint32_t bus_pasid = spec.kind == DeviceKind::kMdev ? dev.def_pasid : req.pasid.value_or(kNoPasid);
-    return translate_routed(model, RouteKey{spec.iommu, spec.rid, bus_pasid}, iova, req.write);
+    return translate_routed(model, RouteKey{spec.iommu, spec.rid, bus_pasid}, iova, req.write, memory);
 }
 
 }  // namespace
@@ -39,44 +43,43 @@ long check_dma_pasid(const Model& model, const DeviceSpec& dev, uint32_t pasid) 
     return 0;
 }
 
-long start_dma(DmaJob& job) {
-    job.bytes.resize(job.req.length);  // the daemon's initiator has filled a write's bytes already
-    if (!job.req.write || from_daemon(job))
-        return 0;
-    return read_user(job.req.data_pid, job.req.data, job.bytes.data(), job.bytes.size()) ? -EFAULT : 0;
-}
-
-DmaStep run_dma(Model& model, BoundDevice& dev, DmaJob& job) {
-    DmaStep step;
+DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, DmaJob& job) {
     const DmaRequest& req = job.req;
+    MemoryOracle memory;
     while (job.done < req.length) {
+        // Looked up afresh each page: the lock was dropped since the last.
+        Context* ctx = model.find_context(context_id);
+        BoundDevice* dev = ctx ? ctx->find_device(job.cookie) : nullptr;
+        if (!dev || dev->index != job.device)
+            return DmaStop::kGone;
         const uint64_t iova = req.iova + job.done;
         const uint64_t chunk = std::min(req.length - job.done, kPageSize - (iova & (kPageSize - 1)));
-        Translation t = translate_for(model, dev, req, iova);
-        if (t.err) {
-            step.err = t.err;
-            return step;
+        const Translation t = translate_for(model, *dev, req, iova, memory);
+        if (t.needs_memory()) {
+            if (memory.size() >= kMaxReadsPerPage)
+                return DmaStop::kFailed;
+            lock.unlock();
+            memory.fetch(t.need);
+            lock.lock();
+            continue;  // translate again, against the model as it is now
         }
+        memory.clear();
+        if (t.err)
+            return DmaStop::kFailed;
         if (!t.ok) {
-            step.faulted = true;
             job.fault = t.fault;
-            return step;
+            return DmaStop::kFaulted;
         }
+        const std::shared_ptr<const Process> owner = t.owner->shared_from_this();
+        lock.unlock();
         unsigned char* bytes = job.bytes.data() + job.done;
-        const long err = req.write ? write_user(t.pid, t.vaddr, bytes, chunk) : read_user(t.pid, t.vaddr, bytes, chunk);
-        if (err) {  // the owner unmapped the memory behind the IOMMU's back
-            step.err = -EFAULT;
-            return step;
-        }
+        const long err = req.write ? owner->write(t.vaddr, bytes, chunk) : owner->read(t.vaddr, bytes, chunk);
+        lock.lock();
+        if (err)  // the owner unmapped the memory behind the IOMMU's back, or is gone
+            return DmaStop::kFailed;
         job.done += chunk;
     }
-    return step;
-}
-
-long finish_dma(const DmaJob& job) {
-    if (job.req.write || job.done == 0 || from_daemon(job))
-        return 0;  // the daemon's initiator reads job.bytes itself
-    return write_user(job.req.data_pid, job.req.data, job.bytes.data(), job.done);
+    return DmaStop::kDone;
 }
 
 }  // namespace ciommu

@@ -9,7 +9,7 @@ namespace ciommu {
 namespace {
 
 void unpin_page(Model& model, BoundDevice& dev, std::map<uint64_t, MdevPin>::iterator it) {
-    model.ledger().unpin(it->second.pid, it->second.vaddr, 1);
+    model.ledger().unpin(*it->second.owner, it->second.vaddr, 1);
     if (--it->second.count == 0)
         dev.pins.erase(it);
 }
@@ -44,12 +44,12 @@ long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32
         targets.push_back(*target);
     }
     for (uint32_t i = 0; i < npages; ++i) {
-        if (long err = model.ledger().pin(targets[i].pid, targets[i].vaddr, 1)) {
+        if (long err = model.ledger().pin(*targets[i].owner, targets[i].vaddr, 1)) {
             mdev_unpin(model, ctx, cookie, iova, i);  // roll back what this call pinned
             return err;
         }
         auto& pin = dev->pins[(iova >> kPageShift) + i];
-        pin = {targets[i].vaddr, targets[i].pid, pin.count + 1};
+        pin = {targets[i].vaddr, targets[i].owner->shared_from_this(), pin.count + 1};
     }
     return 0;
 }
@@ -72,7 +72,7 @@ long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint
 void release_all_mdev_pins(Model& model, BoundDevice& dev) {
     for (auto& [page, pin] : dev.pins)
         for (uint32_t i = 0; i < pin.count; ++i)
-            model.ledger().unpin(pin.pid, pin.vaddr, 1);
+            model.ledger().unpin(*pin.owner, pin.vaddr, 1);
     dev.pins.clear();
 }
 
@@ -85,7 +85,7 @@ void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, 
         auto it = dev->pins.lower_bound(first_page);
         while (it != dev->pins.end() && it->first <= last_page) {
             for (uint32_t i = 0; i < it->second.count; ++i)
-                model.ledger().unpin(it->second.pid, it->second.vaddr, 1);
+                model.ledger().unpin(*it->second.owner, it->second.vaddr, 1);
             it = dev->pins.erase(it);
         }
     }

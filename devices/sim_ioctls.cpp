@@ -1,6 +1,8 @@
 // Device-side simulation commands: what real hardware and a vendor driver
 // would do -- DMA through the IOMMU, and a software mdev's page pinning.
+#include <algorithm>
 #include <cerrno>
+#include <mutex>
 
 #include "../dispatcher/caller.h"
 #include "../dispatcher/context.h"
@@ -10,12 +12,13 @@
 #include "../fault-region/stalled_dma.h"
 #include "dma_engine.h"
 #include "mdev_pins.h"
+#include "../ioasid/process.h"
 
 namespace ciommu {
 namespace {
 
 // SIM_DMA and SIM_DMA_STATUS report a job the same way.
-template <typename Out> void report_job(const DmaJob& job, Out& out) {
+template <typename Out> void report_job(const DmaReport& job, Out& out) {
     out.status = job.status;
     out.bytes_done = job.done;
     const bool faulted = job.status != IOMMU_SIM_DMA_OK;
@@ -24,10 +27,9 @@ template <typename Out> void report_job(const DmaJob& job, Out& out) {
     out.fault_flags = faulted ? job.fault.flags : 0;
 }
 
-}  // namespace
-
-long ioctl_sim_dma(CallEnv& env) {
-    auto& req = *static_cast<iommu_sim_dma*>(env.args);
+// Checks a SIM_DMA against its device and takes one of the device's DMA
+// slots: 0 or -errno, in the uapi's order.  Model lock held.
+long admit_sim_dma(CallEnv& env, const iommu_sim_dma& req, DmaJob& job) {
     BoundDevice* dev = env.ctx.find_device(req.cookie);
     if (!dev)
         return -ENOENT;
@@ -39,36 +41,73 @@ long ioctl_sim_dma(CallEnv& env) {
             return err;
         pasid = req.pasid;
     }
-    const pid_t initiator = env.caller.tgid();
-    if (initiator <= 0)
-        return -EFAULT;  // no process to hold @data (and never the daemon's own initiator)
+    job.req = {req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid, nullptr, req.data};
+    return admit_dma(env.ctx, *dev, job);
+}
+
+// Gives back a slot admit_sim_dma took for a DMA that never ran.
+void unadmit(CallEnv& env, const DmaJob& job) {
+    std::lock_guard guard(env.model.lock());
+    if (BoundDevice* dev = env.ctx.find_device(job.cookie); dev && dev->binding == job.binding)
+        --dev->held_dmas;
+}
+
+}  // namespace
+
+// Admitted under the lock; the caller's buffer read without it; run page
+// by page (the lock dropped around memory); a read's bytes written back to
+// the caller without the lock.
+long ioctl_sim_dma(CallEnv& env) {
+    auto& req = *static_cast<iommu_sim_dma*>(env.args);
     DmaJob job;
-    job.req = {req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid, initiator, req.data};
-    job.cookie = req.cookie;
-    job.device = dev->index;
-    if (long err = start_dma(job))
+    {
+        std::lock_guard guard(env.model.lock());
+        if (long err = admit_sim_dma(env, req, job))
+            return err;
+    }
+    job.req.initiator = env.caller_process();
+    job.bytes.resize(req.length);
+    if (!job.req.initiator || (job.req.write && env.caller.read_memory(req.data, job.bytes.data(), req.length))) {
+        unadmit(env, job);
+        return -EFAULT;  // no process to hold @data, or @data unreadable
+    }
+    DmaReport report;
+    std::unique_lock lock(env.model.lock());
+    const long err = run_new_dma(env.model, lock, env.ctx.id, job, &report);
+    lock.unlock();
+    if (err)
         return err;
-    const uint64_t id = env.ctx.next_dma_id++;
-    const long status = advance_dma(env.model, *dev, id, job);
-    if (status < 0)
-        return status;
-    report_job(job, req);
-    req.dma_id = job.status == IOMMU_SIM_DMA_PENDING ? id : 0;
-    if (job.status == IOMMU_SIM_DMA_PENDING)
-        env.ctx.dmas.emplace(id, std::move(job));
+    report_job(report, req);
+    req.dma_id = report.dma_id;
+    if (report.status != IOMMU_SIM_DMA_PENDING && !job.req.write && job.done &&
+        env.caller.write_memory(req.data, job.bytes.data(), job.done))
+        return -EFAULT;
     return 0;
 }
 
+// A finished read hands its bytes to @data now: to the caller's own memory
+// if it is the initiator, else through the initiator's Process (which
+// fails once the initiator is gone).
 long ioctl_sim_dma_status(CallEnv& env) {
     auto& req = *static_cast<iommu_sim_dma_status*>(env.args);
-    auto it = env.ctx.dmas.find(req.dma_id);
-    if (it == env.ctx.dmas.end() || from_daemon(it->second))
-        return -ENOENT;  // the control socket's DMAs are its own to reap
-    const DmaJob& job = it->second;
-    report_job(job, req);
-    if (job.status != IOMMU_SIM_DMA_PENDING)
-        env.ctx.dmas.erase(it);  // reaped, like waitpid()
-    return 0;
+    DmaReport report;
+    std::optional<DmaJob> done;
+    {
+        std::lock_guard guard(env.model.lock());
+        auto it = env.ctx.dmas.find(req.dma_id);
+        if (it == env.ctx.dmas.end() || from_daemon(it->second))
+            return -ENOENT;  // the control socket's DMAs are its own to reap
+        done = reap_dma(env.ctx, req.dma_id, &report);
+    }
+    report_job(report, req);
+    if (!done || done->req.write)
+        return 0;
+    const size_t len = std::min<size_t>(done->done, done->bytes.size());  // unbind drops the data
+    const Process& initiator = *done->req.initiator;
+    const bool is_caller = initiator.pid() == env.caller.tgid() && initiator.alive();
+    const long err = is_caller ? env.caller.write_memory(done->req.data, done->bytes.data(), len)
+                               : initiator.write(done->req.data, done->bytes.data(), len);
+    return err ? -EFAULT : 0;
 }
 
 namespace {

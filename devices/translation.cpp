@@ -3,18 +3,57 @@
 #include <cerrno>
 
 #include "../dispatcher/model.h"
-#include "../ioasid/user_memory.h"
 #include "../ioasid/x86_pgtable.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {
+
+const MemoryOracle::Known* MemoryOracle::find(const Process& owner, MemoryNeed::Kind kind, uint64_t addr) const {
+    for (const Known& k : known_) {
+        if (k.owner.get() == &owner && k.kind == kind && k.addr == addr)
+            return &k;
+    }
+    return nullptr;
+}
+
+std::optional<std::optional<uint64_t>> MemoryOracle::table_entry(const Process& owner, uint64_t addr) const {
+    const Known* k = find(owner, MemoryNeed::Kind::kTableEntry, addr);
+    if (!k)
+        return std::nullopt;
+    return k->ok ? std::optional<uint64_t>(k->value) : std::optional<uint64_t>();
+}
+
+std::optional<bool> MemoryOracle::page_readable(const Process& owner, uint64_t page) const {
+    const Known* k = find(owner, MemoryNeed::Kind::kPage, page);
+    return k ? std::optional<bool>(k->ok) : std::nullopt;
+}
+
+void MemoryOracle::fetch(const MemoryNeed& need) {
+    Known k{need.owner, need.kind, need.addr, false, 0};
+    if (need.kind == MemoryNeed::Kind::kTableEntry) {
+        k.ok = need.owner->read(need.addr, &k.value, sizeof(k.value)) == 0;
+    } else {
+        char byte;
+        k.ok = need.owner->read(need.addr, &byte, 1) == 0;
+    }
+    known_.push_back(std::move(k));
+}
+
 namespace {
 
 Translation reached(const PageTarget& target) {
     Translation t;
     t.ok = true;
     t.vaddr = target.vaddr;
-    t.pid = target.pid;
+    t.owner = target.owner;
+    return t;
+}
+
+Translation needs(MemoryNeed::Kind kind, const Process& owner, uint64_t addr) {
+    Translation t;
+    // Under the model lock the owner is alive (a mapping holds it): take a
+    // reference the reader can keep once the lock is dropped.
+    t.need = {kind, owner.shared_from_this(), addr};
     return t;
 }
 
@@ -26,6 +65,7 @@ struct Walk {
     uint64_t iova;
     bool write;
     bool iopf;  // the IOMMU can fault IOPF pages in (a software mdev's driver pins on demand)
+    const MemoryOracle& memory;
 
     Translation fault(uint32_t reason, uint32_t stage, uint32_t ioasid) const {
         Translation t;
@@ -36,16 +76,22 @@ struct Walk {
         return t;
     }
 
-    // Pins an IOPF page on its first touch.  false: it cannot be pinned.
-    bool fault_in(IoAddressSpace& s2, uint64_t addr, const PageTarget& target) const {
+    // Pins an IOPF page on its first touch, once the page is known to be
+    // readable.  A Translation that needs memory, or has failed (the host's
+    // page, not the user's to fix: never a page request), or ok.
+    Translation fault_in(IoAddressSpace& s2, uint32_t s2_id, uint64_t addr, const PageTarget& target) const {
         const uint64_t va_page = target.vaddr & ~(kPageSize - 1);
-        if (probe_user_range(target.pid, va_page, kPageSize) != 0)
-            return false;
-        if (model.ledger().pin(target.pid, va_page, 1) != 0)
-            return false;
-        s2.mark_pinned(addr);
+        const std::optional<bool> readable = memory.page_readable(*target.owner, va_page);
+        if (!readable)
+            return needs(MemoryNeed::Kind::kPage, *target.owner, va_page);
+        if (!*readable || model.ledger().pin(*target.owner, va_page, 1) != 0) {
+            Translation t = fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
+            t.fault.host_owned = true;
+            return t;
+        }
+        s2.fault_in(addr);
         ++ctx.faults.iopf_resolved;
-        return true;
+        return reached(target);
     }
 
     // Stage 2: a kernel-managed space.  `addr` is its input (the IOVA, or a
@@ -53,10 +99,14 @@ struct Walk {
     Translation stage2(uint32_t s2_id, uint64_t addr, bool access_write) const {
         IoAddressSpace& s2 = *ctx.ioasids.find(s2_id);
         auto target = s2.lookup(addr);
-        if (target && !target->pinned && !(iopf && fault_in(s2, addr, *target))) {
-            Translation t = fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
-            t.fault.host_owned = true;  // the host's page, not the user's to fix
-            return t;
+        if (target && !target->pinned) {
+            if (!iopf) {
+                Translation t = fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
+                t.fault.host_owned = true;  // the host's page, not the user's to fix
+                return t;
+            }
+            if (Translation t = fault_in(s2, s2_id, addr, *target); !t.ok)
+                return t;
         }
         if (!target)
             return fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
@@ -76,12 +126,15 @@ struct Walk {
             Translation entry_loc = stage2(s1.parent_id, entry_addr, false);
             if (!entry_loc.ok)
                 return entry_loc;
-            uint64_t pte = 0;
-            if (read_user(entry_loc.pid, entry_loc.vaddr, &pte, sizeof(pte))) {
+            const auto read = memory.table_entry(*entry_loc.owner, entry_loc.vaddr);
+            if (!read)
+                return needs(MemoryNeed::Kind::kTableEntry, *entry_loc.owner, entry_loc.vaddr);
+            if (!*read) {
                 Translation t;
                 t.err = -EFAULT;
                 return t;
             }
+            const uint64_t pte = **read;
             if (!(pte & x86pt::kPresent))
                 return fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE1, s1_id);
             writable = writable && (pte & x86pt::kWritable);
@@ -118,11 +171,13 @@ Translation unrouted_fault(uint64_t iova, bool write, uint32_t reason) {
 
 }  // namespace
 
-Translation translate_in(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, bool write) {
-    return Walk{model, ctx, iova, write, true}.stage2(ioasid, iova, write);
+Translation translate_in(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, bool write,
+                         const MemoryOracle& memory) {
+    return Walk{model, ctx, iova, write, true, memory}.stage2(ioasid, iova, write);
 }
 
-Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova, bool write) {
+Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova, bool write,
+                             const MemoryOracle& memory) {
     const IommuUnit& unit = model.topology().iommus[route.unit];
     if (unit.address_width < 64 && iova >> unit.address_width)
         return unrouted_fault(iova, write, IOMMU_FAULT_REASON_ADDR_SIZE);
@@ -136,26 +191,26 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
     const IotlbKey key{route.unit, route.rid, route.pasid, iova >> kPageShift};
     if (auto hit = model.iotlb().lookup(key); hit && (hit->prot & (write ? kProtWrite : kProtRead))) {
         ++ctx.iotlb_hits;
-        Translation t = reached({(hit->va_page << kPageShift) | (iova & (kPageSize - 1)), hit->pid, hit->prot, true});
+        Translation t =
+            reached({(hit->va_page << kPageShift) | (iova & (kPageSize - 1)), hit->owner, hit->prot, true});
         t.iotlb_hit = true;
         return t;
     }
-    ++ctx.iotlb_misses;
 
-    const Walk walk{model, ctx, iova, write, unit.iopf};
+    const Walk walk{model, ctx, iova, write, unit.iopf, memory};
     const IoAddressSpace& space = *attachment->space;
     Translation t;
     IotlbEntry entry{};
     switch (space.kind()) {
     case IoasKind::kIdentity:
-        t = reached({iova, space.identity_pid, kProtRead | kProtWrite, true});
-        entry = {iova >> kPageShift, space.identity_pid, kProtRead | kProtWrite, nullptr, &space, key.page,
+        t = reached({iova, space.identity_owner.get(), kProtRead | kProtWrite, true});
+        entry = {iova >> kPageShift, space.identity_owner.get(), kProtRead | kProtWrite, nullptr, &space, key.page,
                  attachment->pasid};
         break;
     case IoasKind::kKernelManaged:
         t = walk.stage2(attachment->ioasid, iova, write);
         if (t.ok)
-            entry = {t.vaddr >> kPageShift, t.pid, space.lookup(iova)->prot, nullptr, &space, key.page,
+            entry = {t.vaddr >> kPageShift, t.owner, space.lookup(iova)->prot, nullptr, &space, key.page,
                      attachment->pasid};
         break;
     case IoasKind::kUserPgtable: {
@@ -167,11 +222,14 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
             const IoAddressSpace& parent = *ctx.ioasids.find(space.parent_id);
             const uint32_t s2_prot = parent.lookup(s1_output)->prot;
             const uint32_t prot = s2_prot & (s1_writable ? (kProtRead | kProtWrite) : kProtRead);
-            entry = {t.vaddr >> kPageShift, t.pid, prot, &space, &parent, s1_output >> kPageShift, attachment->pasid};
+            entry = {t.vaddr >> kPageShift, t.owner, prot, &space, &parent, s1_output >> kPageShift,
+                     attachment->pasid};
         }
         break;
     }
     }
+    if (!t.needs_memory())
+        ++ctx.iotlb_misses;  // once per translation, not per pass
     if (t.ok)
         model.iotlb().insert(key, entry);
     return t;

@@ -15,7 +15,7 @@ namespace {
 #define RESERVED(type, field) ReservedField{offsetof(type, field), sizeof(type::field)}
 
 constexpr CommandSpec value_command(unsigned nr, const char* name, Handler handler) {
-    return {nr, name, ArgKind::kValue, 0, 0, 0, false, false, {}, handler};
+    return {nr, name, ArgKind::kValue, 0, 0, 0, false, false, {}, handler, false};
 }
 
 // A struct command; min_size is offsetofend() of its last mandatory field.
@@ -23,11 +23,16 @@ template <typename Struct>
 constexpr CommandSpec struct_command(unsigned nr, const char* name, size_t min_size, uint32_t valid_flags,
                                      bool copies_out, Handler handler, ReservedField reserved = {}) {
     return {nr, name, ArgKind::kStruct, sizeof(Struct), static_cast<uint32_t>(min_size), valid_flags,
-            copies_out, false, {reserved, {}}, handler};
+            copies_out, false, {reserved, {}}, handler, false};
 }
 
 constexpr CommandSpec with_output_tail(CommandSpec spec) {
     spec.output_tail = true;
+    return spec;
+}
+
+constexpr CommandSpec self_locked(CommandSpec spec) {
+    spec.self_locked = true;
     return spec;
 }
 
@@ -39,17 +44,17 @@ constexpr std::array kCommands = {
     with_output_tail(struct_command<iommu_device_info>(
         IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO", sizeof(iommu_device_info), 0, kCopiesOut,
         ioctl_device_get_info, RESERVED(iommu_device_info, __reserved))),
-    struct_command<iommu_ioasid_alloc>(
+    self_locked(struct_command<iommu_ioasid_alloc>(
         IOMMU_NR_IOASID_ALLOC, "IOASID_ALLOC", OFFSET_END(iommu_ioasid_alloc, flags),
         IOMMU_IOASID_USER_PGTABLE | IOMMU_IOASID_IDENTITY | IOMMU_IOASID_ENFORCE_SNOOP, kInputOnly,
-        ioctl_ioasid_alloc),
+        ioctl_ioasid_alloc)),
     struct_command<iommu_ioasid_free>(
         IOMMU_NR_IOASID_FREE, "IOASID_FREE", OFFSET_END(iommu_ioasid_free, ioasid), 0, kInputOnly,
         ioctl_ioasid_free, RESERVED(iommu_ioasid_free, __reserved)),
-    struct_command<iommu_map_dma>(
+    self_locked(struct_command<iommu_map_dma>(
         IOMMU_NR_MAP_DMA, "MAP_DMA", OFFSET_END(iommu_map_dma, size),
         IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE | IOMMU_MAP_DMA_IOPF,
-        kInputOnly, ioctl_map_dma, RESERVED(iommu_map_dma, __reserved)),
+        kInputOnly, ioctl_map_dma, RESERVED(iommu_map_dma, __reserved))),
     struct_command<iommu_unmap_dma>(
         IOMMU_NR_UNMAP_DMA, "UNMAP_DMA", OFFSET_END(iommu_unmap_dma, size), IOMMU_UNMAP_DMA_ALL, kCopiesOut,
         ioctl_unmap_dma, RESERVED(iommu_unmap_dma, __reserved)),
@@ -68,14 +73,14 @@ constexpr std::array kCommands = {
     struct_command<iommu_device_detach>(
         IOMMU_NR_DEVICE_DETACH, "DEVICE_DETACH", OFFSET_END(iommu_device_detach, pasid), IOMMU_ATTACH_PASID,
         kInputOnly, ioctl_device_detach, RESERVED(iommu_device_detach, __reserved)),
-    struct_command<iommu_stats>(
-        IOMMU_NR_GET_STATS, "GET_STATS", OFFSET_END(iommu_stats, flags), 0, kCopiesOut, ioctl_get_stats),
+    self_locked(struct_command<iommu_stats>(
+        IOMMU_NR_GET_STATS, "GET_STATS", OFFSET_END(iommu_stats, flags), 0, kCopiesOut, ioctl_get_stats)),
     struct_command<iommu_sim_daemon_stats>(
         IOMMU_NR_SIM_DAEMON_STATS, "SIM_DAEMON_STATS", OFFSET_END(iommu_sim_daemon_stats, flags), 0, kCopiesOut,
         ioctl_sim_daemon_stats),
-    struct_command<iommu_sim_dma>(
+    self_locked(struct_command<iommu_sim_dma>(
         IOMMU_NR_SIM_DMA, "SIM_DMA", OFFSET_END(iommu_sim_dma, data), IOMMU_SIM_DMA_WRITE | IOMMU_SIM_DMA_PASID,
-        kCopiesOut, ioctl_sim_dma),
+        kCopiesOut, ioctl_sim_dma)),
     struct_command<iommu_device_fault>(
         IOMMU_NR_DEVICE_FAULT_REGISTER, "DEVICE_FAULT_REGISTER", OFFSET_END(iommu_device_fault, cookie), 0,
         kInputOnly, ioctl_device_fault_register),
@@ -85,9 +90,9 @@ constexpr std::array kCommands = {
     struct_command<iommu_fault_eventfd>(
         IOMMU_NR_FAULT_SET_EVENTFD, "FAULT_SET_EVENTFD", OFFSET_END(iommu_fault_eventfd, fd), 0, kInputOnly,
         ioctl_fault_set_eventfd, RESERVED(iommu_fault_eventfd, __reserved)),
-    struct_command<iommu_page_response>(
+    self_locked(struct_command<iommu_page_response>(
         IOMMU_NR_PAGE_RESPONSE, "PAGE_RESPONSE", OFFSET_END(iommu_page_response, code), 0, kInputOnly,
-        ioctl_page_response),
+        ioctl_page_response)),
     struct_command<iommu_fault_region_info>(
         IOMMU_NR_FAULT_REGION_INFO, "FAULT_REGION_INFO", OFFSET_END(iommu_fault_region_info, flags),
         IOMMU_FAULT_REGION_SET_DEPTH | IOMMU_FAULT_REGION_SET_TIMEOUT, kCopiesOut, ioctl_fault_region_info),
@@ -95,9 +100,9 @@ constexpr std::array kCommands = {
         IOMMU_NR_SIM_INJECT_FAULT, "SIM_INJECT_FAULT", OFFSET_END(iommu_sim_inject_fault, perm),
         IOMMU_SIM_FAULT_RAW | IOMMU_SIM_FAULT_PASID | IOMMU_SIM_FAULT_RECOVERABLE, kInputOnly,
         ioctl_sim_inject_fault),
-    struct_command<iommu_sim_dma_status>(
+    self_locked(struct_command<iommu_sim_dma_status>(
         IOMMU_NR_SIM_DMA_STATUS, "SIM_DMA_STATUS", OFFSET_END(iommu_sim_dma_status, dma_id), 0, kCopiesOut,
-        ioctl_sim_dma_status, RESERVED(iommu_sim_dma_status, __reserved)),
+        ioctl_sim_dma_status, RESERVED(iommu_sim_dma_status, __reserved))),
     struct_command<iommu_sim_mdev_pin>(
         IOMMU_NR_SIM_MDEV_PIN, "SIM_MDEV_PIN", OFFSET_END(iommu_sim_mdev_pin, npages), IOMMU_SIM_PIN_WRITE,
         kInputOnly, ioctl_sim_mdev_pin, RESERVED(iommu_sim_mdev_pin, __reserved)),

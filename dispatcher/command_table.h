@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 namespace ciommu {
@@ -12,10 +13,13 @@ namespace ciommu {
 class Model;
 struct Context;
 class Caller;
+class Process;
 
-// What a handler gets: the model (locked), the caller's context and identity,
-// and either the raw ioctl argument (value commands) or the zero-extended
-// struct (struct commands), which it may update for copy-out.
+// What a handler gets: the model, the caller's context and identity, and
+// either the raw ioctl argument (value commands) or the zero-extended struct
+// (struct commands), which it may update for copy-out.  The model lock is
+// held around the handler, unless the command's row says the handler takes
+// it itself (CommandSpec::self_locked).
 struct CallEnv {
     Model& model;
     Context& ctx;
@@ -26,6 +30,11 @@ struct CallEnv {
     size_t out_len;   // struct commands that copy out: bytes to write back
                       // (preset to min(argsz, struct_size); a command with
                       // an output tail may set up to argsz)
+
+    // The calling process, held by identity (ioasid/process.h); nullptr if
+    // it cannot be opened.  Costs system calls on the caller's process:
+    // call it without the model lock.
+    std::shared_ptr<Process> caller_process() const;
 };
 
 // >= 0: the ioctl() result; < 0: -errno.
@@ -53,6 +62,9 @@ struct CommandSpec {
                               // (a capability chain): not checked for zero
     ReservedField reserved[2];
     Handler handler;
+    bool self_locked;         // the handler takes the model lock itself, to
+                              // reach client memory or processes between
+                              // its locked steps (docs/design.md, rule 2)
 };
 
 // nullptr for a number the daemon does not implement.

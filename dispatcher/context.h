@@ -27,6 +27,7 @@ struct Context {
     FaultRegion faults;
     std::map<uint64_t, DmaJob> dmas;  // stalled, or finished and not yet asked about
     uint64_t next_dma_id = 1;
+    uint64_t next_binding = 1;  // BoundDevice::binding
     uint32_t next_grpid = 1;  // page request group ids, unique in the context
 
     BoundDevice* find_device(uint64_t cookie) {

@@ -10,9 +10,12 @@
 #include "cuse-iommu.h"
 #include "../fault-region/page_requests.h"
 #include "model.h"
+#include "../ioasid/process.h"
 
 namespace ciommu {
 namespace {
+
+constexpr uint64_t kArgPage = 4096;  // the unit copy_from_user can fault in
 
 uint32_t load_u32(const std::byte* p) {
     uint32_t v;
@@ -24,28 +27,9 @@ bool all_zero(std::span<const std::byte> bytes) {
     return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
-// The checks every struct command shares, in the order iommufd applies
-// them.  On success `args` holds the zero-extended struct; returns 0 or
-// -errno and then nothing has been looked at by a handler.
-long check_struct_args(const CommandSpec& spec, std::span<const std::byte> in,
-                       std::byte* args, uint32_t* argsz_out) {
-    if (in.size() < sizeof(uint32_t))
-        return -EFAULT;
-    const uint32_t argsz = load_u32(in.data());
-    if (argsz < spec.min_size)
-        return -EINVAL;
-    if (argsz > IOMMU_ARGSZ_MAX)
-        return -E2BIG;
-    const size_t input_bytes = spec.output_tail ? std::min<size_t>(argsz, spec.struct_size) : argsz;
-    if (in.size() < input_bytes)
-        return -EFAULT;
-    if (!spec.output_tail && argsz > spec.struct_size &&
-        !all_zero(in.subspan(spec.struct_size, argsz - spec.struct_size)))
-        return -E2BIG;
-
-    std::memset(args, 0, std::max<size_t>(argsz, spec.struct_size));
-    std::memcpy(args, in.data(), std::min<size_t>(argsz, spec.struct_size));
-
+// The checks every struct command shares that need only the bytes read, in
+// the order iommufd applies them.  `args` holds the zero-extended struct.
+long check_flags_and_reserved(const CommandSpec& spec, const std::byte* args) {
     const uint32_t flags = load_u32(args + offsetof(iommu_ioasid_alloc, flags));
     if (flags & ~spec.valid_flags)
         return -EINVAL;
@@ -53,11 +37,23 @@ long check_struct_args(const CommandSpec& spec, std::span<const std::byte> in,
         if (!all_zero({args + field.offset, field.size}))
             return -EINVAL;
     }
-    *argsz_out = argsz;
     return 0;
 }
 
 }  // namespace
+
+// A struct command's argument as read from the caller: `raw` holds what
+// was read at arg (argsz bytes and at most the rest of arg's page), `args`
+// the zero-extended struct the handler sees and may update for copy-out.
+struct Dispatcher::ArgBytes {
+    alignas(8) std::byte raw[IOMMU_ARGSZ_MAX];
+    alignas(8) std::byte args[IOMMU_ARGSZ_MAX];
+    uint32_t argsz = 0;
+    size_t read = 0;      // valid bytes of raw (the trace's view: min(read, argsz))
+    size_t written = 0;   // bytes of args written back
+};
+
+ProcessRef CallEnv::caller_process() const { return model.processes().for_caller(caller.tgid()); }
 
 Context* Dispatcher::open(pid_t opener) {
     Context* ctx;
@@ -90,58 +86,94 @@ void Dispatcher::release(Context* ctx) {
 std::mutex& Dispatcher::model_lock() { return model_.lock(); }
 std::vector<uint64_t> Dispatcher::take_new_records() { return model_.take_new_records(); }
 
-IoctlReply Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
-                             std::span<const std::byte> in, std::span<std::byte> out) {
-    if (!call_listener_)
-        return run_ioctl(ctx, caller, cmd, arg, in, out);
+long Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written) {
+    if (!call_listener_ && !written)
+        return run_ioctl(ctx, caller, cmd, arg, nullptr);
+    ArgBytes bytes;
     const auto start = std::chrono::steady_clock::now();
-    const IoctlReply reply = run_ioctl(ctx, caller, cmd, arg, in, out);
+    const long result = run_ioctl(ctx, caller, cmd, arg, &bytes);
     const auto latency = std::chrono::steady_clock::now() - start;
-    const size_t in_len = in.size() >= 4 ? std::min<size_t>(in.size(), load_u32(in.data())) : in.size();
-    call_listener_({ctx.id, caller.tid(), cmd, arg, in.first(in_len), out.first(reply.out_len), reply.result,
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(latency)});
-    return reply;
+    if (written)
+        *written = bytes.written;
+    if (!call_listener_)
+        return result;
+    const size_t in_len = std::min<size_t>(bytes.read, bytes.argsz ? bytes.argsz : bytes.read);
+    call_listener_({ctx.id, caller.tid(), cmd, arg, std::span(bytes.raw, in_len), std::span(bytes.args, bytes.written),
+                    result, std::chrono::duration_cast<std::chrono::nanoseconds>(latency)});
+    return result;
 }
 
-IoctlReply Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
-                                 std::span<const std::byte> in, std::span<std::byte> out) {
+long Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* traced) {
     const CommandSpec* spec = find_command(cmd);
     if (!spec)
-        return {-ENOTTY, 0};
+        return -ENOTTY;
 
     CallEnv env{model_, ctx, caller, arg, nullptr, 0, 0};
     if (spec->kind == ArgKind::kValue) {
         std::lock_guard guard(model_.lock());
-        return {spec->handler(env), 0};
+        return spec->handler(env);
     }
-    std::vector<uint64_t> with_records;
-    const IoctlReply reply = struct_ioctl(*spec, env, in, out, &with_records);
-    notify_records(std::move(with_records));
-    return reply;
+    ArgBytes local;
+    ArgBytes& bytes = traced ? *traced : local;
+    const long result = struct_ioctl(*spec, env, bytes);
+    notify_records(take_new_records());
+    return result;
 }
 
-IoctlReply Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, std::span<const std::byte> in,
-                                    std::span<std::byte> out, std::vector<uint64_t>* with_records) {
-    alignas(8) std::byte args[IOMMU_ARGSZ_MAX];
-    uint32_t argsz = 0;
-    if (long err = check_struct_args(spec, in, args, &argsz))
-        return {err, 0};
+long Dispatcher::run_handler(const CommandSpec& spec, CallEnv& env) {
+    if (spec.self_locked)
+        return spec.handler(env);
+    std::lock_guard guard(model_.lock());
+    return spec.handler(env);
+}
 
-    env.args = args;
-    env.argsz = argsz;
-    env.out_len = std::min<size_t>(argsz, spec.struct_size);
-    long result;
-    {
-        std::lock_guard guard(model_.lock());
-        result = spec.handler(env);
-        *with_records = model_.take_new_records();
+// Reads the argument like copy_struct_from_user: argsz first (with as much
+// of the known struct as lies in arg's page, which is readable if argsz
+// is), then the rest argsz asks for; checks it; runs the handler; writes
+// the struct back.  Nothing past argsz is read across a page.
+long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& bytes) {
+    const uint64_t arg = env.arg;
+    const size_t room_in_page = kArgPage - (arg & (kArgPage - 1));
+    const size_t first = std::max<size_t>(sizeof(uint32_t), std::min<size_t>(spec.struct_size, room_in_page));
+    if (arg == 0 || env.caller.read_memory(arg, bytes.raw, first))
+        return -EFAULT;
+    bytes.read = first;
+    const uint32_t argsz = bytes.argsz = load_u32(bytes.raw);
+    if (argsz < spec.min_size)
+        return -EINVAL;
+    if (argsz > IOMMU_ARGSZ_MAX)
+        return -E2BIG;
+    // An output tail (a capability chain) is output space: never read.
+    const size_t needed = spec.output_tail ? std::min<size_t>(argsz, spec.struct_size) : argsz;
+    if (needed > first) {
+        if (env.caller.read_memory(arg + first, bytes.raw + first, needed - first))
+            return -EFAULT;
+        bytes.read = needed;
     }
+    if (!spec.output_tail && argsz > spec.struct_size &&
+        !all_zero(std::span(bytes.raw + spec.struct_size, argsz - spec.struct_size)))
+        return -E2BIG;
+
+    // A smaller, older struct reads as zeros in the fields it lacks.
+    const size_t known = std::min<size_t>(argsz, spec.struct_size);
+    std::memset(bytes.args, 0, std::max<size_t>(argsz, spec.struct_size));
+    std::memcpy(bytes.args, bytes.raw, known);
+    if (long err = check_flags_and_reserved(spec, bytes.args))
+        return err;
+
+    env.args = bytes.args;
+    env.argsz = argsz;
+    env.out_len = known;
+    const long result = run_handler(spec, env);
     if (result < 0 || !spec.copies_out)
-        return {result, 0};
-    const size_t out_len = std::min<size_t>({env.out_len, argsz, out.size()});
-    if (out_len)
-        std::memcpy(out.data(), args, out_len);
-    return {result, out_len};
+        return result;
+    // Like copy_to_user after the work is done: a caller that cannot take
+    // the answer gets EFAULT, and what the command did stays done.
+    const size_t out_len = std::min<size_t>(env.out_len, argsz);
+    if (env.caller.write_memory(arg, bytes.args, out_len))
+        return -EFAULT;
+    bytes.written = out_len;
+    return result;
 }
 
 void Dispatcher::notify_records(std::vector<uint64_t> contexts) {

@@ -1,6 +1,8 @@
 // The transport-neutral front door of the model.  The CUSE layer and the
-// tests both call it: open/release a context, and run one ioctl whose
-// argument bytes the transport has already fetched from the caller.
+// tests both call it: open/release a context, and run one ioctl, whose
+// argument the dispatcher reads from (and writes back to) the caller's
+// memory through the Caller, as the kernel's copy_from_user/copy_to_user
+// would.
 #pragma once
 
 #include <cstddef>
@@ -24,11 +26,6 @@ class Caller;
 struct CommandSpec;
 struct CallEnv;
 
-struct IoctlReply {
-    long result;     // >= 0: the ioctl() return value; < 0: -errno
-    size_t out_len;  // bytes of `out` to copy back to the caller's struct
-};
-
 class Dispatcher {
 public:
     explicit Dispatcher(Model& model) : model_(model) {}
@@ -37,13 +34,13 @@ public:
     // Tears the context down with everything it owns.
     void release(Context* ctx);
 
-    // cmd: the full ioctl number.  arg: the raw argument.  For a struct
-    // command, `in` holds the bytes at arg: at least the argsz the caller
-    // declared (fewer means the transport could not read them: -EFAULT);
-    // `out` receives the struct to copy back and must hold argsz bytes
-    // (IOMMU_ARGSZ_MAX is always enough).  Value commands ignore both spans.
-    IoctlReply ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
-                     std::span<const std::byte> in, std::span<std::byte> out);
+    // cmd: the full ioctl number.  arg: the raw argument: a value, or the
+    // address of the struct in the caller's memory, read through
+    // caller.read_memory() (argsz first, then exactly what is needed; never
+    // past argsz across a page) and written back with write_memory().
+    // Returns the ioctl() result (>= 0) or -errno; *written (if given)
+    // receives how many bytes were written back at arg.
+    long ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written = nullptr);
 
     // --- the fault region, as read() and poll() see it ---
     // Called (without the model lock) with the id of each context whose
@@ -57,6 +54,12 @@ public:
     // Answers INVALID the page requests whose response timeout has passed
     // (the daemon's timer calls this).
     void expire_page_requests();
+
+    // Wakes the readers of records noted by work done outside ioctl() and
+    // with_model() (a control command that takes the model lock itself).
+    void deliver_noted_records() { notify_records(take_new_records()); }
+    // The model, for work that takes its lock itself.
+    Model& model() { return model_; }
 
     // Runs fn(Model&) under the model lock, for transports that are not
     // ioctls (the control socket); records it produces reach readers
@@ -110,10 +113,10 @@ public:
     void set_context_listener(ContextListener listener) { context_listener_ = std::move(listener); }
 
 private:
-    IoctlReply run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg,
-                         std::span<const std::byte> in, std::span<std::byte> out);
-    IoctlReply struct_ioctl(const CommandSpec& spec, CallEnv& env, std::span<const std::byte> in,
-                            std::span<std::byte> out, std::vector<uint64_t>* with_records);
+    struct ArgBytes;
+    long run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* bytes);
+    long struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& bytes);
+    long run_handler(const CommandSpec& spec, CallEnv& env);
     void notify_records(std::vector<uint64_t> context_ids);
     std::mutex& model_lock();
     std::vector<uint64_t> take_new_records();

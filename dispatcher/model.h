@@ -19,6 +19,7 @@
 #include "../devices/topology.h"
 #include "../ioasid/iotlb.h"
 #include "../ioasid/pin_ledger.h"
+#include "../ioasid/process.h"
 #include "context.h"
 
 namespace ciommu {
@@ -66,9 +67,16 @@ public:
     void set_clock(std::function<Clock::time_point()> clock) { clock_ = std::move(clock); }
 
     // Contexts whose fault region got records: the transport wakes their
-    // readers and pollers once the lock is dropped.
-    void note_new_records(const Context& ctx) { new_records_.push_back(ctx.id); }
-    std::vector<uint64_t> take_new_records() { return std::exchange(new_records_, {}); }
+    // readers and pollers once the lock is dropped.  The notes have their
+    // own mutex, so they can be taken without the model lock.
+    void note_new_records(const Context& ctx) {
+        std::lock_guard guard(records_mutex_);
+        new_records_.push_back(ctx.id);
+    }
+    std::vector<uint64_t> take_new_records() {
+        std::lock_guard guard(records_mutex_);
+        return std::exchange(new_records_, {});
+    }
 
     // Fault events, reported with the model lock held: the listener must
     // not call back into the model (the trace writer only writes a line).
@@ -89,12 +97,15 @@ public:
     std::optional<unsigned> add_device(DeviceSpec spec);
     // Marks a device not present (it must be unbound): its index is never reused.
     void mark_removed(unsigned index) { topology_.devices[index].present = false; }
+    // Client processes by identity; has its own mutex (no model lock needed).
+    ProcessTable& processes() { return processes_; }
     DeviceTable& devices() { return devices_; }
     RoutingTable& routes() { return routes_; }
     Iotlb& iotlb() { return iotlb_; }
     PinLedger& ledger() { return ledger_; }
 
 private:
+    ProcessTable processes_;  // first: destroyed after everything holding a Process
     std::mutex mutex_;
     Topology topology_;
     size_t device_limit_;  // topology_.devices' reserved capacity
@@ -104,6 +115,7 @@ private:
     PinLedger ledger_;
     std::function<Clock::time_point()> clock_;
     EventListener event_listener_;
+    std::mutex records_mutex_;           // guards new_records_ only
     std::vector<uint64_t> new_records_;  // context ids, in the order noted
     uint64_t next_context_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Context>> contexts_;  // by Context::id

@@ -19,7 +19,9 @@ uint64_t mappings_of(const Context& ctx) {
 
 long ioctl_get_stats(CallEnv& env) {
     auto& stats = *static_cast<iommu_stats*>(env.args);
-    stats.locked_pages = env.model.ledger().locked_pages(env.caller.tgid());
+    const ProcessRef caller = env.caller_process();
+    std::lock_guard guard(env.model.lock());
+    stats.locked_pages = caller ? env.model.ledger().locked_pages(*caller) : 0;
     stats.ioasids = static_cast<__u32>(env.ctx.ioasids.size());
     stats.devices = static_cast<__u32>(env.ctx.devices.size());
     stats.mappings = mappings_of(env.ctx);

@@ -41,6 +41,11 @@ long inject_fault(Model& model, const InjectedFault& injected, const Context* on
             *out = result;
         return -EOPNOTSUPP;
     }
+    if (injected.recoverable && dev.page_requests.size() >= dev.max_page_requests) {
+        if (out)
+            *out = result;
+        return -EBUSY;  // no page-request credit left
+    }
 
     const bool nested = attachment->space->kind() == IoasKind::kUserPgtable;
     Fault fault;

@@ -14,6 +14,7 @@
 #include "fault_injection.h"
 #include "fault_router.h"
 #include "page_requests.h"
+#include "stalled_dma.h"
 
 namespace ciommu {
 namespace {
@@ -80,9 +81,17 @@ long ioctl_fault_set_eventfd(CallEnv& env) {
     return 0;
 }
 
+// A SUCCESS that resumes a stalled DMA runs it on in this call: the
+// responder's, with the lock dropped around memory (stalled_dma.h).
 long ioctl_page_response(CallEnv& env) {
     const auto& req = *static_cast<const iommu_page_response*>(env.args);
-    return respond_page_request(env.model, env.ctx, req.cookie, req.grpid, req.code);
+    std::unique_lock lock(env.model.lock());
+    uint64_t resume = 0;
+    if (long err = respond_page_request(env.model, env.ctx, req.cookie, req.grpid, req.code, &resume))
+        return err;
+    if (resume)
+        resume_dma(env.model, lock, env.ctx.id, resume);
+    return 0;
 }
 
 long ioctl_fault_region_info(CallEnv& env) {

@@ -74,7 +74,10 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
                       bool recoverable, uint64_t dma_id, uint32_t* grpid) {
     Context& ctx = *dev.ctx;
     FaultRegion& region = ctx.faults;
-    if (!dev.fault_consumer || (recoverable && dev.page_requests_stopped)) {
+    // A device out of page-request credits cannot send one (admit_dma and
+    // injection refuse up front; this holds against their races).
+    const bool no_credit = recoverable && dev.page_requests.size() >= dev.max_page_requests;
+    if (!dev.fault_consumer || (recoverable && dev.page_requests_stopped) || no_credit) {
         ++region.unreported;
         return recoverable ? FaultFate::kAborted : FaultFate::kUnrecoverable;
     }

@@ -5,13 +5,13 @@
 
 #include "../dispatcher/model.h"
 #include "cuse-iommu.h"
-#include "stalled_dma.h"
 
 namespace ciommu {
 namespace {
 
-// Completes one group with `code`, resuming or aborting its DMA.
-void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t code, const char* origin) {
+// Completes one group with `code`: its DMA is aborted, or (SUCCESS) marked
+// running and its id returned for the caller to resume (0: none).
+uint64_t complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t code, const char* origin) {
     FaultEvent event{};
     event.kind = FaultEvent::Kind::kAnswered;
     event.context_id = dev.ctx->id;
@@ -29,16 +29,13 @@ void complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t cod
 
     auto job = dev.ctx->dmas.find(dma_id);
     if (job == dev.ctx->dmas.end())
-        return;  // an injected fault: nothing waits for the answer
+        return 0;  // an injected fault: nothing waits for the answer
     if (code == IOMMU_PAGE_RESP_SUCCESS) {
-        if (advance_dma(model, dev, dma_id, job->second) < 0) {
-            job->second.status = IOMMU_SIM_DMA_ABORTED;  // its memory is gone
-            finish_dma(job->second);
-        }
-    } else {
-        job->second.status = IOMMU_SIM_DMA_ABORTED;
-        finish_dma(job->second);
+        job->second.running = true;
+        return dma_id;
     }
+    job->second.status = IOMMU_SIM_DMA_ABORTED;
+    return 0;
 }
 
 void abort_groups(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key, const char* origin) {
@@ -53,13 +50,14 @@ void abort_groups(Model& model, BoundDevice& dev, std::optional<uint32_t> attach
 
 }  // namespace
 
-long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code) {
+long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code,
+                          uint64_t* resume) {
     BoundDevice* dev = ctx.find_device(cookie);
     if (!dev)
         return -ENOENT;
     if (code > IOMMU_PAGE_RESP_FAILURE || !dev->page_requests.count(grpid))
         return -EINVAL;
-    complete_group(model, *dev, grpid, code, "user");
+    *resume = complete_group(model, *dev, grpid, code, "user");
     if (code == IOMMU_PAGE_RESP_FAILURE)  // the device is done with page requests
         abort_groups(model, *dev, std::nullopt, "failure");
     return 0;

@@ -13,8 +13,12 @@ class Model;
 struct Context;
 struct BoundDevice;
 
-// IOMMU_PAGE_RESPONSE: 0, -ENOENT (cookie) or -EINVAL (group, code).
-long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code);
+// IOMMU_PAGE_RESPONSE: 0, -ENOENT (cookie) or -EINVAL (group, code).  A
+// SUCCESS whose group stalled a DMA marks the DMA running and sets
+// *resume to its id: the caller runs it on (resume_dma) -- the answer
+// itself never touches client memory.
+long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code,
+                          uint64_t* resume);
 // Answers INVALID every pending group of dev made through attachment_key
 // (nullopt: all of them).
 void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key);

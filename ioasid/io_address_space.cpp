@@ -29,39 +29,49 @@ long IoAddressSpace::check_map(const MapRequest& req) const {
         return -EINVAL;
     if (intersects(reserved_, req.iova, last))
         return -EADDRINUSE;
-    if (pages_.find_first(req.iova >> kPageShift, last >> kPageShift))
+    const uint64_t first_page = req.iova >> kPageShift, last_page = last >> kPageShift;
+    if (pages_.find_first(first_page, last_page) || iopf_overlaps(first_page, last_page))
         return -EEXIST;
     return 0;
 }
 
-long IoAddressSpace::owner_index(pid_t pid) {
+long IoAddressSpace::owner_index(const ProcessRef& process) {
     for (size_t i = 0; i < owners_.size(); ++i) {
-        if (owners_[i].pid == pid)
+        if (owners_[i].process == process)
             return static_cast<long>(i);
     }
     for (size_t i = 0; i < owners_.size(); ++i) {  // reuse a slot nobody uses
-        if (owners_[i].pages == 0) {
-            owners_[i].pid = pid;
+        if (owners_[i].refs == 0) {
+            owners_[i].process = process;
             return static_cast<long>(i);
         }
     }
     if (owners_.size() > 0xffff)
         return -ENOSPC;
-    owners_.push_back({pid, 0});
+    owners_.push_back({process, 0});
     return static_cast<long>(owners_.size() - 1);
 }
 
-void IoAddressSpace::drop_owner_page(uint64_t pte) {
-    --owners_[pte >> kOwnerShift].pages;
+void IoAddressSpace::drop_owner_ref(uint32_t index) {
+    Owner& owner = owners_[index];
+    if (--owner.refs == 0)
+        owner.process.reset();  // the process is not held by an empty slot
 }
 
 long IoAddressSpace::insert(const MapRequest& req) {
-    const long owner = owner_index(req.pid);
+    const long owner = owner_index(req.owner);
     if (owner < 0)
         return owner;
     const uint64_t npages = req.size >> kPageShift;
     const uint64_t first = req.iova >> kPageShift;
-    uint64_t flags = kValid | (req.iopf ? 0 : kPinned);
+    mapped_pages_ += npages;
+    ++mapping_count_;
+    if (req.iopf) {
+        iopf_.emplace(first, IopfRange{first + npages - 1, req.vaddr, static_cast<uint32_t>(owner), req.prot});
+        ++owners_[owner].refs;
+        return 0;
+    }
+    uint64_t flags = kValid | kPinned;
     flags |= (req.prot & kProtRead) ? kRead : 0;
     flags |= (req.prot & kProtWrite) ? kWrite : 0;
     flags |= static_cast<uint64_t>(owner) << kOwnerShift;
@@ -71,36 +81,84 @@ long IoAddressSpace::insert(const MapRequest& req) {
         pte |= (i == npages - 1) ? kEnd : 0;
         pages_.set(first + i, pte);
     }
-    owners_[owner].pages += npages;
-    mapped_pages_ += npages;
-    ++mapping_count_;
+    owners_[owner].refs += npages;
     return 0;
+}
+
+std::map<uint64_t, IoAddressSpace::IopfRange>::const_iterator IoAddressSpace::iopf_at(uint64_t page) const {
+    auto it = iopf_.upper_bound(page);
+    if (it == iopf_.begin())
+        return iopf_.end();
+    --it;
+    return it->second.last >= page ? it : iopf_.end();
+}
+
+bool IoAddressSpace::iopf_overlaps(uint64_t first, uint64_t last) const {
+    if (iopf_at(first) != iopf_.end())
+        return true;
+    auto next = iopf_.upper_bound(first);
+    return next != iopf_.end() && next->first <= last;
+}
+
+bool IoAddressSpace::cuts_iopf(uint64_t first, uint64_t last) const {
+    auto head = iopf_at(first);
+    if (head != iopf_.end() && head->first < first)
+        return true;
+    auto tail = iopf_at(last);
+    return tail != iopf_.end() && tail->second.last > last;
+}
+
+uint64_t IoAddressSpace::remove_iopf_ranges(uint64_t first, uint64_t last) {
+    uint64_t removed = 0;
+    for (auto it = iopf_.lower_bound(first); it != iopf_.end() && it->second.last <= last;) {
+        removed += it->second.last - it->first + 1;
+        --mapping_count_;
+        drop_owner_ref(it->second.owner);
+        it = iopf_.erase(it);
+    }
+    return removed;
 }
 
 std::optional<PageTarget> IoAddressSpace::lookup(uint64_t iova) const {
     if (iova >= kApertureEnd)
         return std::nullopt;
-    const uint64_t pte = pages_.get(iova >> kPageShift);
-    if (!pte)
+    const uint64_t page = iova >> kPageShift;
+    if (const uint64_t pte = pages_.get(page)) {
+        uint32_t prot = 0;
+        prot |= (pte & kRead) ? uint32_t{kProtRead} : 0u;
+        prot |= (pte & kWrite) ? uint32_t{kProtWrite} : 0u;
+        return PageTarget{(pte & kVaMask) | (iova & (kPageSize - 1)), owner_of(pte), prot, (pte & kPinned) != 0};
+    }
+    auto range = iopf_at(page);
+    if (range == iopf_.end())
         return std::nullopt;
-    uint32_t prot = 0;
-    prot |= (pte & kRead) ? uint32_t{kProtRead} : 0u;
-    prot |= (pte & kWrite) ? uint32_t{kProtWrite} : 0u;
-    return PageTarget{(pte & kVaMask) | (iova & (kPageSize - 1)), owner_pid(pte), prot, (pte & kPinned) != 0};
+    const uint64_t offset = iova - (range->first << kPageShift);
+    return PageTarget{range->second.vaddr + offset, owners_[range->second.owner].process.get(), range->second.prot,
+                      false};
 }
 
-void IoAddressSpace::mark_pinned(uint64_t iova) {
+void IoAddressSpace::fault_in(uint64_t iova) {
     const uint64_t page = iova >> kPageShift;
-    if (const uint64_t pte = pages_.get(page))
-        pages_.set(page, pte | kPinned);
+    auto range = iopf_at(page);
+    if (range == iopf_.end() || pages_.get(page))
+        return;
+    const IopfRange& r = range->second;
+    uint64_t pte = kValid | kPinned | kIopf | (static_cast<uint64_t>(r.owner) << kOwnerShift);
+    pte |= (r.prot & kProtRead) ? kRead : 0;
+    pte |= (r.prot & kProtWrite) ? kWrite : 0;
+    pte |= (r.vaddr + ((page - range->first) << kPageShift)) & kVaMask;
+    pages_.set(page, pte);
+    ++owners_[r.owner].refs;
 }
 
 long IoAddressSpace::check_fits(uint64_t aperture_end, const std::vector<IovaRange>& reserved) const {
+    const uint64_t limit = PageRadix<uint64_t>::kPageLimit - 1;
     if (aperture_end < kApertureEnd &&
-        pages_.find_first(aperture_end >> kPageShift, PageRadix<uint64_t>::kPageLimit - 1))
+        (pages_.find_first(aperture_end >> kPageShift, limit) || iopf_overlaps(aperture_end >> kPageShift, limit)))
         return -ERANGE;
     for (const IovaRange& range : reserved) {
-        if (pages_.find_first(range.start >> kPageShift, range.last >> kPageShift))
+        const uint64_t first = range.start >> kPageShift, last = std::min(range.last >> kPageShift, limit);
+        if (pages_.find_first(first, last) || iopf_overlaps(first, last))
             return -EADDRINUSE;
     }
     return 0;

@@ -1,6 +1,7 @@
 // The IOASID commands: allocate and free address spaces, map and unmap,
 // invalidate cached translations of user-managed ones.
 #include <cerrno>
+#include <mutex>
 
 #include "../dispatcher/caller.h"
 #include "../dispatcher/context.h"
@@ -14,7 +15,8 @@ namespace ciommu {
 long ioctl_ioasid_alloc(CallEnv& env) {
     const auto& req = *static_cast<const iommu_ioasid_alloc*>(env.args);
     // Only an identity space needs to know whose address space it mirrors.
-    const pid_t owner = (req.flags & IOMMU_IOASID_IDENTITY) ? env.caller.tgid() : 0;
+    const ProcessRef owner = (req.flags & IOMMU_IOASID_IDENTITY) ? env.caller_process() : nullptr;
+    std::lock_guard guard(env.model.lock());
     return alloc_ioasid(env.ctx, req, owner);
 }
 
@@ -23,11 +25,24 @@ long ioctl_ioasid_free(CallEnv& env) {
     return free_ioasid(env.model, env.ctx, req.ioasid);
 }
 
+// Checked under the lock, probed without it (the caller's memory may be
+// slow: it stalls only this call), then checked again and mapped.
 long ioctl_map_dma(CallEnv& env) {
     const auto& req = *static_cast<const iommu_map_dma*>(env.args);
     const uint32_t prot = req.flags & (IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE);
-    const MapRequest map{req.iova, req.size, req.vaddr, prot, env.caller.tgid(),
-                         (req.flags & IOMMU_MAP_DMA_IOPF) != 0};
+    MapRequest map{req.iova, req.size, req.vaddr, prot, nullptr, (req.flags & IOMMU_MAP_DMA_IOPF) != 0};
+    {
+        std::lock_guard guard(env.model.lock());
+        if (long err = check_map_dma(env.ctx, req.ioasid, map))
+            return err;
+    }
+    // Like VFIO's pinning at MAP time: refuse memory the caller does not have.
+    if (!map.iopf && env.caller.probe_memory(req.vaddr, req.size))
+        return -EFAULT;
+    map.owner = env.caller_process();
+    if (!map.owner)
+        return -EFAULT;
+    std::lock_guard guard(env.model.lock());
     return map_dma(env.model, env.ctx, req.ioasid, map);
 }
 

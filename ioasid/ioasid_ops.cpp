@@ -5,7 +5,6 @@
 #include "../devices/mdev_pins.h"
 #include "../dispatcher/model.h"
 #include "cuse-iommu.h"
-#include "user_memory.h"
 
 namespace ciommu {
 namespace {
@@ -31,7 +30,7 @@ long alloc_user_pgtable(Context& ctx, const iommu_ioasid_alloc& req) {
 
 }  // namespace
 
-long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, pid_t caller) {
+long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, const ProcessRef& caller) {
     const bool user = req.flags & IOMMU_IOASID_USER_PGTABLE;
     const bool identity = req.flags & IOMMU_IOASID_IDENTITY;
     if (user && identity)
@@ -40,8 +39,11 @@ long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, pid_t caller) {
         return alloc_user_pgtable(ctx, req);
     if (req.parent_ioasid || req.pgtable_format || req.user_pgd)
         return -EINVAL;  // nested attributes without USER_PGTABLE
+    if (identity && !caller)
+        return -EFAULT;  // no process to mirror
     auto space = std::make_unique<IoAddressSpace>(identity ? IoasKind::kIdentity : IoasKind::kKernelManaged);
-    space->identity_pid = identity ? caller : 0;
+    if (identity)
+        space->identity_owner = caller;
     space->enforce_snoop = req.flags & IOMMU_IOASID_ENFORCE_SNOOP;
     return ctx.ioasids.alloc(std::move(space));
 }
@@ -52,7 +54,7 @@ long free_ioasid(Model& model, Context& ctx, uint32_t id) {
         return -ENOENT;
     if (space->attachments || space->children)
         return -EBUSY;
-    space->unmap_all([&](pid_t pid, uint64_t vaddr) { model.ledger().unpin(pid, vaddr, 1); });
+    space->unmap_all([&](const Process& owner, uint64_t vaddr) { model.ledger().unpin(owner, vaddr, 1); });
     model.iotlb().flush_space(space);
     if (space->kind() == IoasKind::kUserPgtable)
         --ctx.ioasids.find(space->parent_id)->children;
@@ -72,24 +74,26 @@ void free_all_ioasids(Model& model, Context& ctx) {
         free_ioasid(model, ctx, id);
 }
 
-long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req) {
+long check_map_dma(Context& ctx, uint32_t ioasid, const MapRequest& req) {
     IoAddressSpace* space = ctx.ioasids.find(ioasid);
     if (!space)
         return -ENOENT;
     if (space->kind() != IoasKind::kKernelManaged)
         return -EOPNOTSUPP;
-    if (long err = space->check_map(req))
+    return space->check_map(req);
+}
+
+long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req) {
+    if (long err = check_map_dma(ctx, ioasid, req))
         return err;
+    IoAddressSpace& space = *ctx.ioasids.find(ioasid);
     if (req.iopf)  // pinned page by page when the device first touches it
-        return space->insert(req);
-    // Like VFIO's pinning at MAP time: refuse memory the caller does not have.
-    if (probe_user_range(req.pid, req.vaddr, req.size) != 0)
-        return -EFAULT;
+        return space.insert(req);
     const uint64_t npages = req.size / kPageSize;
-    if (long err = model.ledger().pin(req.pid, req.vaddr, npages))
+    if (long err = model.ledger().pin(*req.owner, req.vaddr, npages))
         return err;
-    if (long err = space->insert(req)) {
-        model.ledger().unpin(req.pid, req.vaddr, npages);
+    if (long err = space.insert(req)) {
+        model.ledger().unpin(*req.owner, req.vaddr, npages);
         return err;
     }
     return 0;
@@ -101,7 +105,7 @@ long long unmap_dma(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, 
         return -ENOENT;
     if (space->kind() != IoasKind::kKernelManaged)
         return -EOPNOTSUPP;
-    auto unpin = [&](pid_t pid, uint64_t vaddr) { model.ledger().unpin(pid, vaddr, 1); };
+    auto unpin = [&](const Process& owner, uint64_t vaddr) { model.ledger().unpin(owner, vaddr, 1); };
     uint64_t first = 0, last = PageRadix<uint64_t>::kPageLimit - 1;
     long long unmapped;
     if (all) {

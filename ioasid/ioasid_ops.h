@@ -15,14 +15,18 @@ namespace ciommu {
 class Model;
 struct Context;
 
-// Returns the new id or -errno (see IOMMU_IOASID_ALLOC).
-long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, pid_t caller);
+// Returns the new id or -errno (see IOMMU_IOASID_ALLOC).  caller: the
+// owner of an identity space (nullptr: the caller could not be opened).
+long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, const ProcessRef& caller);
 // 0, -ENOENT or -EBUSY.
 long free_ioasid(Model& model, Context& ctx, uint32_t id);
 // Frees every IOASID of a context whose devices are already unbound.
 void free_all_ioasids(Model& model, Context& ctx);
 
-// 0 or -errno (see IOMMU_MAP_DMA).
+// The checks of IOMMU_MAP_DMA that need no memory: 0 or -errno.
+long check_map_dma(Context& ctx, uint32_t ioasid, const MapRequest& req);
+// Checks (again) and maps: charges the pages to req.owner unless lazily
+// pinned.  The caller has probed the memory without the model lock.
 long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req);
 // Bytes unmapped or -errno.  all: every mapping (iova and size ignored).
 long long unmap_dma(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, uint64_t size, bool all);

@@ -14,6 +14,7 @@
 namespace ciommu {
 
 class IoAddressSpace;
+class Process;
 
 struct IotlbKey {
     unsigned unit;
@@ -25,7 +26,8 @@ struct IotlbKey {
 
 struct IotlbEntry {
     uint64_t va_page;             // target page in the owner process
-    pid_t pid;
+    const Process* owner;         // held by the mapping or identity space the
+                                  // entry came from (flushed before it goes)
     uint32_t prot;                // effective (both stages)
     const IoAddressSpace* s1;     // the user-managed space walked, or nullptr
     const IoAddressSpace* s2;     // the kernel-managed (or identity) space used

@@ -1,5 +1,6 @@
-// Locked-memory accounting (seed 002): every page the daemon pins for a
-// process -- mapped with MAP_DMA in any IOASID, or pinned by a software
+// Locked-memory accounting ("[PATCH 3/3] VFIO Type1 IOMMU: Add support for
+// mediated devices", Alex Williamson and Kirti Wankhede, June 2016): every
+// page the daemon pins for a process -- mapped with MAP_DMA in any IOASID, or pinned by a software
 // mdev's vendor driver -- is charged to that process's RLIMIT_MEMLOCK once,
 // however many mappings and pins use it.  A reference count per virtual page
 // tells the first use (charge) from the last (uncharge).
@@ -12,46 +13,49 @@
 #include <sys/types.h>
 
 #include "page_radix.h"
+#include "process.h"
 
 namespace ciommu {
 
 class PinLedger {
 public:
-    // May pid have `pages` pages locked?  The default compares with
-    // RLIMIT_MEMLOCK (prlimit) and, only when that is exceeded, exempts a
-    // process with CAP_IPC_LOCK, like VFIO.
-    using LimitFn = std::function<bool(pid_t pid, uint64_t pages)>;
-    static bool system_allows(pid_t pid, uint64_t pages);
+    // May the process have `pages` pages locked?  The default asks the
+    // process (Process::may_lock: RLIMIT_MEMLOCK, then CAP_IPC_LOCK).
+    using LimitFn = std::function<bool(const Process& process, uint64_t pages)>;
+    static bool system_allows(const Process& process, uint64_t pages);
     // A LimitFn allowing `pages` pages to every process (for tests).
     static LimitFn fixed_limit(uint64_t pages);
     static LimitFn unlimited();
 
     explicit PinLedger(LimitFn limit = system_allows) : limit_(std::move(limit)) {}
 
-    // Pins [vaddr, vaddr + npages pages) for pid: 0, or -ENOMEM (then
-    // nothing changed) when the pages not already pinned would exceed the
-    // limit.
-    long pin(pid_t pid, uint64_t vaddr, uint64_t npages);
+    // Pins [vaddr, vaddr + npages pages) for the process: 0, or -ENOMEM
+    // (then nothing changed) when the pages not already pinned would exceed
+    // the limit.  Charges are kept by Process::serial(), so a later process
+    // with the same pid never sees them.
+    long pin(const Process& process, uint64_t vaddr, uint64_t npages);
     // Releases one pin of each page.  Pages must have been pinned.
-    void unpin(pid_t pid, uint64_t vaddr, uint64_t npages);
+    void unpin(const Process& process, uint64_t vaddr, uint64_t npages);
 
-    uint64_t locked_pages(pid_t pid) const;
-    // Calls fn(pid, locked pages) for each process with pages locked.
+    uint64_t locked_pages(const Process& process) const;
+    // Calls fn(pid, locked pages) for each process with pages locked (the
+    // pid for display: a dead owner's charge is listed under its old pid).
     template <typename Fn> void for_each_process(Fn&& fn) const {
-        for (const auto& [pid, process] : processes_)
-            fn(pid, process->locked);
+        for (const auto& [serial, process] : processes_)
+            fn(process->pid, process->locked);
     }
     uint64_t total_locked_pages() const { return total_locked_; }
     size_t table_bytes() const;
 
 private:
-    struct Process {
+    struct Charges {
+        pid_t pid = 0;             // for display
         PageRadix<uint32_t> refs;  // by VA page
         uint64_t locked = 0;       // pages with refs > 0
     };
 
     LimitFn limit_;
-    std::map<pid_t, std::unique_ptr<Process>> processes_;
+    std::map<uint64_t, std::unique_ptr<Charges>> processes_;  // by Process::serial()
     uint64_t total_locked_ = 0;
 };
 

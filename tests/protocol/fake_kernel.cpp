@@ -281,7 +281,7 @@ void FakeKernel::send(uint32_t opcode, uint64_t unique,
     header.unique = unique;
     header.uid = getuid();
     header.gid = getgid();
-    header.pid = static_cast<uint32_t>(gettid());  // CUSE reports the calling thread
+    header.pid = caller_pid_ ? caller_pid_ : static_cast<uint32_t>(gettid());  // CUSE reports the calling thread
     std::vector<iovec> iov{{&header, sizeof(header)}};
     size_t len = sizeof(header);
     for (std::span<const std::byte> part : parts) {

@@ -101,18 +101,19 @@ public:
     // FUSE_RELEASE: 0 or -errno.
     int release(uint64_t fh);
     // ioctl(fd, cmd, arg) from the test thread, with every retry round the
-    // kernel would do.  flags: FUSE_IOCTL_UNRESTRICTED (what CUSE sends for a
-    // device with CUSE_UNRESTRICTED_IOCTL), optionally | FUSE_IOCTL_COMPAT.
+    // kernel would do.  flags: 0 (what CUSE sends for a device without
+    // CUSE_UNRESTRICTED_IOCTL: one round, no data), FUSE_IOCTL_UNRESTRICTED,
+    // optionally | FUSE_IOCTL_COMPAT.
     IoctlResult ioctl(uint64_t fh, unsigned cmd, uint64_t arg,
-                      uint32_t flags = FUSE_IOCTL_UNRESTRICTED);
+                      uint32_t flags = 0);
     IoctlResult ioctl(uint64_t fh, unsigned cmd, const void* arg,
-                      uint32_t flags = FUSE_IOCTL_UNRESTRICTED) {
+                      uint32_t flags = 0) {
         return ioctl(fh, cmd, reinterpret_cast<uintptr_t>(arg), flags);
     }
     // One FUSE_IOCTL round with hand-made data; the reply or nullopt.
     std::optional<Reply> ioctl_round(uint64_t fh, unsigned cmd, uint64_t arg,
                                      std::span<const std::byte> in_data, uint32_t out_size,
-                                     uint32_t flags = FUSE_IOCTL_UNRESTRICTED);
+                                     uint32_t flags = 0);
 
     // Raw messages.  send() frames a fuse_in_header (pid = the calling
     // thread) in front of the parts; receive() waits for the reply to
@@ -120,6 +121,10 @@ public:
     // notification for next_notification().  A second reply to a request
     // whose reply was taken fails the test (the kernel would refuse it).
     uint64_t next_unique() { return unique_ += kUniqueStep; }
+    // The caller pid every request carries from now on (0: the calling
+    // thread, as the kernel reports it).  A gone pid plays a caller whose
+    // process cannot be reached.
+    void set_caller_pid(uint32_t pid) { caller_pid_ = pid; }
     void send(uint32_t opcode, uint64_t unique, std::initializer_list<std::span<const std::byte>> parts);
     std::optional<Reply> receive(uint64_t unique);
     std::optional<Reply> request(uint32_t opcode, std::span<const std::byte> body);
@@ -173,6 +178,7 @@ private:
     ciommu::CuseDevice& device_;
     int fd_ = -1;
     uint64_t unique_ = 0;
+    uint32_t caller_pid_ = 0;
     std::future<int> run_;
     std::map<uint64_t, Reply> stash_;
     std::deque<Reply> notifications_;

@@ -282,14 +282,12 @@ TEST_CASE("an INTERRUPT racing a record: the READ gets it or EINTR, and it is ne
     fault.argsz = sizeof(fault);
     fault.cookie = kAccel;
     fault.perm = IOMMU_FAULT_PERM_WRITE;
-    // The last round of the ioctl (the struct already fetched), so that the
-    // fault and the INTERRUPT go out back to back.
+    // The ioctl's only round, so that the fault and the INTERRUPT go out
+    // back to back.
     fuse_ioctl_in in{};
     in.fh = s.fh;
-    in.flags = FUSE_IOCTL_UNRESTRICTED;
     in.cmd = IOMMU_SIM_INJECT_FAULT;
     in.arg = reinterpret_cast<uintptr_t>(&fault);
-    in.in_size = sizeof(fault);
 
     constexpr int kRounds = 40;
     int got_record = 0, got_eintr = 0;
@@ -306,9 +304,9 @@ TEST_CASE("an INTERRUPT racing a record: the READ gets it or EINTR, and it is ne
         const uint64_t inject = s.kernel.next_unique();
         if (i % 2) {
             s.kernel.interrupt(read);
-            s.kernel.send(FUSE_IOCTL, inject, {bytes_of(in), bytes_of(fault)});
+            s.kernel.send(FUSE_IOCTL, inject, {bytes_of(in)});
         } else {
-            s.kernel.send(FUSE_IOCTL, inject, {bytes_of(in), bytes_of(fault)});
+            s.kernel.send(FUSE_IOCTL, inject, {bytes_of(in)});
             s.kernel.interrupt(read);
         }
         interrupts.push_back(read | kInterruptBit);

@@ -32,7 +32,7 @@ uint32_t contexts(FakeKernel& kernel, uint64_t fh) {
 
 }  // namespace
 
-TEST_CASE("CUSE_INIT: protocol 7.x, unrestricted ioctls, DEVNAME, then init_done") {
+TEST_CASE("CUSE_INIT: protocol 7.x, restricted ioctls, DEVNAME, then init_done") {
     Daemon daemon;
     const int ready_before = g_ready_calls;
     const InitReply init = daemon.kernel.init();
@@ -40,8 +40,9 @@ TEST_CASE("CUSE_INIT: protocol 7.x, unrestricted ioctls, DEVNAME, then init_done
     // cuse_process_init_reply() rejects anything but major 7, minor >= 11.
     CHECK(init.out.major == 7);
     CHECK(init.out.minor >= 11);
-    // Without it every _IO command would reach the daemon with no data.
-    CHECK((init.out.flags & CUSE_UNRESTRICTED_IOCTL) != 0);
+    // Restricted: every _IO command reaches the daemon in one round with the
+    // raw argument, which the daemon reads from the caller's memory itself.
+    CHECK((init.out.flags & CUSE_UNRESTRICTED_IOCTL) == 0);
     CHECK(init.dev_info_bytes <= 4096);  // CUSE_INIT_INFO_MAX
     CHECK(std::count(init.dev_info.begin(), init.dev_info.end(),
                      std::string("DEVNAME=") + kDeviceName) == 1);

@@ -100,19 +100,31 @@ TEST_CASE("software mdev pins go through the same ledger") {
 
 TEST_CASE("the ledger itself: refcounts, limit checked only for fresh pages") {
     int limit_calls = 0;
-    PinLedger ledger([&](pid_t, uint64_t pages) {
+    PinLedger ledger([&](const Process&, uint64_t pages) {
         ++limit_calls;
         return pages <= 3;
     });
-    CHECK(ledger.pin(1, 0x10000, 2) == 0);
-    CHECK(ledger.pin(1, 0x10000, 2) == 0);  // nothing fresh: the limit is not asked
+    const ProcessRef one = Process::unbacked(1), two = Process::unbacked(2);
+    CHECK(ledger.pin(*one, 0x10000, 2) == 0);
+    CHECK(ledger.pin(*one, 0x10000, 2) == 0);  // nothing fresh: the limit is not asked
     CHECK(limit_calls == 1);
-    CHECK(ledger.pin(1, 0x11000, 3) == -ENOMEM);
-    CHECK(ledger.locked_pages(1) == 2);
-    CHECK(ledger.pin(2, 0x11000, 3) == 0);  // limits are per process
-    ledger.unpin(1, 0x10000, 2);
-    CHECK(ledger.locked_pages(1) == 2);
-    ledger.unpin(1, 0x10000, 2);
-    CHECK(ledger.locked_pages(1) == 0);
+    CHECK(ledger.pin(*one, 0x11000, 3) == -ENOMEM);
+    CHECK(ledger.locked_pages(*one) == 2);
+    CHECK(ledger.pin(*two, 0x11000, 3) == 0);  // limits are per process
+    ledger.unpin(*one, 0x10000, 2);
+    CHECK(ledger.locked_pages(*one) == 2);
+    ledger.unpin(*one, 0x10000, 2);
+    CHECK(ledger.locked_pages(*one) == 0);
     CHECK(ledger.total_locked_pages() == 3);
+}
+
+TEST_CASE("charges belong to a process, not to its pid number") {
+    PinLedger ledger(PinLedger::unlimited());
+    const ProcessRef dead_owner = Process::unbacked(4242);
+    const ProcessRef same_pid_later = Process::unbacked(4242);
+    REQUIRE(ledger.pin(*dead_owner, 0x10000, 1) == 0);
+    CHECK(ledger.locked_pages(*dead_owner) == 1);
+    CHECK(ledger.locked_pages(*same_pid_later) == 0);  // a reused pid inherits nothing
+    ledger.unpin(*same_pid_later, 0x10000, 1);          // and cannot release the other's pins
+    CHECK(ledger.locked_pages(*dead_owner) == 1);
 }

@@ -1,6 +1,7 @@
 // An in-process daemon for unit tests: a model on the default topology, its
 // dispatcher and an open context, driven exactly as a transport drives it.
-// The test process is the "caller", so mappings point at its own memory.
+// The test process is the "caller": the dispatcher reads each argument
+// from the test's own memory, and mappings point at it too.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -22,6 +23,34 @@ namespace ciommu::test {
 
 inline constexpr uint32_t kRW = IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE;
 
+// Two readable pages followed by an unmapped guard page: an argument placed
+// to end at the guard has nothing readable after it, as a struct at the end
+// of a caller's mapping would.
+struct ArgArena {
+    static constexpr size_t kPage = 4096;
+    ArgArena() {
+        base = static_cast<std::byte*>(
+            mmap(nullptr, 3 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        REQUIRE(base != MAP_FAILED);
+        REQUIRE(mprotect(base + 2 * kPage, kPage, PROT_NONE) == 0);
+    }
+    ~ArgArena() { munmap(base, 3 * kPage); }
+    ArgArena(const ArgArena&) = delete;
+    ArgArena& operator=(const ArgArena&) = delete;
+    // Copies bytes to end exactly at the guard page; returns their address.
+    std::byte* place(const std::vector<std::byte>& bytes) {
+        REQUIRE(bytes.size() <= 2 * kPage);
+        std::byte* at = base + 2 * kPage - bytes.size();
+        std::copy(bytes.begin(), bytes.end(), at);
+        return at;
+    }
+    std::byte* base;
+};
+
+struct IoctlResult {
+    long result;  // >= 0, or -errno
+};
+
 struct Fixture {
     explicit Fixture(PinLedger::LimitFn limit = PinLedger::unlimited())
         : model(default_topology(), std::move(limit)) {}
@@ -31,24 +60,28 @@ struct Fixture {
     Dispatcher dispatcher{model};
     Context* ctx = dispatcher.open(getpid());
 
-    // Runs a struct command with exactly `bytes` as the caller's argument.
-    IoctlReply raw(unsigned cmd, std::vector<std::byte> bytes, std::vector<std::byte>* out = nullptr,
-                   Context* in_ctx = nullptr) {
-        std::vector<std::byte> out_buf(IOMMU_ARGSZ_MAX);
-        IoctlReply reply = dispatcher.ioctl(in_ctx ? *in_ctx : *ctx, Caller::self(), cmd, 0x1000, bytes, out_buf);
+    // Runs a struct command whose argument is exactly `bytes` (ending at an
+    // unreadable page); *out receives what the dispatcher wrote back.
+    IoctlResult raw(unsigned cmd, const std::vector<std::byte>& bytes, std::vector<std::byte>* out = nullptr,
+                    Context* in_ctx = nullptr) {
+        thread_local ArgArena arena;  // one per calling thread: tests call from several
+        std::byte* at = arena.place(bytes);
+        size_t written = 0;
+        const long result = dispatcher.ioctl(in_ctx ? *in_ctx : *ctx, Caller::self(), cmd,
+                                             reinterpret_cast<uintptr_t>(at), &written);
         if (out)
-            *out = std::vector<std::byte>(out_buf.begin(), out_buf.begin() + reply.out_len);
-        return reply;
+            *out = std::vector<std::byte>(at, at + written);
+        return {result};
     }
     template <typename T> long call(unsigned cmd, T& args, Context* in_ctx = nullptr) {
         std::vector<std::byte> bytes(sizeof(T)), out;
         std::memcpy(bytes.data(), &args, sizeof(T));
-        IoctlReply reply = raw(cmd, bytes, &out, in_ctx);
+        const IoctlResult reply = raw(cmd, bytes, &out, in_ctx);
         if (!out.empty())
             std::memcpy(&args, out.data(), std::min(out.size(), sizeof(T)));
         return reply.result;
     }
-    long value(unsigned cmd, uint64_t arg) { return dispatcher.ioctl(*ctx, Caller::self(), cmd, arg, {}, {}).result; }
+    long value(unsigned cmd, uint64_t arg) { return dispatcher.ioctl(*ctx, Caller::self(), cmd, arg); }
 
     long alloc(uint32_t flags = 0, uint32_t parent = 0, uint64_t pgd = 0, Context* in_ctx = nullptr) {
         iommu_ioasid_alloc a{};

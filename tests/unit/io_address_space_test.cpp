@@ -15,11 +15,18 @@ namespace {
 
 constexpr uint64_t K4 = 4096;
 
+// Bookkeeping only: these owners have no memory to reach.
+const ProcessRef kOwner = Process::unbacked(1);
+
 MapRequest req(uint64_t iova, uint64_t size, uint64_t vaddr = 0x10000000, uint32_t prot = kProtRead) {
-    return {iova, size, vaddr, prot, 1};
+    return {iova, size, vaddr, prot, kOwner};
 }
 
-void ignore_page(pid_t, uint64_t) {}
+MapRequest iopf_req(uint64_t iova, uint64_t size, uint64_t vaddr = 0x10000000) {
+    return {iova, size, vaddr, kProtRead | kProtWrite, kOwner, true};
+}
+
+void ignore_page(const Process&, uint64_t) {}
 
 long long unmap(IoAddressSpace& space, uint64_t iova, uint64_t size) {
     return space.unmap(iova, size, ignore_page);
@@ -110,7 +117,7 @@ TEST_CASE("lookup finds the page and the byte an IOVA lands on") {
     auto target = space.lookup(0x101ff8);
     REQUIRE(target.has_value());
     CHECK(target->vaddr == 0x7001ff8);
-    CHECK(target->pid == 1);
+    CHECK(target->owner == kOwner.get());
     CHECK(target->prot == (kProtRead | kProtWrite));
     CHECK_FALSE(space.lookup(0x102000).has_value());
     CHECK_FALSE(space.lookup(0x0fffff).has_value());
@@ -119,13 +126,68 @@ TEST_CASE("lookup finds the page and the byte an IOVA lands on") {
 
 TEST_CASE("unmap reports every page it removes with its owner") {
     IoAddressSpace space;
-    space.insert({0x100000, 2 * K4, 0x7000000, kProtRead, 11});
-    space.insert({0x200000, K4, 0x9000000, kProtRead, 22});
+    const ProcessRef a = Process::unbacked(11), b = Process::unbacked(22);
+    space.insert({0x100000, 2 * K4, 0x7000000, kProtRead, a});
+    space.insert({0x200000, K4, 0x9000000, kProtRead, b});
     std::vector<std::pair<pid_t, uint64_t>> pages;
-    CHECK(space.unmap(0, 0x400000, [&](pid_t pid, uint64_t va) { pages.emplace_back(pid, va); }) == 3 * K4);
+    CHECK(space.unmap(0, 0x400000, [&](const Process& owner, uint64_t va) { pages.emplace_back(owner.pid(), va); }) ==
+          3 * K4);
     const std::vector<std::pair<pid_t, uint64_t>> expected = {{11, 0x7000000}, {11, 0x7001000}, {22, 0x9000000}};
     CHECK(pages == expected);
     CHECK(space.table_bytes() == 0);  // empty tables are freed
+    CHECK(a.use_count() == 1);        // the space holds its owners no longer
+}
+
+TEST_CASE("a lazily pinned (IOPF) mapping costs one record, whatever its size") {
+    IoAddressSpace space;
+    const uint64_t huge = uint64_t{1} << 46;  // 64 TiB: one entry per page would be 2^34 entries
+    REQUIRE(space.check_map(iopf_req(0, huge)) == 0);
+    REQUIRE(space.insert(iopf_req(0, huge)) == 0);
+    CHECK(space.mapping_count() == 1);
+    CHECK(space.mapped_bytes() == huge);
+    CHECK(space.table_bytes() < 1024);
+
+    auto target = space.lookup(0x12345678);
+    REQUIRE(target.has_value());
+    CHECK(target->vaddr == 0x10000000 + 0x12345678);
+    CHECK_FALSE(target->pinned);
+    space.fault_in(0x12345678);
+    CHECK(space.lookup(0x12345000)->pinned);  // its page got an entry
+    CHECK_FALSE(space.lookup(0x12346000)->pinned);
+    CHECK(space.mapping_count() == 1);       // still one mapping
+
+    CHECK(space.check_map(req(huge - K4, K4)) == -EEXIST);  // it overlaps
+    CHECK(unmap(space, K4, K4) == -EINVAL);                  // never split, even where faulted in
+    CHECK(unmap(space, 0x12345000, K4) == -EINVAL);
+    std::vector<uint64_t> unpinned;
+    CHECK(space.unmap_all([&](const Process&, uint64_t va) { unpinned.push_back(va); }) == huge);
+    CHECK(unpinned == std::vector<uint64_t>{0x10000000 + 0x12345000});  // only what was pinned
+    CHECK(space.mapping_count() == 0);
+    CHECK(space.mapped_bytes() == 0);
+    CHECK(space.table_bytes() == 0);
+}
+
+TEST_CASE("IOPF and pinned mappings side by side: listing, unmap boundaries, constraints") {
+    IoAddressSpace space;
+    space.insert(req(0x100000, 2 * K4, 0x7000000));
+    space.insert(iopf_req(0x200000, 4 * K4, 0x8000000));
+    space.insert(req(0x300000, K4, 0x9000000));
+    space.fault_in(0x200000);  // the first page of the IOPF range
+
+    std::vector<std::pair<uint64_t, bool>> listed;
+    space.for_each_mapping([&](const IoAddressSpace::MappingInfo& m) {
+        listed.emplace_back(m.iova, m.iopf);
+        return true;
+    });
+    const std::vector<std::pair<uint64_t, bool>> expected = {{0x100000, false}, {0x200000, true}, {0x300000, false}};
+    CHECK(listed == expected);
+
+    CHECK(space.check_fits(kApertureEnd, {{0x203000, 0x203fff}}) == -EADDRINUSE);  // in the IOPF range
+    CHECK(space.check_fits(0x200000, {}) == -ERANGE);
+    CHECK(unmap(space, 0x200000, 2 * K4) == -EINVAL);  // cuts the IOPF range's end
+    CHECK(unmap(space, 0x200000, 4 * K4) == 4 * K4);    // exactly it
+    CHECK(space.mapping_count() == 2);
+    CHECK(space.lookup(0x200000) == std::nullopt);
 }
 
 TEST_CASE("constraints from attached IOMMUs") {

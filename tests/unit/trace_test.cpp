@@ -136,7 +136,7 @@ ScriptResult run_script(Fixture& f) {
     REQUIRE(f.records().size() == 1);
 
     // An unknown command.
-    REQUIRE(f.dispatcher.ioctl(*f.ctx, Caller::self(), unknown_command(), 0x1000, {}, {}).result == -ENOTTY);
+    REQUIRE(f.dispatcher.ioctl(*f.ctx, Caller::self(), unknown_command(), 0x1000) == -ENOTTY);
 
     // A page request answered by detach.
     REQUIRE(f.dma(kAccel, 0x400000, text, 1, false, {}, &d) == 0);
