@@ -69,13 +69,17 @@ case "$1" in
 test)
 	# The generic uAPI tests, the device model's, I/O page faults', then
 	# the teaching programs of examples/ and the guide's iommuctl commands
-	# (one PASS/FAIL each); bounded so that all five fit the host's test
-	# timeout (run-vm.sh) with room for the boot.
+	# (one PASS/FAIL each), and last the hostile clients: a daemon that
+	# fails them may be left unable to serve anyone (the tests that can
+	# wedge a daemon for good use private instances, but a daemon under
+	# test may fail in ways nobody foresaw).  Bounded so that all six fit
+	# the host's test timeout (run-vm.sh) with room for the boot.
 	run_counted 120 /bin/vm_tests
 	run_counted 120 /bin/vm_device_tests
 	run_counted 90 /bin/vm_fault_tests
 	run_counted 60 /bin/examples.sh
 	run_counted 60 /bin/iommuctl.sh
+	run_counted 90 /bin/vm_hostile_tests
 	echo "vm: $total_passed passed, $total_failed failed"
 	[ "$total_failed" -eq 0 ] && [ "$total_passed" -gt 0 ]
 	;;

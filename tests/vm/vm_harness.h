@@ -1,6 +1,6 @@
 /*
  * The reporting harness and test runner shared by the VM test clients
- * (vm_tests, vm_device_tests, vm_fault_tests).
+ * (vm_tests, vm_device_tests, vm_fault_tests, vm_hostile_tests).
  *
  * A test is a function of two fresh contexts (struct ctx) that returns 0, or
  * -1 with the reason in `why`: the CHECK macros do both.  run_tests() prints
@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -158,6 +159,68 @@ static inline void *pages(size_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* n pages of anonymous memory shared with the children forked afterwards
+ * (MAP_SHARED): what one process writes there the others see.  Or NULL. */
+static inline void *shared_pages(size_t n)
+{
+	void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ---------------------------------------------------------------------------
+ * Children, bounded in time
+ * ------------------------------------------------------------------------- */
+
+/*
+ * waitpid() that gives up: 1 if pid was reaped within ms (its status in
+ * *status, if not NULL), else 0.  A process whose call the daemon never
+ * answers cannot be reaped, even after SIGKILL (the kernel waits for the
+ * answer uninterruptibly), so tests never wait for a child without a bound.
+ */
+static inline int reap_within(pid_t pid, long ms, int *status)
+{
+	double deadline = now_ms() + ms;
+	int st = 0;
+
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR)) {
+			if (status)
+				*status = st;
+			return w == pid;
+		}
+		if (now_ms() >= deadline)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+/* SIGKILL pid and reap it within ms: 1 if it was reaped. */
+static inline int kill_reap(pid_t pid, long ms)
+{
+	if (pid <= 0)
+		return 1;
+	kill(pid, SIGKILL);
+	return reap_within(pid, ms, NULL);
+}
+
+/* "exit 3", "signal 9", for a wait status. */
+static inline const char *status_str(int status)
+{
+	static char s[32];
+
+	if (WIFEXITED(status))
+		snprintf(s, sizeof(s), "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(s, sizeof(s), "signal %d", WTERMSIG(status));
+	else
+		snprintf(s, sizeof(s), "status 0x%x", status);
+	return s;
+}
+
 /* ---------------------------------------------------------------------------
  * A child that leaves its state behind (the reclaim tests)
  * ------------------------------------------------------------------------- */
@@ -245,6 +308,23 @@ struct vm_test {
 
 /* run_tests() flags */
 #define RUN_NOTE_SLOW	1	/* "note: NAME took S s" after a test over 5 s */
+#define RUN_ISOLATED	2	/* each test in its own process, bounded in time */
+
+/*
+ * Where a test is: step("...") before each phase that might never end, so
+ * that a test killed at its deadline (RUN_ISOLATED) says where it stopped.
+ */
+static char step_local[160];
+static char *run_step = step_local;	/* shared with the runner under RUN_ISOLATED */
+
+static inline void step(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(run_step, sizeof(step_local), fmt, ap);
+	va_end(ap);
+}
 
 /*
  * The kernel releases a closed context asynchronously, and with it the
@@ -254,13 +334,14 @@ struct vm_test {
  * meets the previous one's devices.  This assumes we are the daemon's only
  * client, as in the VM.  If it never settles, say so once and stop waiting.
  */
+static int settle_gave_up;	/* settle() waited in vain once: it waits no more */
+
 static inline void settle(int fd)
 {
-	static int gave_up;
 	struct iommu_sim_daemon_stats s;
 	int i;
 
-	for (i = 0; !gave_up && i < 60; i++) {
+	for (i = 0; !settle_gave_up && i < 60; i++) {
 		if (daemon_stats(fd, &s) < 0)
 			return;
 		if (s.contexts == 2 && s.ioasids == 0 && s.mappings == 0 &&
@@ -268,9 +349,9 @@ static inline void settle(int fd)
 			return;
 		sleep_ms(50);
 	}
-	if (!gave_up)
+	if (!settle_gave_up)
 		printf("note: closed contexts still held 3 s later: %s\n", dstats_str(&s));
-	gave_up = 1;
+	settle_gave_up = 1;
 }
 
 /* Takes the device path from the command line; call first in main(). */
@@ -308,16 +389,204 @@ static inline int run_one(const struct vm_test *t)
 	return ok;
 }
 
+/* ---------------------------------------------------------------------------
+ * Isolated tests (RUN_ISOLATED)
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Under RUN_ISOLATED each test runs in a child process that the runner only
+ * watches: a test still running after run_deadline_s is killed and reported,
+ * and the runner never calls the daemon itself, so a daemon that stops
+ * answering fails the test instead of hanging the program.  The child's
+ * output reaches stdout through a pipe the runner copies: a descendant stuck
+ * for good (a call the daemon never answers cannot even be SIGKILLed) then
+ * holds that pipe, not the program's stdout, which guest.sh reads to its end.
+ * run_cleanup, if set, runs in the test's process after the test, whatever
+ * happened (to kill what the test started).  After a failed test the runner
+ * checks, from another child, that the daemon still answers; if it does not,
+ * the remaining tests are reported as not run.
+ */
+static unsigned run_deadline_s = 30;
+static void (*run_cleanup)(void);
+
+struct isolated_result {
+	char ok, gave_up;
+	char why[sizeof(why)];
+};
+
+static inline void isolated_child(const struct vm_test *t, int out, int res)
+{
+	struct isolated_result r;
+
+	dup2(out, STDOUT_FILENO);
+	dup2(out, STDERR_FILENO);
+	close(out);
+	memset(&r, 0, sizeof(r));
+	r.ok = (char)run_one(t);
+	if (run_cleanup)
+		run_cleanup();
+	r.gave_up = (char)settle_gave_up;
+	memcpy(r.why, why, sizeof(r.why));
+	fflush(stdout);
+	/* One write below PIPE_BUF: the runner gets all of it or nothing. */
+	if (write(res, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(2);
+	_exit(0);
+}
+
+/* Copies what the child printed to stdout; 0 once the pipe is at its end. */
+static inline int relay_output(int fd)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0)
+		return n < 0 && errno == EINTR;
+	fwrite(buf, 1, (size_t)n, stdout);
+	fflush(stdout);
+	return 1;
+}
+
+/* Runs one test in a child process; 1 if it passed, else 0 with `why` set. */
+static inline int run_isolated(const struct vm_test *t)
+{
+	struct isolated_result r;
+	int out[2], res[2], status = 0, reaped, timed_out = 0;
+	size_t got = 0;
+	double deadline;
+	pid_t pid;
+
+	why[0] = '\0';
+	run_step[0] = '\0';
+	if (pipe(out) != 0 || pipe(res) != 0) {
+		snprintf(why, sizeof(why), "pipe: %s", strerror(errno));
+		return 0;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
+		close(out[0]), close(out[1]), close(res[0]), close(res[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		close(out[0]);
+		close(res[0]);
+		isolated_child(t, out[1], res[1]);
+	}
+	close(out[1]);
+	close(res[1]);
+	deadline = now_ms() + run_deadline_s * 1000.0;
+	while (got < sizeof(r)) {
+		struct pollfd p[2] = { { out[0], POLLIN, 0 }, { res[0], POLLIN, 0 } };
+		double left = deadline - now_ms();
+		ssize_t k;
+
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		if (poll(p, 2, left > 1000 ? 1000 : (int)left + 1) <= 0)
+			continue;
+		if ((p[0].revents & (POLLIN | POLLHUP)) && !relay_output(out[0])) {
+			close(out[0]);
+			out[0] = -1;	/* poll() skips a negative fd */
+		}
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			k = read(res[0], (char *)&r + got, sizeof(r) - got);
+			if (k <= 0 && !(k < 0 && errno == EINTR))
+				break;	/* the child died without a verdict */
+			if (k > 0)
+				got += (size_t)k;
+		}
+	}
+	close(res[0]);
+	if (got < sizeof(r))
+		kill(pid, SIGKILL);
+	reaped = reap_within(pid, 3000, &status);
+	/* What the child printed last (it has exited, or is killed). */
+	while (out[0] >= 0) {
+		struct pollfd p = { out[0], POLLIN, 0 };
+
+		if (poll(&p, 1, 100) <= 0 || !relay_output(out[0]))
+			break;
+	}
+	if (out[0] >= 0)
+		close(out[0]);
+	if (got == sizeof(r)) {
+		memcpy(why, r.why, sizeof(why));
+		why[sizeof(why) - 1] = '\0';
+		settle_gave_up |= r.gave_up;
+		return r.ok;
+	}
+	if (timed_out)
+		snprintf(why, sizeof(why), "did not finish within %u s%s%s%s; killed%s",
+			 run_deadline_s, run_step[0] ? " (last step: " : "", run_step,
+			 run_step[0] ? ")" : "",
+			 reaped ? "" : ", and not reaped 3 s later (stuck in a call the"
+			 " daemon never answers)");
+	else
+		snprintf(why, sizeof(why), "the test's process ended (%s) without a verdict%s%s%s",
+			 reaped ? status_str(status) : "not reaped",
+			 run_step[0] ? " (last step: " : "", run_step, run_step[0] ? ")" : "");
+	return 0;
+}
+
+/*
+ * 1 if the daemon serving dev_path answers an open, GET_API_VERSION and an
+ * IOASID_ALLOC within ms.  A child asks, so a daemon that stopped answering
+ * leaves that child stuck, not the runner.
+ */
+static inline int daemon_answers(long ms)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 0;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		int fd;
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		fd = open(dev_path, O_RDWR);
+		_exit(fd >= 0 && ioctl(fd, IOMMU_GET_API_VERSION) == IOMMU_API_VERSION &&
+		      do_alloc(fd) > 0 ? 0 : 1);
+	}
+	if (reap_within(pid, ms, &status))
+		return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	kill_reap(pid, 500);
+	return 0;
+}
+
 /* Runs the n tests in order and reports them; returns main()'s exit status. */
 static inline int run_tests(const struct vm_test *tests, size_t n, int flags)
 {
+	const char *gone_after = NULL;	/* RUN_ISOLATED: the daemon stopped answering */
 	int passed = 0, failed = 0;
 	size_t i;
 
+	if (flags & RUN_ISOLATED) {
+		char *shared = shared_pages(1);
+
+		if (shared)
+			run_step = shared;
+	}
 	for (i = 0; i < n; i++) {
-		double t0 = now_ms();
-		int ok = run_one(&tests[i]);
-		double ms = now_ms() - t0;
+		double t0 = now_ms(), ms;
+		int ok;
+
+		if (gone_after) {
+			printf("FAIL %s: not run: %s stopped answering after %s\n", tests[i].name,
+			       dev_path, gone_after);
+			failed++;
+			continue;
+		}
+		ok = (flags & RUN_ISOLATED) ? run_isolated(&tests[i]) : run_one(&tests[i]);
+		ms = now_ms() - t0;
 
 		if ((flags & RUN_NOTE_SLOW) && ms > 5000)	/* TCG is slow */
 			printf("note: %s took %.1f s\n", tests[i].name, ms / 1000);
@@ -327,6 +596,11 @@ static inline int run_tests(const struct vm_test *tests, size_t n, int flags)
 		} else {
 			printf("FAIL %s: %s\n", tests[i].name, why);
 			failed++;
+			if ((flags & RUN_ISOLATED) && !daemon_answers(3000)) {
+				gone_after = tests[i].name;
+				printf("note: %s no longer answers (open, GET_API_VERSION, IOASID_ALLOC"
+				       " within 3 s); the remaining tests are not run\n", dev_path);
+			}
 		}
 	}
 	printf("%d passed, %d failed\n", passed, failed);

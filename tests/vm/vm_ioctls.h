@@ -217,13 +217,12 @@ static inline long do_detach(int fd, __u64 cookie, long pasid)
 }
 
 /*
- * The device `cookie` does DMA on [iova, iova+len) from/to data.  The
- * outputs the daemon must write are poisoned first, so a test sees one it
- * left alone.
+ * SIM_DMA's struct: the device `cookie` does DMA on [iova, iova+len) from/to
+ * data.  The outputs the daemon must write are poisoned, so a test sees one
+ * it left alone.
  */
-static inline long do_dma(int fd, __u64 cookie, __u64 iova, void *data,
-			  __u64 len, int write, long pasid,
-			  struct iommu_sim_dma *d)
+static inline void dma_arg(struct iommu_sim_dma *d, __u64 cookie, __u64 iova,
+			   void *data, __u64 len, int write, long pasid)
 {
 	memset(d, 0, sizeof(*d));
 	d->argsz = sizeof(*d);
@@ -241,7 +240,145 @@ static inline long do_dma(int fd, __u64 cookie, __u64 iova, void *data,
 	d->fault_reason = 0xeeeeeeeeu;
 	d->fault_flags = 0xeeeeeeeeu;
 	d->dma_id = 0xeeeeeeeeeeeeeeeeULL;
+}
+
+/* The device `cookie` does DMA (dma_arg()); *d gets the outputs. */
+static inline long do_dma(int fd, __u64 cookie, __u64 iova, void *data,
+			  __u64 len, int write, long pasid,
+			  struct iommu_sim_dma *d)
+{
+	dma_arg(d, cookie, iova, data, len, write, pasid);
 	return io(fd, IOMMU_SIM_DMA, d);
+}
+
+/* ---------------------------------------------------------------------------
+ * Device information
+ * ------------------------------------------------------------------------- */
+
+/*
+ * Capability `id` of the bound device `cookie` (GET_INFO with a buffer of
+ * IOMMU_ARGSZ_MAX bytes, the chain walked from cap_offset): its first `size`
+ * bytes are copied to out.  0, -ENOENT if the chain has no such capability,
+ * -EIO if the chain is malformed, or GET_INFO's -errno.
+ */
+static inline long do_get_cap(int fd, __u64 cookie, __u16 id, void *out, size_t size)
+{
+	union {
+		struct iommu_device_info info;
+		unsigned char b[IOMMU_ARGSZ_MAX];
+	} u;
+	__u32 at, hops = 0;
+	long r;
+
+	memset(&u, 0, sizeof(u));
+	u.info.argsz = sizeof(u);
+	u.info.cookie = cookie;
+	r = io(fd, IOMMU_DEVICE_GET_INFO, &u);
+	if (r < 0)
+		return r;
+	for (at = u.info.cap_offset; at != 0; hops++) {
+		struct iommu_info_cap_header h;
+
+		if (hops > 64 || at < sizeof(u.info) || at + sizeof(h) > sizeof(u))
+			return -EIO;
+		memcpy(&h, u.b + at, sizeof(h));
+		if (h.id == id) {
+			if (at + size > sizeof(u))
+				return -EIO;
+			memcpy(out, u.b + at, size);
+			return 0;
+		}
+		at = h.next;
+	}
+	return -ENOENT;
+}
+
+/* ---------------------------------------------------------------------------
+ * Faults: consumers, the eventfd, page responses, injection, stalled DMAs
+ * ------------------------------------------------------------------------- */
+
+#define IOPF	IOMMU_MAP_DMA_IOPF	/* a MAP_DMA flag beside RW and RO */
+
+/* SIM_DMA_STATUS of a PENDING DMA; outputs poisoned first, as in do_dma(). */
+static inline long dma_status(int fd, __u64 dma_id, struct iommu_sim_dma_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->argsz = sizeof(*s);
+	s->dma_id = dma_id;
+	s->status = 0xeeeeeeeeu;
+	s->bytes_done = 0xeeeeeeeeeeeeeeeeULL;
+	return io(fd, IOMMU_SIM_DMA_STATUS, s);
+}
+
+/* DEVICE_FAULT_REGISTER or _UNREGISTER (cmd) of the device `cookie`. */
+static inline long fault_reg(int fd, unsigned long cmd, __u64 cookie)
+{
+	struct iommu_device_fault f;
+
+	memset(&f, 0, sizeof(f));
+	f.argsz = sizeof(f);
+	f.cookie = cookie;
+	return io(fd, cmd, &f);
+}
+
+#define do_register(fd, cookie)		fault_reg(fd, IOMMU_DEVICE_FAULT_REGISTER, cookie)
+#define do_unregister(fd, cookie)	fault_reg(fd, IOMMU_DEVICE_FAULT_UNREGISTER, cookie)
+
+static inline long set_eventfd(int fd, int efd)
+{
+	struct iommu_fault_eventfd e;
+
+	memset(&e, 0, sizeof(e));
+	e.argsz = sizeof(e);
+	e.fd = efd;
+	return io(fd, IOMMU_FAULT_SET_EVENTFD, &e);
+}
+
+static inline long respond(int fd, __u64 cookie, __u32 grpid, __u32 code)
+{
+	struct iommu_page_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.argsz = sizeof(r);
+	r.cookie = cookie;
+	r.grpid = grpid;
+	r.code = code;
+	return io(fd, IOMMU_PAGE_RESPONSE, &r);
+}
+
+/* FAULT_REGION_INFO: flags SET_DEPTH / SET_TIMEOUT apply depth / timeout_ms. */
+static inline long region_info(int fd, __u32 flags, __u32 depth, __u32 timeout_ms,
+			       struct iommu_fault_region_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->argsz = sizeof(*i);
+	i->flags = flags;
+	i->depth = depth;
+	i->timeout_ms = timeout_ms;
+	return io(fd, IOMMU_FAULT_REGION_INFO, i);
+}
+
+static inline long inject(int fd, __u32 flags, __u64 cookie, __u32 rid, __u32 pasid,
+			  __u64 addr, __u32 perm, __u32 reason)
+{
+	struct iommu_sim_inject_fault f;
+
+	memset(&f, 0, sizeof(f));
+	f.argsz = sizeof(f);
+	f.flags = flags;
+	f.cookie = cookie;
+	f.rid = rid;
+	f.pasid = pasid;
+	f.addr = addr;
+	f.perm = perm;
+	f.reason = reason;
+	return io(fd, IOMMU_SIM_INJECT_FAULT, &f);
+}
+
+/* An unrecoverable fault of the bound device `cookie` (reason NOT_MAPPED). */
+static inline long inject_simple(int fd, __u64 cookie, __u64 addr, __u32 perm)
+{
+	return inject(fd, 0, cookie, 0, 0, addr, perm, 0);
 }
 
 /* ---------------------------------------------------------------------------
