@@ -112,7 +112,8 @@ const Names kCapIds{{IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, "PAGE_SIZES"},
                     {IOMMU_DEVICE_INFO_CAP_IOVA_RANGES, "IOVA_RANGES"},
                     {IOMMU_DEVICE_INFO_CAP_RESV_REGIONS, "RESV_REGIONS"},
                     {IOMMU_DEVICE_INFO_CAP_NESTING, "NESTING"},
-                    {IOMMU_DEVICE_INFO_CAP_PASID, "PASID"}};
+                    {IOMMU_DEVICE_INFO_CAP_PASID, "PASID"},
+                    {IOMMU_DEVICE_INFO_CAP_PRI, "PRI"}};
 const Names kResvTypes{{IOMMU_RESV_RESERVED, "RESERVED"}, {IOMMU_RESV_MSI, "MSI"}, {IOMMU_RESV_DIRECT, "DIRECT"}};
 const Names kNestingFlags{{IOMMU_NESTING_SUPPORTED, "SUPPORTED"}, {IOMMU_NESTING_HARDWARE, "HARDWARE"}};
 const Names kPasidFlags{{IOMMU_PASID_IOPF, "IOPF"}};
@@ -291,6 +292,13 @@ Json decode_caps(Bytes b, uint32_t first) {
             const auto c = load<iommu_info_cap_pasid>(at);
             cap["pasid_width"] = c.pasid_width;
             cap["flags"] = flag_names(c.flags, kPasidFlags);
+            break;
+        }
+        case IOMMU_DEVICE_INFO_CAP_PRI: {
+            const auto c = load<iommu_info_cap_pri>(at);
+            cap["max_requests"] = c.max_requests;
+            cap["outstanding"] = c.outstanding;
+            cap["held_dmas"] = c.held_dmas;
             break;
         }
         default:

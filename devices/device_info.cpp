@@ -100,9 +100,17 @@ void add_pasid(Chain& chain, const IommuUnit& iommu) {
     chain.begin(IOMMU_DEVICE_INFO_CAP_PASID, cap);
 }
 
+void add_pri(Chain& chain, const PriCredits& credits) {
+    iommu_info_cap_pri cap{};
+    cap.max_requests = credits.max_requests;
+    cap.outstanding = credits.outstanding;
+    cap.held_dmas = credits.held_dmas;
+    chain.begin(IOMMU_DEVICE_INFO_CAP_PRI, cap);
+}
+
 // `iommu` is nullptr for a software mdev: no IOMMU, so no reserved regions
 // (its DMA is the vendor driver's CPU access), no nesting and no PASIDs.
-Chain build_chain(const IommuUnit* iommu) {
+Chain build_chain(const IommuUnit* iommu, const PriCredits* credits) {
     Chain chain(sizeof(iommu_device_info));
     if (!iommu) {
         add_page_sizes(chain, 4096);
@@ -114,6 +122,8 @@ Chain build_chain(const IommuUnit* iommu) {
     add_resv_regions(chain, iommu->reserved);
     add_nesting(chain, *iommu);
     add_pasid(chain, *iommu);
+    if (credits)
+        add_pri(chain, *credits);
     return chain;
 }
 
@@ -135,8 +145,10 @@ uint32_t device_info_flags(const Topology& topo, const DeviceSpec& dev) {
     return flags;
 }
 
-size_t build_device_info(const Topology& topo, const DeviceSpec& dev, uint64_t cookie, std::span<std::byte> buffer) {
-    const Chain chain = build_chain(iommu_of(topo, dev));
+size_t build_device_info(const Topology& topo, const DeviceSpec& dev, uint64_t cookie, const PriCredits& credits,
+                         std::span<std::byte> buffer) {
+    const bool pri = device_info_flags(topo, dev) & IOMMU_DEVICE_INFO_PRI;
+    const Chain chain = build_chain(iommu_of(topo, dev), pri ? &credits : nullptr);
     const size_t needed = sizeof(iommu_device_info) + chain.bytes().size();
     if (buffer.size() < sizeof(iommu_device_info))
         return needed;

@@ -39,7 +39,9 @@ long ioctl_device_get_info(CallEnv& env) {
     if (!dev)
         return -ENOENT;
     auto buffer = std::span(static_cast<std::byte*>(env.args), env.argsz);
-    const size_t needed = build_device_info(env.model.topology(), *dev->spec, req.cookie, buffer);
+    const PriCredits credits{dev->max_page_requests, static_cast<uint32_t>(dev->page_requests.size()),
+                             dev->held_dmas};
+    const size_t needed = build_device_info(env.model.topology(), *dev->spec, req.cookie, credits, buffer);
     env.out_len = std::min<size_t>(needed, env.argsz);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "../dispatcher/handlers.h"
 #include "../dispatcher/model.h"
 #include "cuse-iommu.h"
+#include "eventfd_signal.h"
 #include "fault_injection.h"
 #include "fault_router.h"
 #include "page_requests.h"
@@ -70,6 +71,8 @@ long ioctl_fault_set_eventfd(CallEnv& env) {
     }
     if (req.fd < 0)
         return -EBADF;
+    if (!EventfdSignaller::instance().available())
+        return -EOPNOTSUPP;  // no way to signal it without risking a block
     const int dup = duplicate_callers_fd(env.caller.tgid(), req.fd);
     if (dup < 0)
         return dup;

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <unistd.h>
 
+#include "eventfd_signal.h"
+
 namespace ciommu {
 
 FaultRegion::~FaultRegion() { set_eventfd(-1); }
@@ -47,11 +49,8 @@ void FaultRegion::set_eventfd(int fd) {
 }
 
 void FaultRegion::signal_eventfd() const {
-    if (eventfd_ < 0)
-        return;
-    const uint64_t one = 1;
-    // An eventfd write only blocks when its counter nears 2^64: never here.
-    [[maybe_unused]] const ssize_t written = write(eventfd_, &one, sizeof(one));
+    // Never write(2): a client can make that block (eventfd_signal.h).
+    EventfdSignaller::instance().signal(eventfd_);
 }
 
 }  // namespace ciommu

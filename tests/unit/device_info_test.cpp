@@ -14,6 +14,7 @@ using namespace ciommu;
 namespace {
 
 constexpr uint64_t kCookie = 0x1122334455667788;
+constexpr PriCredits kCredits{16, 3, 5};
 
 const DeviceSpec& dev(const Topology& topo, std::string_view name) {
     const DeviceSpec* d = topo.find_device(name);
@@ -37,7 +38,7 @@ struct Answer {
 
 Answer get_info(const Topology& topo, std::string_view name, size_t size, std::byte fill = std::byte{0xa5}) {
     Answer a{0, std::vector<std::byte>(size, fill)};
-    a.needed = build_device_info(topo, dev(topo, name), kCookie, a.buf);
+    a.needed = build_device_info(topo, dev(topo, name), kCookie, kCredits, a.buf);
     return a;
 }
 
@@ -113,8 +114,8 @@ TEST_CASE("accel0's whole chain describes iommu0") {
     const auto caps = walk(a);
     REQUIRE(ids(caps) == std::vector<uint16_t>{IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, IOMMU_DEVICE_INFO_CAP_IOVA_RANGES,
                                                IOMMU_DEVICE_INFO_CAP_RESV_REGIONS, IOMMU_DEVICE_INFO_CAP_NESTING,
-                                               IOMMU_DEVICE_INFO_CAP_PASID});
-    CHECK(caps.back().second + sizeof(iommu_info_cap_pasid) == a.needed);  // the last cap ends the answer
+                                               IOMMU_DEVICE_INFO_CAP_PASID, IOMMU_DEVICE_INFO_CAP_PRI});
+    CHECK(caps.back().second + sizeof(iommu_info_cap_pri) == a.needed);  // the last cap ends the answer
 
     CHECK(a.at<iommu_info_cap_page_sizes>(caps[0].second).pgsize_bitmap == ((1u << 12) | (1u << 21) | (1u << 30)));
     CHECK(iova_ranges(a, caps[1].second) == Ranges{{0, 0xfedfffff}, {0xfef00000, 0xffffffffffff}});
@@ -130,6 +131,11 @@ TEST_CASE("accel0's whole chain describes iommu0") {
     const auto pasid = a.at<iommu_info_cap_pasid>(caps[4].second);
     CHECK(pasid.pasid_width == 20);
     CHECK(pasid.flags == IOMMU_PASID_IOPF);
+    const auto pri = a.at<iommu_info_cap_pri>(caps[5].second);
+    CHECK(pri.max_requests == kCredits.max_requests);
+    CHECK(pri.outstanding == kCredits.outstanding);
+    CHECK(pri.held_dmas == kCredits.held_dmas);
+    CHECK(pri.__reserved == 0);
 }
 
 TEST_CASE("legacy0's chain describes iommu1: no nesting, no PASIDs, two reserved regions") {
@@ -233,7 +239,7 @@ TEST_CASE("the buffer need not be aligned") {
     const Answer aligned = full_info(topo, "accel0");
     std::vector<std::byte> raw(aligned.needed + 1);
     const std::span<std::byte> odd(raw.data() + 1, aligned.needed);
-    CHECK(build_device_info(topo, dev(topo, "accel0"), kCookie, odd) == aligned.needed);
+    CHECK(build_device_info(topo, dev(topo, "accel0"), kCookie, kCredits, odd) == aligned.needed);
     CHECK(std::equal(odd.begin(), odd.end(), aligned.buf.begin()));
 }
 

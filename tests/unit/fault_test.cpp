@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <csignal>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 
 #include "fixture.h"
 
@@ -303,6 +305,50 @@ TEST_CASE("records signal the registered eventfd") {
     close(pipefd[1]);
     set.fd = 987654;
     CHECK(f.call(IOMMU_FAULT_SET_EVENTFD, set) == -EBADF);
+}
+
+TEST_CASE("an eventfd at its maximum saturates like eventfd_signal: never a blocked daemon") {
+    // A client can put its eventfd's counter at 2^64 - 2 itself; a write(2)
+    // of 1 then blocks (with the model lock held, every client would wait).
+    // Run in a child, so a daemon that blocks fails the test, not hangs it.
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        Fixture f;
+        FaultSetup s(f);
+        const int efd = eventfd(0, 0);  // blocking, as a client's may be
+        const uint64_t almost_full = 0xfffffffffffffffeull;
+        if (efd < 0 || write(efd, &almost_full, sizeof(almost_full)) != sizeof(almost_full))
+            _exit(2);
+        iommu_fault_eventfd set{sizeof(set), 0, efd, 0};
+        if (f.call(IOMMU_FAULT_SET_EVENTFD, set) != 0)
+            _exit(3);
+        for (int i = 0; i < 3; ++i) {
+            if (f.inject(kAccel, 0x1000 + i * K4, IOMMU_FAULT_PERM_READ) != 0)
+                _exit(4);
+        }
+        uint64_t count = 0;
+        if (read(efd, &count, sizeof(count)) != sizeof(count) || count < almost_full)
+            _exit(5);  // the notification is there for a reader
+        if (f.inject(kAccel, 0x9000, IOMMU_FAULT_PERM_READ) != 0 || read(efd, &count, sizeof(count)) != 8 ||
+            count != 1)
+            _exit(6);  // once read, the next record signals it again
+        _exit(f.records().size() == 4 ? 0 : 7);
+    }
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 200 && done == 0; ++i) {  // 10 s
+        done = waitpid(child, &status, WNOHANG);
+        if (done == 0)
+            usleep(50 * 1000);
+    }
+    if (done == 0) {
+        kill(child, SIGKILL);
+        waitpid(child, &status, 0);
+        FAIL("the daemon blocked signalling a full eventfd");
+    }
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("the records listener hears which context got records") {

@@ -332,7 +332,7 @@ TEST_CASE("every uAPI call and fault event of a scripted client becomes one JSON
         std::set<std::string> ids;
         for (const Json& cap : out["caps"])
             ids.insert(cap["id"].get<std::string>());
-        CHECK(ids == std::set<std::string>{"PAGE_SIZES", "IOVA_RANGES", "RESV_REGIONS", "NESTING", "PASID"});
+        CHECK(ids == std::set<std::string>{"PAGE_SIZES", "IOVA_RANGES", "RESV_REGIONS", "NESTING", "PASID", "PRI"});
         i = find_line(lines, "command", "UNMAP_DMA");
         CHECK(lines[i]["out"] == Json{{"size", 2 * K4}});
         i = find_line(lines, "command", "GET_STATS");
