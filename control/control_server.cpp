@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "control_session.h"
+#include "control_work.h"
 
 namespace ciommu {
 namespace {
@@ -50,8 +51,8 @@ std::string remove_stale_socket(const std::string& path) {
 // is gone finds the listener still alive (and closed).
 class ControlListener : public std::enable_shared_from_this<ControlListener> {
 public:
-    ControlListener(asio::io_context& io, Dispatcher& dispatcher)
-        : acceptor_(io), retry_(io), dispatcher_(dispatcher) {}
+    ControlListener(asio::io_context& io, Dispatcher& dispatcher, std::shared_ptr<ControlWork> work)
+        : acceptor_(io), retry_(io), dispatcher_(dispatcher), work_(std::move(work)) {}
 
     std::string listen(const std::string& path);
     void accept();
@@ -66,6 +67,7 @@ private:
     Local::acceptor acceptor_;
     asio::steady_timer retry_;  // after an accept error such as EMFILE
     Dispatcher& dispatcher_;
+    std::shared_ptr<ControlWork> work_;
     ino_t inode_ = 0;
 };
 
@@ -100,7 +102,7 @@ void ControlListener::accept() {
             return;  // closed: the server is going away
         if (!error) {
             try {
-                std::make_shared<ControlSession>(std::move(peer), dispatcher_)->start();
+                std::make_shared<ControlSession>(std::move(peer), dispatcher_, work_)->start();
             } catch (const std::exception&) {  // out of memory: this connection is dropped
             }
             accept();
@@ -120,14 +122,17 @@ struct ControlServer::Impl {
     Dispatcher& dispatcher;
     std::string path;
     std::shared_ptr<ControlListener> listener;
+    std::shared_ptr<ControlWork> work = std::make_shared<ControlWork>();
 };
 
 ControlServer::ControlServer(asio::io_context& io, Dispatcher& dispatcher, std::string path)
     : impl_(std::make_unique<Impl>(Impl{io, dispatcher, std::move(path), nullptr})) {}
 
 // Run it on the Asio thread or once the io_context has stopped: the
-// acceptor is not thread-safe.  Sessions still open finish on their own.
+// acceptor is not thread-safe.  Sessions still open finish on their own;
+// requests being answered finish first (they use the dispatcher).
 ControlServer::~ControlServer() {
+    impl_->work->wait_idle();
     if (!impl_->listener)
         return;
     impl_->listener->close();
@@ -142,7 +147,7 @@ std::string ControlServer::start() {
         return "a socket path is 1.." + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes";
     if (std::string error = remove_stale_socket(path); !error.empty())
         return error;
-    auto listener = std::make_shared<ControlListener>(impl_->io, impl_->dispatcher);
+    auto listener = std::make_shared<ControlListener>(impl_->io, impl_->dispatcher, impl_->work);
     if (std::string error = listener->listen(path); !error.empty()) {
         listener->close();
         return error;

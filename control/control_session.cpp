@@ -1,9 +1,13 @@
 #include "control_session.h"
 
+#include <utility>
+
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 
 #include "control_server.h"
+#include "control_work.h"
 
 namespace ciommu {
 namespace {
@@ -34,7 +38,7 @@ void ControlSession::read() {
     auto on_read = [this, self = shared_from_this()](const boost::system::error_code& error, size_t n) {
         try {
             if (error == boost::asio::error::eof && !line_.empty() && !discarding_) {
-                answer(line_);  // a last request without its '\n'
+                pending_.push_back({line_, ""});  // a last request without its '\n'
                 line_.clear();
             }
             if (error)
@@ -44,12 +48,40 @@ void ControlSession::read() {
         } catch (const std::exception&) {  // out of memory: drop this connection, not the daemon
             return;
         }
-        if (!out_.empty())
-            write();
-        else if (!closing_)
-            read();
+        proceed();
     };
     socket_.async_read_some(boost::asio::buffer(chunk_), std::move(on_read));
+}
+
+void ControlSession::proceed() {
+    if (!pending_.empty())
+        answer_pending();
+    else if (!out_.empty())
+        write();
+    else if (!closing_)
+        read();
+}
+
+void ControlSession::answer_pending() {
+    auto answer_all = [self = shared_from_this(), batch = std::exchange(pending_, {})] {
+        std::string out;
+        for (const Pending& p : batch) {
+            try {
+                out += p.answer.empty() ? respond(self->dispatcher_, p.line).dump(-1, ' ', false,
+                                                                                  json::error_handler_t::replace)
+                                        : p.answer;
+            } catch (const std::exception&) {  // only std::bad_alloc is left to throw here
+                out += R"({"ok":false,"error":"internal error: the response could not be built"})";
+            }
+            out += '\n';
+        }
+        boost::asio::post(self->socket_.get_executor(), [self, out = std::move(out)]() mutable {
+            self->out_ += out;
+            self->proceed();
+        });
+    };
+    if (!work_->start(std::move(answer_all)))
+        closing_ = true;  // no thread for it: the connection ends unanswered
 }
 
 void ControlSession::write() {
@@ -66,30 +98,21 @@ void ControlSession::consume(std::string_view bytes) {
         const size_t newline = bytes.find('\n');
         const std::string_view piece = bytes.substr(0, newline);
         if (!discarding_ && line_.size() + piece.size() > kMaxLine) {
-            // Answered now, once; the rest of the line is skipped unread.
+            // Answered once (in order); the rest of the line is skipped unread.
             discarding_ = true;
             line_.clear();
-            out_ += error_line("request line longer than 1 MiB").dump() + '\n';
+            pending_.push_back({"", error_line("request line longer than 1 MiB").dump()});
         } else if (!discarding_) {
             line_.append(piece);
         }
         if (newline == std::string_view::npos)
             return;
         if (!discarding_)
-            answer(line_);
+            pending_.push_back({line_, ""});
         line_.clear();
         discarding_ = false;
         bytes.remove_prefix(newline + 1);
     }
-}
-
-void ControlSession::answer(std::string_view line) {
-    try {
-        out_ += respond(dispatcher_, line).dump(-1, ' ', false, json::error_handler_t::replace);
-    } catch (const std::exception&) {  // only std::bad_alloc is left to throw here
-        out_ += R"({"ok":false,"error":"internal error: the response could not be built"})";
-    }
-    out_ += '\n';
 }
 
 }  // namespace ciommu

@@ -16,6 +16,7 @@
 #include "../dispatcher/context.h"
 #include "../dispatcher/dispatcher.h"
 #include "cuse-iommu.h"
+#include "call_gate.h"
 #include "fault_readers.h"
 
 namespace ciommu {
@@ -46,10 +47,10 @@ void on_open(fuse_req_t req, fuse_file_info* fi) {
     fuse_reply_open(req, fi);
 }
 
+// The kernel does not wait for RELEASE; the context goes now, or when a
+// call still running in it ends (CallGate).
 void on_release(fuse_req_t req, fuse_file_info* fi) {
-    CuseDevice& device = device_of(req);
-    device.fault_readers().forget(context_of(fi).id);
-    device.dispatcher().release(&context_of(fi));
+    device_of(req).calls().release(&context_of(fi));
     fuse_reply_err(req, 0);
 }
 
@@ -66,15 +67,10 @@ void on_poll(fuse_req_t req, fuse_file_info* fi, fuse_pollhandle* handle) {
 // the number), so the kernel forwards the raw argument and no data, in one
 // request; the dispatcher reads and writes the argument in the caller's
 // memory itself.  One kernel round trip per ioctl.
+// CallGate admits it, runs it through the dispatcher and answers it.
 void on_ioctl(fuse_req_t req, int cmd, void* arg, fuse_file_info* fi, unsigned /*flags*/,
               const void* /*in_buf*/, size_t /*in_bufsz*/, size_t /*out_bufsz*/) {
-    CuseDevice& device = device_of(req);
-    const long result = device.dispatcher().ioctl(context_of(fi), caller_of(req), static_cast<unsigned>(cmd),
-                                                  reinterpret_cast<uintptr_t>(arg));
-    if (result < 0)
-        fuse_reply_err(req, static_cast<int>(-result));
-    else
-        fuse_reply_ioctl(req, static_cast<int>(result), nullptr, 0);
+    device_of(req).calls().ioctl(req, &context_of(fi), static_cast<unsigned>(cmd), reinterpret_cast<uintptr_t>(arg));
 }
 
 const cuse_lowlevel_ops kOps = [] {
@@ -111,6 +107,11 @@ void on_wake_signal(int) {}
 CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
     : dispatcher_(dispatcher),
       fault_readers_(std::make_unique<FaultReaders>(dispatcher)),
+      calls_(std::make_unique<CallGate>(dispatcher,
+                                        [this](Context* ctx) {
+                                            fault_readers_->forget(ctx->id);
+                                            dispatcher_.release(ctx);
+                                        })),
       options_(std::move(options)) {
     dispatcher_.set_records_listener(
         [readers = fault_readers_.get()](uint64_t context_id) { readers->records_arrived(context_id); });
@@ -132,6 +133,7 @@ CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
 CuseDevice::~CuseDevice() {
     dispatcher_.set_records_listener(nullptr);
     fault_readers_->shut_down();  // before the session that carries the replies goes
+    calls_->shut_down();
     if (session_)
         fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
 }
@@ -154,7 +156,8 @@ int CuseDevice::run() {
         loop_thread_ = pthread_self();
     }
     fuse_loop_config* config = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(config, 8);
+    fuse_loop_cfg_set_max_threads(config, kMaxWorkers);
+    fuse_loop_cfg_set_idle_threads(config, 8);
     const int result = fuse_session_loop_mt(session_, config);
     fuse_loop_cfg_destroy(config);
     {

@@ -12,6 +12,7 @@ struct fuse_session;
 
 namespace ciommu {
 
+class CallGate;
 class Dispatcher;
 class FaultReaders;
 
@@ -40,18 +41,24 @@ public:
     // is neither run()'s nor a libfuse worker: the signal-handling thread).
     void exit();
 
+    // libfuse starts a worker whenever all are busy, up to this many; a
+    // caller process can hold at most CallGate::kCallsPerProcess of them.
+    static constexpr int kMaxWorkers = 1024;
+
     Dispatcher& dispatcher() { return dispatcher_; }
     FaultReaders& fault_readers() { return *fault_readers_; }
+    CallGate& calls() { return *calls_; }
     const CuseDeviceOptions& options() const { return options_; }
 
 private:
     Dispatcher& dispatcher_;
     std::unique_ptr<FaultReaders> fault_readers_;
+    std::unique_ptr<CallGate> calls_;
     CuseDeviceOptions options_;
     fuse_session* session_ = nullptr;
     std::mutex loop_mutex_;
     std::condition_variable loop_done_;
-    pthread_t loop_thread_ = 0;  // run()'s thread while it runs  // pthread_t of run(), to wake it on exit()
+    pthread_t loop_thread_ = 0;  // run()'s thread while it runs, to wake it on exit()
 };
 
 }  // namespace ciommu

@@ -125,6 +125,21 @@ private:
     ciommu::Dispatcher& dispatcher_;
 };
 
+// SIGTERM stops the daemon within a second even with calls stuck in client
+// memory: libfuse joins its workers on the way out, and a worker stuck in a
+// client's memory waits for that client.  Past the grace the daemon exits
+// without them; closing /dev/cuse then fails every request still pending,
+// and the kernel answers their callers.
+constexpr std::chrono::milliseconds kStopGrace{800};
+
+void stop_within_grace() {
+    std::thread([] {
+        std::this_thread::sleep_for(kStopGrace);
+        std::fputs("cuse-iommu: calls still stuck in client memory; exiting without them\n", stderr);
+        _exit(0);
+    }).detach();
+}
+
 void announce_ready(const std::string& name) {
     std::printf("cuse-iommu: ready /dev/%s\n", name.c_str());
     std::fflush(stdout);
@@ -194,8 +209,10 @@ int main(int argc, char** argv) {
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int) {
-        if (!error)
-            device.exit();
+        if (error)
+            return;
+        stop_within_grace();
+        device.exit();
     });
     ResponseTimeouts timeouts(io, dispatcher);
     std::thread asio_thread([&io] { io.run(); });

@@ -1,5 +1,7 @@
 #include "caller.h"
 
+#include "../ioasid/process.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -45,6 +47,7 @@ long Caller::read_memory(uint64_t addr, void* buf, size_t len) const {
         return 0;
     const iovec local{buf, len};
     const iovec remote{reinterpret_cast<void*>(addr), len};
+    const ClientMemoryScope waiting;
     return process_vm_readv(tgid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) ? 0 : -EFAULT;
 }
 
@@ -53,6 +56,7 @@ long Caller::write_memory(uint64_t addr, const void* buf, size_t len) const {
         return 0;
     const iovec local{const_cast<void*>(buf), len};
     const iovec remote{reinterpret_cast<void*>(addr), len};
+    const ClientMemoryScope waiting;
     return process_vm_writev(tgid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) ? 0 : -EFAULT;
 }
 
@@ -67,6 +71,7 @@ long Caller::probe_memory(uint64_t addr, uint64_t size) const {
     const uint64_t pages = ((addr + (size - 1)) / kPage) - first / kPage + 1;
     char sink[kBatch];
     iovec local[kBatch], remote[kBatch];
+    const ClientMemoryScope waiting;
     for (uint64_t done = 0; done < pages;) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch, pages - done));
         for (size_t i = 0; i < n; ++i) {

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <mutex>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,8 +17,17 @@ constexpr unsigned kAioEvents = 64;
 }  // namespace
 
 EventfdSignaller& EventfdSignaller::instance() {
-    static EventfdSignaller signaller;
-    return signaller;
+    // An AIO context belongs to the process that set it up: a child after
+    // fork() (fuse_daemonize, a test) needs its own.
+    static std::mutex mutex;
+    static EventfdSignaller* signaller = nullptr;
+    static pid_t owner = 0;
+    std::lock_guard guard(mutex);
+    if (!signaller || owner != getpid()) {
+        signaller = new EventfdSignaller();  // one per process, for its life
+        owner = getpid();
+    }
+    return *signaller;
 }
 
 EventfdSignaller::EventfdSignaller() {

@@ -44,6 +44,7 @@ bool has_ipc_lock(pid_t pid) {
 template <typename Op> long move_all(Op op, int memfd, uint64_t addr, size_t len) {
     if (memfd < 0 || addr > static_cast<uint64_t>(LLONG_MAX) - len)
         return -EFAULT;
+    const ClientMemoryScope waiting;
     size_t done = 0;
     while (done < len) {
         const ssize_t n = op(memfd, done, len - done, static_cast<off_t>(addr + done));
@@ -59,6 +60,11 @@ template <typename Op> long move_all(Op op, int memfd, uint64_t addr, size_t len
 }
 
 }  // namespace
+
+ClientMemoryWatch*& ClientMemoryWatch::current() {
+    thread_local ClientMemoryWatch* watch = nullptr;
+    return watch;
+}
 
 Process::Process(pid_t pid, int pidfd, int memfd)
     : pid_(pid), pidfd_(pidfd), memfd_(memfd), serial_(next_serial.fetch_add(1)) {}
@@ -98,6 +104,7 @@ bool Process::alive() const {
         return false;
     // One byte at address 0: -EIO (unmapped) or 1 while the address space
     // lives, 0 (EOF) once it is gone -- exit or execve().
+    const ClientMemoryScope waiting;
     char byte;
     return pread(memfd_, &byte, 1, 0) != 0;
 }

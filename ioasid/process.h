@@ -71,6 +71,40 @@ private:
 
 using ProcessRef = std::shared_ptr<Process>;
 
+// Told when the current thread starts and stops waiting on a client's
+// memory.  The transport sets one around each call it serves, so it can
+// answer a caller interrupted while its call is stuck there (a
+// userfaultfd page that is never resolved, say).  Every access to client
+// memory -- the caller's (Caller) and any process's (Process) -- is in a
+// ClientMemoryScope.
+class ClientMemoryWatch {
+public:
+    virtual void entering() = 0;
+    virtual void leaving() = 0;
+    // The current thread's watch, or nullptr.
+    static ClientMemoryWatch*& current();
+
+protected:
+    ~ClientMemoryWatch() = default;
+};
+
+class ClientMemoryScope {
+public:
+    ClientMemoryScope() : watch_(ClientMemoryWatch::current()) {
+        if (watch_)
+            watch_->entering();
+    }
+    ~ClientMemoryScope() {
+        if (watch_)
+            watch_->leaving();
+    }
+    ClientMemoryScope(const ClientMemoryScope&) = delete;
+    ClientMemoryScope& operator=(const ClientMemoryScope&) = delete;
+
+private:
+    ClientMemoryWatch* watch_;
+};
+
 // The processes the model knows, by pid, for finding a caller's Process.  A
 // pid whose Process has exited or exec'd is opened afresh: a later process
 // with the same number never inherits anything.  Has its own mutex (taken

@@ -270,6 +270,7 @@ static int t_unbind_twice(struct ctx *c)
 
 /* Sizes of the whole answer for the default topology (docs/topology.md). */
 #define INFO_SIZE_IOMMU0	160
+#define INFO_SIZE_IOMMU0_PRI	(INFO_SIZE_IOMMU0 + sizeof(struct iommu_info_cap_pri))
 #define INFO_SIZE_IOMMU1	200
 #define INFO_SIZE_SW_MDEV	72
 
@@ -296,7 +297,7 @@ struct info {
 		unsigned char b[IOMMU_ARGSZ_MAX];
 	} buf;
 	struct iommu_device_info head;
-	__u32 cap_at[6];	/* offset of the capability with that id, 0: absent */
+	__u32 cap_at[7];	/* offset of the capability with that id, 0: absent */
 	int ncaps;
 };
 
@@ -342,13 +343,13 @@ static int get_info(int line, int fd, __u64 cookie)
 		size_t size = 0, elem = 0;
 		__u32 n = 0;
 
-		CHECK_LINE(info.ncaps < 5, "more than 5 capabilities (a loop?), at offset %u", at);
+		CHECK_LINE(info.ncaps < 6, "more than 6 capabilities (a loop?), at offset %u", at);
 		CHECK_LINE(at >= sizeof(info.head) && at % 8 == 0 &&
 			   at + sizeof(h) <= info.head.argsz,
 			   "capability at offset %u: outside the %u-byte answer or misaligned",
 			   at, info.head.argsz);
 		memcpy(&h, info.buf.b + at, sizeof(h));
-		CHECK_LINE(h.id >= 1 && h.id <= 5, "capability at %u has unknown id %u", at, h.id);
+		CHECK_LINE(h.id >= 1 && h.id <= 6, "capability at %u has unknown id %u", at, h.id);
 		CHECK_LINE(h.id > prev, "capability id %u at %u after id %u (duplicate or out of order)",
 			   h.id, at, prev);
 		CHECK_LINE(h.version == 1, "capability %u has version %u", h.id, h.version);
@@ -369,6 +370,9 @@ static int get_info(int line, int fd, __u64 cookie)
 			break;
 		case IOMMU_DEVICE_INFO_CAP_PASID:
 			size = sizeof(struct iommu_info_cap_pasid);
+			break;
+		case IOMMU_DEVICE_INFO_CAP_PRI:
+			size = sizeof(struct iommu_info_cap_pri);
 			break;
 		}
 		if (elem) {	/* nr_ranges / nr_regions follows the header */
@@ -491,9 +495,9 @@ static int t_info_too_small(struct ctx *c)
 	small.i.cookie = 9;
 	small.i.__reserved = 0;
 	CHECK_OK("GET_INFO argsz 24", io(c->a, IOMMU_DEVICE_GET_INFO, &small.i));
-	CHECK(small.i.argsz == INFO_SIZE_IOMMU0,
+	CHECK(small.i.argsz == INFO_SIZE_IOMMU0_PRI,
 	      "argsz came back %u, expected %u (the whole answer's size)",
-	      small.i.argsz, INFO_SIZE_IOMMU0);
+	      small.i.argsz, (unsigned)INFO_SIZE_IOMMU0_PRI);
 	CHECK(small.i.cap_offset == 0, "cap_offset %u with a too-small buffer, expected 0",
 	      small.i.cap_offset);
 	CHECK(small.i.cookie == 9, "cookie came back %llu", (unsigned long long)small.i.cookie);
@@ -506,31 +510,31 @@ static int t_info_too_small(struct ctx *c)
 
 	/* One byte short of the answer is still too small. */
 	{
-		union { __u64 align; unsigned char b[INFO_SIZE_IOMMU0]; } u;
+		union { __u64 align; unsigned char b[INFO_SIZE_IOMMU0_PRI]; } u;
 		struct iommu_device_info i;
 
 		memset(&u, 0, sizeof(u));
 		memset(&i, 0, sizeof(i));
-		i.argsz = INFO_SIZE_IOMMU0 - 1;
+		i.argsz = INFO_SIZE_IOMMU0_PRI - 1;
 		i.cookie = 9;
 		memcpy(u.b, &i, sizeof(i));
-		CHECK_OK("GET_INFO argsz 159", io(c->a, IOMMU_DEVICE_GET_INFO, u.b));
+		CHECK_OK("GET_INFO argsz 183", io(c->a, IOMMU_DEVICE_GET_INFO, u.b));
 		memcpy(&i, u.b, sizeof(i));
-		CHECK(i.argsz == INFO_SIZE_IOMMU0 && i.cap_offset == 0 &&
+		CHECK(i.argsz == INFO_SIZE_IOMMU0_PRI && i.cap_offset == 0 &&
 		      !(i.flags & IOMMU_DEVICE_INFO_CAPS),
-		      "argsz 159: came back argsz %u cap_offset %u flags %s", i.argsz,
+		      "argsz 183: came back argsz %u cap_offset %u flags %s", i.argsz,
 		      i.cap_offset, info_flags_str(i.flags));
 		/* Exactly the answer's size is enough. */
 		memset(&u, 0, sizeof(u));
 		memset(&i, 0, sizeof(i));
-		i.argsz = INFO_SIZE_IOMMU0;
+		i.argsz = INFO_SIZE_IOMMU0_PRI;
 		i.cookie = 9;
 		memcpy(u.b, &i, sizeof(i));
-		CHECK_OK("GET_INFO argsz 160", io(c->a, IOMMU_DEVICE_GET_INFO, u.b));
+		CHECK_OK("GET_INFO argsz 184", io(c->a, IOMMU_DEVICE_GET_INFO, u.b));
 		memcpy(&i, u.b, sizeof(i));
-		CHECK(i.argsz == INFO_SIZE_IOMMU0 && i.cap_offset == sizeof(i) &&
+		CHECK(i.argsz == INFO_SIZE_IOMMU0_PRI && i.cap_offset == sizeof(i) &&
 		      (i.flags & IOMMU_DEVICE_INFO_CAPS),
-		      "argsz 160: came back argsz %u cap_offset %u flags %s", i.argsz,
+		      "argsz 184: came back argsz %u cap_offset %u flags %s", i.argsz,
 		      i.cap_offset, info_flags_str(i.flags));
 	}
 
@@ -585,6 +589,7 @@ static int t_info_accel0(struct ctx *c)
 {
 	struct iommu_info_cap_pasid pasid;
 	struct iommu_info_cap_nesting nest;
+	struct iommu_info_cap_pri pri;
 
 	CHECK_OK("bind accel0", do_bind(c->a, "accel0", 3));
 	GET_INFO(c->a, 3);
@@ -598,6 +603,10 @@ static int t_info_accel0(struct ctx *c)
 	CHECK(nest.flags == (IOMMU_NESTING_SUPPORTED | IOMMU_NESTING_HARDWARE) &&
 	      (nest.pgtable_formats & (1u << IOMMU_PGTABLE_FORMAT_X86_64)),
 	      "nesting flags 0x%x formats 0x%x", nest.flags, nest.pgtable_formats);
+	CAP(IOMMU_DEVICE_INFO_CAP_PRI, &pri);
+	CHECK(pri.max_requests == IOMMU_PRI_REQUESTS_DEFAULT && pri.outstanding == 0 &&
+	      pri.held_dmas == 0, "PRI credits: max %u outstanding %u held %u, expected %u, 0, 0",
+	      pri.max_requests, pri.outstanding, pri.held_dmas, IOMMU_PRI_REQUESTS_DEFAULT);
 	CHECK_RANGES(iommu0_ranges);
 	CHECK_RESV(iommu0_resv);
 	return 0;
@@ -646,7 +655,7 @@ static int t_info_flags_all(struct ctx *c)
 		{ "nic1", IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0 },
 		{ "nic2", IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0 },
 		{ "accel0", IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI |
-			IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0 },
+			IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0_PRI },
 		{ "mdev0", IOMMU_DEVICE_INFO_MDEV | IOMMU_DEVICE_INFO_ENFORCE_SNOOP,
 			INFO_SIZE_IOMMU0 },
 		{ "mdev1", IOMMU_DEVICE_INFO_MDEV | IOMMU_DEVICE_INFO_ENFORCE_SNOOP,
