@@ -75,39 +75,37 @@ CallGate::~CallGate() {
 void CallGate::ioctl(fuse_req_t req, Context* ctx, unsigned cmd, uint64_t arg) {
     auto call = std::make_shared<Call>(*this, req, ctx, Caller(fuse_req_ctx(req)->pid), cmd, arg);
     call->self = call;
-    bool run_now;
     {
         std::lock_guard guard(mutex_);
         calls_[req] = call;
         ++contexts_[ctx].in_flight;
-        ProcessSlots& slots = processes_[call->tgid];
-        run_now = slots.running < kCallsPerProcess;
-        if (run_now) {
-            ++slots.running;
-        } else {
-            call->parked = true;
-            slots.parked.push_back(call);
-        }
     }
+    // The hook goes in before any other thread can see the call (and answer
+    // it, freeing req): then an interrupt is never missed.
     t_registering = true;
     fuse_req_interrupt_func(req, on_interrupt, this);
     t_registering = false;
+    bool run_now = false, teardown = false;
+    {
+        std::lock_guard guard(mutex_);
+        ProcessSlots& slots = processes_[call->tgid];
+        if (slots.running < kCallsPerProcess) {
+            ++slots.running;
+            run_now = true;
+        } else if (!call->interrupted) {
+            call->parked = true;
+            slots.parked.push_back(call);
+            return;
+        } else {  // interrupted before it could even wait: it ends now
+            claim_locked(*call);
+            teardown = context_done_locked(ctx);
+        }
+    }
     if (run_now) {
         run_from(call);
         return;
     }
-    // Interrupted before the hook was in place: a parked call ends now.
-    bool answer = false, teardown = false;
-    {
-        std::lock_guard guard(mutex_);
-        if (call->interrupted && call->parked && claim_locked(*call)) {
-            std::erase(processes_[call->tgid].parked, call);
-            answer = true;
-            teardown = context_done_locked(ctx);
-        }
-    }
-    if (answer)
-        fuse_reply_err(req, EINTR);
+    fuse_reply_err(req, EINTR);
     if (teardown)
         teardown_(ctx);
 }

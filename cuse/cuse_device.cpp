@@ -85,10 +85,11 @@ const cuse_lowlevel_ops kOps = [] {
 }();
 
 // Plain read()/writev() on the CUSE fd.  A peer that hangs up ends the loop
-// cleanly: libfuse treats ENODEV as "unmounted".
+// cleanly: libfuse treats ENODEV as "unmounted".  (A socket peer that goes
+// with our replies unread makes the read fail with ECONNRESET instead.)
 ssize_t transport_read(int fd, void* buf, size_t len, void*) {
     const ssize_t got = read(fd, buf, len);
-    if (got == 0) {
+    if (got == 0 || (got < 0 && errno == ECONNRESET)) {
         errno = ENODEV;
         return -1;
     }
