@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "../dispatcher/caller.h"
+#include "../dispatcher/context.h"
 #include "../dispatcher/dispatcher.h"
 #include "../ioasid/process.h"
 
@@ -23,12 +24,23 @@ void reply(fuse_req_t req, long result) {
         fuse_reply_ioctl(req, static_cast<int>(result), nullptr, 0);
 }
 
+// The caller's thread-group id costs a system call, unless the caller is
+// the thread that opened the context: a tid equal to a live process's id is
+// that process's main thread, whatever process it is.
+Caller identify(fuse_req_t req, const Context& ctx) {
+    const pid_t tid = fuse_req_ctx(req)->pid;
+    Caller who(tid, tid == ctx.opener ? tid : 0);
+    who.tgid();
+    return who;
+}
+
 }  // namespace
 
 // One ioctl from arrival to answer.  The fields after `arg` are guarded by
 // the gate's mutex.  As the thread's ClientMemoryWatch it learns when the
 // call waits on client memory.
 struct CallGate::Call final : ClientMemoryWatch {
+    // who has its tgid looked up already (the dispatcher needs it too).
     Call(CallGate& g, fuse_req_t r, Context* c, Caller who, unsigned command, uint64_t argument)
         : gate(g), req(r), ctx(c), caller(who), tgid(who.tgid()), cmd(command), arg(argument) {}
 
@@ -73,7 +85,7 @@ CallGate::~CallGate() {
 }
 
 void CallGate::ioctl(fuse_req_t req, Context* ctx, unsigned cmd, uint64_t arg) {
-    auto call = std::make_shared<Call>(*this, req, ctx, Caller(fuse_req_ctx(req)->pid), cmd, arg);
+    auto call = std::make_shared<Call>(*this, req, ctx, identify(req, *ctx), cmd, arg);
     call->self = call;
     {
         std::lock_guard guard(mutex_);

@@ -48,7 +48,7 @@ long Caller::read_memory(uint64_t addr, void* buf, size_t len) const {
     const iovec local{buf, len};
     const iovec remote{reinterpret_cast<void*>(addr), len};
     const ClientMemoryScope waiting;
-    return process_vm_readv(tgid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) ? 0 : -EFAULT;
+    return process_vm_readv(tid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) ? 0 : -EFAULT;
 }
 
 long Caller::write_memory(uint64_t addr, const void* buf, size_t len) const {
@@ -57,7 +57,7 @@ long Caller::write_memory(uint64_t addr, const void* buf, size_t len) const {
     const iovec local{const_cast<void*>(buf), len};
     const iovec remote{reinterpret_cast<void*>(addr), len};
     const ClientMemoryScope waiting;
-    return process_vm_writev(tgid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) ? 0 : -EFAULT;
+    return process_vm_writev(tid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len) ? 0 : -EFAULT;
 }
 
 long Caller::probe_memory(uint64_t addr, uint64_t size) const {
@@ -78,7 +78,7 @@ long Caller::probe_memory(uint64_t addr, uint64_t size) const {
             local[i] = {&sink[i], 1};
             remote[i] = {reinterpret_cast<void*>(first + (done + i) * kPage), 1};
         }
-        if (process_vm_readv(tgid(), local, n, remote, n, 0) != static_cast<ssize_t>(n))
+        if (process_vm_readv(tid_, local, n, remote, n, 0) != static_cast<ssize_t>(n))
             return -EFAULT;  // a page in the batch is missing (or the process is gone)
         done += n;
     }

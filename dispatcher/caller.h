@@ -17,7 +17,9 @@ namespace ciommu {
 
 class Caller {
 public:
-    explicit Caller(pid_t tid) : tid_(tid) {}
+    // tgid: the caller's thread-group id if the transport knows it for sure
+    // (0: looked up when needed, which costs a system call).
+    explicit Caller(pid_t tid, pid_t tgid = 0) : tid_(tid), tgid_(tgid) {}
     // The calling thread of this process (for tests and in-process use).
     static Caller self();
 
@@ -25,7 +27,8 @@ public:
     // Thread-group id of the caller (falls back to tid if /proc says nothing).
     pid_t tgid() const;
 
-    // The caller's memory as the kernel's uaccess sees it: 0, or -EFAULT
+    // The caller's memory as the kernel's uaccess sees it (reached through
+    // the calling thread, which needs no thread-group lookup): 0, or -EFAULT
     // when any byte of [addr, addr+len) cannot be read (written).  A
     // failed write may have written a prefix, as copy_to_user may.
     long read_memory(uint64_t addr, void* buf, size_t len) const;
@@ -36,7 +39,7 @@ public:
 
 private:
     pid_t tid_;
-    mutable pid_t tgid_ = 0;
+    mutable pid_t tgid_;
 };
 
 }  // namespace ciommu

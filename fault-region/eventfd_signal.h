@@ -10,6 +10,8 @@
 // /dev/zero completes inside io_submit(), so one io_submit() is one signal.
 #pragma once
 
+#include <atomic>
+
 namespace ciommu {
 
 class EventfdSignaller {
@@ -29,6 +31,7 @@ private:
 
     long aio_ = -1;  // aio_context_t; -1: none
     int zero_ = -1;  // /dev/zero
+    mutable std::atomic<unsigned> unreaped_{0};  // completions not yet reaped
 };
 
 }  // namespace ciommu

@@ -90,7 +90,7 @@ long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req)
     if (req.iopf)  // pinned page by page when the device first touches it
         return space.insert(req);
     const uint64_t npages = req.size / kPageSize;
-    if (long err = model.ledger().pin(*req.owner, req.vaddr, npages))
+    if (long err = model.ledger().pin(*req.owner, req.vaddr, npages, /*calling=*/true))
         return err;
     if (long err = space.insert(req)) {
         model.ledger().unpin(*req.owner, req.vaddr, npages);

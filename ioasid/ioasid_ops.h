@@ -25,8 +25,9 @@ void free_all_ioasids(Model& model, Context& ctx);
 
 // The checks of IOMMU_MAP_DMA that need no memory: 0 or -errno.
 long check_map_dma(Context& ctx, uint32_t ioasid, const MapRequest& req);
-// Checks (again) and maps: charges the pages to req.owner unless lazily
-// pinned.  The caller has probed the memory without the model lock.
+// Checks (again) and maps: charges the pages to req.owner -- the process
+// making the call -- unless lazily pinned.  The caller has probed the
+// memory without the model lock.
 long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req);
 // Bytes unmapped or -errno.  all: every mapping (iova and size ignored).
 long long unmap_dma(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, uint64_t size, bool all);

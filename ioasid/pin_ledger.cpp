@@ -6,17 +6,19 @@
 
 namespace ciommu {
 
-bool PinLedger::system_allows(const Process& process, uint64_t pages) { return process.may_lock(pages); }
+bool PinLedger::system_allows(const Process& process, uint64_t pages, bool calling) {
+    return process.may_lock(pages, calling);
+}
 
 PinLedger::LimitFn PinLedger::fixed_limit(uint64_t limit) {
-    return [limit](const Process&, uint64_t pages) { return pages <= limit; };
+    return [limit](const Process&, uint64_t pages, bool) { return pages <= limit; };
 }
 
 PinLedger::LimitFn PinLedger::unlimited() {
-    return [](const Process&, uint64_t) { return true; };
+    return [](const Process&, uint64_t, bool) { return true; };
 }
 
-long PinLedger::pin(const Process& process, uint64_t vaddr, uint64_t npages) {
+long PinLedger::pin(const Process& process, uint64_t vaddr, uint64_t npages, bool calling) {
     auto& slot = processes_[process.serial()];
     if (!slot) {
         slot = std::make_unique<Charges>();
@@ -29,7 +31,7 @@ long PinLedger::pin(const Process& process, uint64_t vaddr, uint64_t npages) {
     for (uint64_t i = 0; i < npages; ++i)
         fresh += proc.refs.get(first + i) == 0;
     // Ask the limit only when something new would be charged.
-    if (fresh && !limit_(process, proc.locked + fresh)) {
+    if (fresh && !limit_(process, proc.locked + fresh, calling)) {
         if (proc.locked == 0)
             processes_.erase(process.serial());
         return -ENOMEM;

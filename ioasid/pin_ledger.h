@@ -21,8 +21,10 @@ class PinLedger {
 public:
     // May the process have `pages` pages locked?  The default asks the
     // process (Process::may_lock: RLIMIT_MEMLOCK, then CAP_IPC_LOCK).
-    using LimitFn = std::function<bool(const Process& process, uint64_t pages)>;
-    static bool system_allows(const Process& process, uint64_t pages);
+    // calling: the process is the one making the current call (so it is
+    // alive and its pid is its own: nothing to check afterwards).
+    using LimitFn = std::function<bool(const Process& process, uint64_t pages, bool calling)>;
+    static bool system_allows(const Process& process, uint64_t pages, bool calling);
     // A LimitFn allowing `pages` pages to every process (for tests).
     static LimitFn fixed_limit(uint64_t pages);
     static LimitFn unlimited();
@@ -33,7 +35,7 @@ public:
     // (then nothing changed) when the pages not already pinned would exceed
     // the limit.  Charges are kept by Process::serial(), so a later process
     // with the same pid never sees them.
-    long pin(const Process& process, uint64_t vaddr, uint64_t npages);
+    long pin(const Process& process, uint64_t vaddr, uint64_t npages, bool calling = false);
     // Releases one pin of each page.  Pages must have been pinned.
     void unpin(const Process& process, uint64_t vaddr, uint64_t npages);
 

@@ -99,8 +99,10 @@ std::shared_ptr<Process> Process::unbacked(pid_t pid) {
     return std::shared_ptr<Process>(new Process(pid, -1, -1));
 }
 
+bool Process::exited() const { return pidfd_ < 0 || has_exited(pidfd_); }
+
 bool Process::alive() const {
-    if (pidfd_ < 0 || has_exited(pidfd_))
+    if (exited())
         return false;
     // One byte at address 0: -EIO (unmapped) or 1 while the address space
     // lives, 0 (EOF) once it is gone -- exit or execve().
@@ -123,7 +125,7 @@ long Process::write(uint64_t addr, const void* buf, size_t len) const {
     return move_all(op, memfd_, addr, len);
 }
 
-bool Process::may_lock(uint64_t pages) const {
+bool Process::may_lock(uint64_t pages, bool calling) const {
     if (pidfd_ < 0)
         return false;
     rlimit limit{};
@@ -132,7 +134,7 @@ bool Process::may_lock(uint64_t pages) const {
     const bool allowed = within || has_ipc_lock(pid_);
     // Read by pid number: the answer is this process's only if it still
     // lives now (a pid cannot be reused while its process lives).
-    return allowed && !has_exited(pidfd_);
+    return allowed && (calling || !has_exited(pidfd_));
 }
 
 ProcessRef ProcessTable::for_caller(pid_t tgid) {
@@ -140,7 +142,7 @@ ProcessRef ProcessTable::for_caller(pid_t tgid) {
     {
         std::lock_guard guard(mutex_);
         if (auto it = by_pid_.find(tgid); it != by_pid_.end())
-            known = it->second.lock();
+            known = it->second;
     }
     // The system calls run without the mutex: a process whose memory is
     // slow to answer delays only its own call.
@@ -150,14 +152,14 @@ ProcessRef ProcessTable::for_caller(pid_t tgid) {
     if (!fresh)
         return nullptr;
     std::lock_guard guard(mutex_);
-    std::weak_ptr<Process>& slot = by_pid_[tgid];
+    ProcessRef& slot = by_pid_[tgid];
     // Another thread of the same caller may have opened it meanwhile: one
     // process must have one Process (its charges are kept by serial).
-    if (ProcessRef current = slot.lock(); current && current != known)
-        return current;
+    if (slot && slot != known)
+        return slot;
     slot = fresh;
-    if (by_pid_.size() >= sweep_at_) {
-        std::erase_if(by_pid_, [](const auto& entry) { return entry.second.expired(); });
+    if (by_pid_.size() >= sweep_at_) {  // a poll(2) each: amortised over the growth
+        std::erase_if(by_pid_, [](const auto& entry) { return entry.second->exited(); });
         sweep_at_ = std::max<size_t>(64, 2 * by_pid_.size());
     }
     return fresh;

@@ -48,6 +48,8 @@ public:
     // Still the same live process with the same address space (no exit, no
     // execve since it was opened).  Two system calls.
     bool alive() const;
+    // The process has exited (one system call).
+    bool exited() const;
 
     // The process's memory through /proc/<pid>/mem, as a device sees pinned
     // pages: 0, or -EFAULT if any byte could not be moved (the address is
@@ -57,8 +59,9 @@ public:
     long write(uint64_t addr, const void* buf, size_t len) const;
 
     // May this process have `pages` pages locked?  RLIMIT_MEMLOCK, and only
-    // when that is exceeded CAP_IPC_LOCK, like VFIO.  False once it is gone.
-    bool may_lock(uint64_t pages) const;
+    // when that is exceeded CAP_IPC_LOCK, like VFIO.  False once it is gone
+    // (unless `calling`: it makes the current call, so it lives).
+    bool may_lock(uint64_t pages, bool calling = false) const;
 
 private:
     Process(pid_t pid, int pidfd, int memfd);
@@ -105,10 +108,12 @@ private:
     ClientMemoryWatch* watch_;
 };
 
-// The processes the model knows, by pid, for finding a caller's Process.  A
-// pid whose Process has exited or exec'd is opened afresh: a later process
-// with the same number never inherits anything.  Has its own mutex (taken
-// without the model lock, never while waiting on a client).
+// The processes that called, by pid, so a caller's Process is opened once
+// and not at every call.  A pid whose Process has exited or exec'd is
+// opened afresh: a later process with the same number never inherits
+// anything.  Entries of processes that have exited are dropped as the table
+// grows, so it holds about as many as there are live callers.  Has its own
+// mutex (taken without the model lock, never while waiting on a client).
 class ProcessTable {
 public:
     // The Process of a live caller (see Process::open), or nullptr.
@@ -117,8 +122,8 @@ public:
 
 private:
     std::mutex mutex_;
-    std::map<pid_t, std::weak_ptr<Process>> by_pid_;
-    size_t sweep_at_ = 64;  // drop expired entries when the map reaches this
+    std::map<pid_t, ProcessRef> by_pid_;
+    size_t sweep_at_ = 64;  // drop the exited when the map reaches this
 };
 
 }  // namespace ciommu

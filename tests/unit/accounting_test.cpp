@@ -100,7 +100,7 @@ TEST_CASE("software mdev pins go through the same ledger") {
 
 TEST_CASE("the ledger itself: refcounts, limit checked only for fresh pages") {
     int limit_calls = 0;
-    PinLedger ledger([&](const Process&, uint64_t pages) {
+    PinLedger ledger([&](const Process&, uint64_t pages, bool) {
         ++limit_calls;
         return pages <= 3;
     });
