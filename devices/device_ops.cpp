@@ -80,9 +80,14 @@ void remove_attachment(Model& model, Context& ctx, BoundDevice& dev, uint32_t ke
         release_all_mdev_pins(model, dev);
     }
     --space.attachments;
+    const unsigned unit = dev.spec->iommu;
+    const bool translated = dev.spec->kind != DeviceKind::kSwMdev;
     dev.attachments.erase(key);
-    if (IoAddressSpace* stage2 = stage2_of(ctx, space))
-        recompute_constraints(model, ctx, *stage2);
+    IoAddressSpace* stage2 = stage2_of(ctx, space);
+    if (translated && stage2 && --stage2->attached_units[unit] == 0) {
+        stage2->attached_units.erase(unit);  // the last of its IOMMU: constraints loosen
+        apply_constraints(model, *stage2);
+    }
 }
 
 }  // namespace
@@ -176,15 +181,15 @@ long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
             return err;
         if (dev->attachments.count(key))
             return -EBUSY;
-        if (IoAddressSpace* stage2 = stage2_of(ctx, *space)) {
-            auto reserved = stage2->reserved();
-            for (const IovaRange& r : no_map_regions(unit))
-                reserved.push_back(r);
-            const uint64_t aperture = std::min(stage2->aperture_end(), aperture_of(unit));
-            if (long err = stage2->check_fits(aperture, reserved))
+        // A new IOMMU for this space narrows what may be mapped; another
+        // attachment behind an IOMMU it has already changes nothing.
+        IoAddressSpace* stage2 = stage2_of(ctx, *space);
+        if (stage2 && !stage2->attached_units.count(spec.iommu)) {
+            if (long err = stage2->check_fits(aperture_of(unit), no_map_regions(unit)))
                 return err;
-            stage2->set_constraints(aperture, std::move(reserved));
         }
+        if (stage2 && ++stage2->attached_units[spec.iommu] == 1)
+            apply_constraints(model, *stage2);
     }
 
     Attachment& attachment = dev->attachments[key] = Attachment{dev, key, ioasid, space};
@@ -203,20 +208,14 @@ long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<ui
     return 0;
 }
 
-void recompute_constraints(Model& model, Context& ctx, IoAddressSpace& kernel_space) {
+void apply_constraints(const Model& model, IoAddressSpace& kernel_space) {
     uint64_t aperture = kApertureEnd;
     std::vector<IovaRange> reserved;
-    for (auto& [cookie, dev] : ctx.devices) {
-        if (dev->spec->kind == DeviceKind::kSwMdev)
-            continue;
-        const IommuUnit& unit = *unit_of(model, *dev->spec);
-        for (auto& [key, attachment] : dev->attachments) {
-            if (stage2_of(ctx, *attachment.space) != &kernel_space)
-                continue;
-            aperture = std::min(aperture, aperture_of(unit));
-            for (const IovaRange& r : no_map_regions(unit))
-                reserved.push_back(r);
-        }
+    for (const auto& [unit, attached] : kernel_space.attached_units) {
+        const IommuUnit& iommu = model.topology().iommus[unit];
+        aperture = std::min(aperture, aperture_of(iommu));
+        for (const IovaRange& r : no_map_regions(iommu))
+            reserved.push_back(r);
     }
     kernel_space.set_constraints(aperture, std::move(reserved));
 }

@@ -32,8 +32,10 @@ long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<ui
 // the bus (an mdev: its defPASID).  nullopt for a software mdev.
 std::optional<RouteKey> route_of(const Model& model, const Attachment& attachment);
 
-// Narrows a kernel-managed space to what every device translating through it
-// allows: the smallest aperture and the union of reserved regions.
-void recompute_constraints(Model& model, Context& ctx, IoAddressSpace& kernel_space);
+// Narrows a kernel-managed space to what the IOMMUs of the devices
+// translating through it allow (IoAddressSpace::attached_units): the
+// smallest aperture and the union of reserved regions.  Costs one step per
+// IOMMU unit, whatever the number of attachments.
+void apply_constraints(const Model& model, IoAddressSpace& kernel_space);
 
 }  // namespace ciommu

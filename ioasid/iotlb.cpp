@@ -1,5 +1,7 @@
 #include "iotlb.h"
 
+#include <vector>
+
 namespace ciommu {
 
 std::optional<IotlbEntry> Iotlb::lookup(const IotlbKey& key) const {
@@ -16,6 +18,7 @@ void Iotlb::insert(const IotlbKey& key, const IotlbEntry& entry) {
         clear();
     entries_.emplace(key, entry);
     by_stage2_.emplace(Stage2Page{entry.s2, entry.s2_page}, key);
+    by_route_[route_id(key.unit, key.rid, key.pasid)].insert(key.page);
     nested_entries_ += entry.s1 != nullptr;
 }
 
@@ -27,6 +30,10 @@ Iotlb::Entries::iterator Iotlb::erase(Entries::iterator it) {
             break;
         }
     }
+    auto route = by_route_.find(route_id(it->first.unit, it->first.rid, it->first.pasid));
+    route->second.erase(it->first.page);
+    if (route->second.empty())
+        by_route_.erase(route);
     nested_entries_ -= it->second.s1 != nullptr;
     return entries_.erase(it);
 }
@@ -34,6 +41,7 @@ Iotlb::Entries::iterator Iotlb::erase(Entries::iterator it) {
 void Iotlb::clear() {
     entries_.clear();
     by_stage2_.clear();
+    by_route_.clear();
     nested_entries_ = 0;
 }
 
@@ -66,9 +74,12 @@ void Iotlb::flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid
 }
 
 void Iotlb::flush_route(unsigned unit, uint16_t rid, uint32_t pasid) {
-    erase_if([&](const IotlbKey& k, const IotlbEntry&) {
-        return k.unit == unit && k.rid == rid && k.pasid == pasid;
-    });
+    auto route = by_route_.find(route_id(unit, rid, pasid));
+    if (route == by_route_.end())
+        return;
+    const std::vector<uint64_t> pages(route->second.begin(), route->second.end());  // erase() edits the set
+    for (uint64_t page : pages)
+        erase(entries_.find(IotlbKey{unit, rid, pasid, page}));
 }
 
 void Iotlb::flush_space(const IoAddressSpace* space) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <iterator>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ciommu {
 
@@ -52,7 +53,8 @@ public:
     // (kNoPasid: whole-device attachments) or of all, in a page range.
     void flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid, uint64_t first_page,
                       uint64_t last_page);
-    // Everything cached for one route (detach).
+    // Everything cached for one route (detach): costs what that route has
+    // cached, through an index, never a scan.
     void flush_route(unsigned unit, uint16_t rid, uint32_t pasid);
     // Everything that used a space at either stage (FREE).
     void flush_space(const IoAddressSpace* space);
@@ -81,6 +83,10 @@ private:
         }
     };
     using Entries = std::unordered_map<IotlbKey, IotlbEntry, KeyHash>;
+    // {unit, RID, PASID} packed in one number.
+    static uint64_t route_id(unsigned unit, uint16_t rid, uint32_t pasid) {
+        return (uint64_t{unit} << 48) | (uint64_t{rid} << 32) | pasid;
+    }
 
     Entries::iterator erase(Entries::iterator it);
     template <typename Pred> void erase_if(Pred pred) {
@@ -91,6 +97,7 @@ private:
     Entries entries_;
     size_t nested_entries_ = 0;  // entries with a stage 1
     std::unordered_multimap<Stage2Page, IotlbKey, Stage2Hash> by_stage2_;
+    std::unordered_map<uint64_t, std::unordered_set<uint64_t>> by_route_;  // route_id -> IOVA pages
 };
 
 }  // namespace ciommu
