@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "../devices/device_info.h"
 #include "../dispatcher/model.h"
 #include "../fault-region/fault_injection.h"
 #include "control_commands.h"
@@ -107,7 +108,37 @@ json cmd_fault(Model& model, const json& request) {
     return out;
 }
 
+namespace {
+
+// set's device form: a PRI device's page-request credits (the limit its
+// later binds start with, and its current bind's).
+json set_page_requests(Model& model, const json& request) {
+    Fields f(request, {"device", "page_requests"});
+    const std::string name = f.string("device");
+    const uint64_t limit = f.number("page_requests", 1, IOMMU_PRI_REQUESTS_MAX);
+    if (!f.ok())
+        return error_response(f.error());
+    const DeviceSpec* spec = model.topology().find_device(name);
+    if (!spec)
+        return error_response("device: no device named " + json_quoted(name));
+    if (!(device_info_flags(model.topology(), *spec) & IOMMU_DEVICE_INFO_PRI))
+        return error_response("device: " + json_quoted(name) +
+                              " cannot issue page requests (no PRI, or its IOMMU has no IOPF): it has no credits");
+    const unsigned index = model.topology().index_of(*spec);
+    model.devices().set_page_request_limit(index, static_cast<uint32_t>(limit));
+    if (BoundDevice* dev = model.devices().bound(index))
+        dev->max_page_requests = static_cast<uint32_t>(limit);  // fewer than held: new ones wait for room
+    json out = ok_response();
+    out["device"] = name;
+    out["page_requests"] = page_requests_json(model, index);
+    return out;
+}
+
+}  // namespace
+
 json cmd_set(Model& model, const json& request) {
+    if (request.contains("device"))
+        return set_page_requests(model, request);
     Fields f(request, {"context", "fault_depth", "fault_timeout_ms"});
     const uint64_t id = f.number("context", 1, std::numeric_limits<uint64_t>::max());
     const auto depth = f.optional_number("fault_depth", 1, IOMMU_FAULT_REGION_DEPTH_MAX);

@@ -3,6 +3,7 @@
 #include <bit>
 
 #include "../devices/bound_device.h"
+#include "../devices/device_info.h"
 #include "../dispatcher/model.h"
 #include "control_names.h"
 #include "cuse-iommu.h"
@@ -124,6 +125,18 @@ json context_json(const Model& model, const Context& ctx) {
 
 }  // namespace
 
+json page_requests_json(Model& model, unsigned index) {
+    const Topology& topo = model.topology();
+    if (!(device_info_flags(topo, topo.devices[index]) & IOMMU_DEVICE_INFO_PRI))
+        return nullptr;  // no page requests, no credits
+    const BoundDevice* bound = model.devices().bound(index);
+    if (!bound)
+        return {{"max", model.devices().page_request_limit(index)}, {"outstanding", nullptr}, {"held_dmas", nullptr}};
+    return {{"max", bound->max_page_requests},
+            {"outstanding", bound->page_requests.size()},
+            {"held_dmas", bound->held_dmas}};
+}
+
 json device_json(Model& model, unsigned index) {
     const Topology& topo = model.topology();
     const DeviceSpec& d = topo.devices[index];
@@ -139,6 +152,7 @@ json device_json(Model& model, unsigned index) {
             {"parent", pci ? json(nullptr) : json(topo.devices[d.parent].name)},
             {"pasid", d.pasid},
             {"pri", d.pri},
+            {"page_requests", page_requests_json(model, index)},
             {"bound_by", bound ? json(bound->ctx->id) : json(nullptr)}};
 }
 

@@ -13,6 +13,9 @@ class FaultRegion;
 nlohmann::json dump_state(Model& model);
 // One device of the topology, as "devices" lists it.
 nlohmann::json device_json(Model& model, unsigned index);
+// A PRI device's page-request credits {max, outstanding, held_dmas} (the
+// counts null while unbound); null for a device without page requests.
+nlohmann::json page_requests_json(Model& model, unsigned index);
 // A context's fault region: settings and counters.
 nlohmann::json fault_region_json(const FaultRegion& region);
 

@@ -32,5 +32,7 @@ std::string render_dma(const nlohmann::json& answer, const std::string& device, 
 
 // A fault_region object (the answer of set, part of dump).
 std::string render_fault_region(const nlohmann::json& region);
+// A device's page_requests object (the answer of set --device, part of dump).
+std::string render_page_requests(const nlohmann::json& credits);
 
 }  // namespace iommuctl

@@ -130,6 +130,8 @@ void render_devices(const json& state, std::ostream& out) {
             features.push_back("PASID");
         if (field(d, "pri") == true)
             features.push_back("PRI");
+        if (const json& credits = field(d, "page_requests"); credits.is_object())
+            features.push_back("(" + text(field(credits, "max")) + " page requests)");
         row.push_back(join(features, " "));
         const json& bound = field(d, "bound_by");
         row.push_back(bound.is_null() ? "unbound" : "bound by context " + text(bound));
@@ -324,6 +326,16 @@ void render_pending(const json& state, std::ostream& out) {
 }
 
 }  // namespace
+
+std::string render_page_requests(const json& credits) {
+    if (!credits.is_object())
+        return text(credits);
+    std::string out = "at most " + text(field(credits, "max"));
+    if (field(credits, "outstanding").is_null())
+        return out + " (unbound)";
+    return out + "; " + text(field(credits, "outstanding")) + " outstanding, " + text(field(credits, "held_dmas")) +
+           " DMAs held";
+}
 
 std::string render_fault_region(const json& region) {
     if (!region.is_object())

@@ -137,6 +137,10 @@ TEST_CASE("every sub-command sends the documented request") {
         expect_request({"set", "1", "--fault-depth", "64", "--fault-timeout-ms", "0x1f4"},
                        {{"cmd", "set"}, {"context", 1}, {"fault_depth", 64}, {"fault_timeout_ms", 500}});
     }
+    SUBCASE("set: a device's page-request credits") {
+        expect_request({"set", "--device", "accel0", "--page-requests", "4"},
+                       {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 4}});
+    }
     SUBCASE("set: one setting") {
         expect_request({"set", "2", "--fault-timeout-ms=0"}, {{"cmd", "set"}, {"context", 2}, {"fault_timeout_ms", 0}});
     }
@@ -346,6 +350,9 @@ TEST_CASE("usage errors: exit 2, a message, nothing sent") {
         {{"device", "add", not_json}, "not JSON"},
         {{"device", "remove"}, "missing arguments: expected NAME"},
         {{"set", "1"}, "nothing to set"},
+        {{"set", "--device", "accel0"}, "--device needs --page-requests N"},
+        {{"set", "1", "--page-requests", "4"}, "--page-requests needs --device NAME"},
+        {{"set", "--device", "accel0", "--page-requests", "4", "--fault-depth", "4"}, "--device sets page requests only"},
         {{"set", "one", "--fault-depth", "4"}, "CONTEXT: expected a number"},
         {{"set", "1", "--fault-depth", "0x"}, "--fault-depth: expected a number"},
         {{"--timeout", "0", "dump"}, "--timeout must be at least 1 ms"},

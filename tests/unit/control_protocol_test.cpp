@@ -75,7 +75,7 @@ TEST_CASE("control: dump shows the topology, contexts, IOASIDs, devices, faults 
     CHECK(devices.size() == default_topology().devices.size());
     CHECK(entry(devices, "name", "nic0") == json{{"name", "nic0"}, {"type", "pci"}, {"bdf", "00:01.0"}, {"rid", 8},
                                                  {"iommu", "iommu0"}, {"group", 1}, {"parent", nullptr},
-                                                 {"pasid", false}, {"pri", false}, {"bound_by", f.ctx->id}});
+                                                 {"pasid", false}, {"pri", false}, {"page_requests", nullptr}, {"bound_by", f.ctx->id}});
     const json mdev0 = entry(devices, "name", "mdev0");
     CHECK(mdev0["type"] == "mdev");
     CHECK(mdev0["bdf"] == nullptr);
@@ -141,6 +141,36 @@ TEST_CASE("control: dump lists at most 4096 mappings per IOASID, mapping_count s
     CHECK(space["mappings_truncated"] == true);
     CHECK(space["mapping_count"] == 4097);
     CHECK(space["mappings"][4095]["iova"] == kIova + 2 * 4095 * K4);
+}
+
+TEST_CASE("control: set changes a PRI device's page-request credits, bound or not") {
+    Fixture f;
+    const json unbound = control(f, {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 2}});
+    CHECK(unbound["page_requests"] == json{{"max", 2}, {"outstanding", nullptr}, {"held_dmas", nullptr}});
+    const long ioasid = f.alloc();
+    REQUIRE(f.bind("accel0", 7) == 0);  // a bind starts with the device's credits
+    REQUIRE(f.attach(7, ioasid) == 0);
+    REQUIRE(f.fault_register(7) == 0);
+    char byte;
+    iommu_sim_dma d;
+    for (int i = 0; i < 2; ++i) {
+        REQUIRE(f.dma(7, 0x40000000, &byte, 1, false, {}, &d) == 0);
+        REQUIRE(d.status == IOMMU_SIM_DMA_PENDING);
+    }
+    CHECK(f.dma(7, 0x40000000, &byte, 1, false) == -EBUSY);
+    const json raised = control(f, {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 3}});
+    CHECK(raised["page_requests"] == json{{"max", 3}, {"outstanding", 2}, {"held_dmas", 2}});
+    CHECK(f.dma(7, 0x40000000, &byte, 1, false, {}, &d) == 0);  // room for one more
+    const json dumped = control(f, {{"cmd", "dump"}});
+    CHECK(entry(dumped["state"]["devices"], "name", "accel0")["page_requests"] ==
+          json{{"max", 3}, {"outstanding", 3}, {"held_dmas", 3}});
+
+    check_refused(f, {{"cmd", "set"}, {"device", "nic0"}, {"page_requests", 4}}, "device: \"nic0\" cannot issue page");
+    check_refused(f, {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 0}}, "page_requests: expected 1..1024");
+    check_refused(f, {{"cmd", "set"}, {"device", "accel0"}}, "page_requests: missing");
+    check_refused(f, {{"cmd", "set"}, {"device", "nope"}, {"page_requests", 4}}, "device: no device named");
+    check_refused(f, {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 4}, {"context", 1}},
+                  "context: unknown field");
 }
 
 TEST_CASE("control: set changes a context's fault region with IOMMU_FAULT_REGION_INFO's rules") {
