@@ -55,9 +55,10 @@ fi
 log "benchmark: ioctl round trips through CUSE (VM)"
 scripts/vm/bench.sh build/release 2>&1 | tee build/logs/bench.log || status=1
 
-log "benchmark: the model in-process (1K vs 1M mappings)"
+log "benchmark: the model in-process (1K vs 1M mappings; faults; load from 1..64 threads)"
 build/release/bench/model_bench 2>&1 | tee build/logs/model-bench.log || status=1
 build/release/bench/fault_bench 2>&1 | tee -a build/logs/model-bench.log || status=1
+build/release/bench/load_bench 2>&1 | tee -a build/logs/model-bench.log || status=1
 
 echo
 echo "all tiers: $passed passed, $failed failed"
