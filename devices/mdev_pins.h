@@ -1,5 +1,5 @@
 // A software mdev's vendor driver pins guest pages through the owning
-// context's IOMMU backend (seed 002: no side channel), so pins share the
+// context's IOMMU backend (no side channel: "[PATCH 3/3] VFIO Type1 IOMMU: Add support for mediated devices" (Alex Williamson, Kirti Wankhede, June 2016)), so pins share the
 // MAP_DMA ledger and a page is charged once.
 #pragma once
 

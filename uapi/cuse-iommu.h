@@ -190,8 +190,9 @@ struct iommu_ioasid_free {
  *         probe or pin now; the model pins (and charges) each page on the
  *         first stage-2 lookup that touches it -- by the DMA of a device
  *         behind an IOPF-capable IOMMU, or of a software mdev -- and such
- *         faults never reach the user (seed 000's "IOPF-capable, not
- *         statically pinned" mappings).  A page that cannot be pinned then
+ *         faults never reach the user (the "IOPF-capable, not statically
+ *         pinned" mappings of "[RFC PATCH v3 8/8] vfio: Add nested IOPF
+ *         support", Shenming Lu, May 2021).  A page that cannot be pinned then
  *         is an unrecoverable NOT_MAPPED stage-2 fault (never a page
  *         request: it is the host's page, not the user's to fix)
  * @ioasid: a kernel-managed IOASID of this context
@@ -576,7 +577,9 @@ struct iommu_stats {
 };
 
 /* ------------------------------------------------------------------------
- * I/O page faults (RFC v2 section 4.6; seeds 000 and 004).
+ * I/O page faults (RFC v2 section 4.6; "[RFC PATCH v3 8/8] vfio: Add nested
+ * IOPF support", Shenming Lu, May 2021; "iommu: introduce device fault
+ * report API", Jacob Pan, May 2018).
  *
  * A device's translation fault is routed like its DMA: {RID, PASID} -> the
  * attachment -> {IOASID, device cookie}, and becomes a struct
@@ -657,8 +660,9 @@ struct iommu_fault_record {
  * @flags: must be 0
  * @cookie: a bound device
  *
- * Makes this context's fault region the device's one fault consumer (seed
- * 004's one handler per device).  Without a consumer, the device's
+ * Makes this context's fault region the device's one fault consumer (one handler
+ * per device, as in "iommu: introduce device fault report API", Jacob Pan,
+ * May 2018).  Without a consumer, the device's
  * unrecoverable faults are counted but not reported and its page requests
  * are answered INVALID at once.  Registering and nested IOPF mappings
  * (IOMMU_MAP_DMA_IOPF) may be set up in either order.  Records already

@@ -1,4 +1,4 @@
-// Locked-memory accounting (seed 002): one ledger for MAP_DMA and software
+// Locked-memory accounting ("[PATCH 3/3] VFIO Type1 IOMMU: Add support for mediated devices" (Alex Williamson, Kirti Wankhede, June 2016)): one ledger for MAP_DMA and software
 // mdev pins, each page charged once, ENOMEM with nothing changed.
 #include <doctest/doctest.h>
 

@@ -379,7 +379,7 @@ static long accel_setup(struct ctx *c, long pasid, int reg)
 #define PR_PASID	5
 
 /*
- * The consumer of seed 004: epoll on the eventfd and on /dev/iommu; a DMA
+ * The consumer of "iommu: introduce device fault report API" (Jacob Pan, May 2018): epoll on the eventfd and on /dev/iommu; a DMA
  * stalls on an unmapped page; the consumer reads the page request, maps its
  * own buffer there and answers SUCCESS; the DMA completes into that buffer.
  */
@@ -1693,7 +1693,8 @@ static int t_response_timeout(struct ctx *c)
 	return 0;
 }
 
-/* 7. IOPF mappings (seed 000): stage-2 faults the daemon resolves itself ---- */
+/* 7. IOPF mappings ("[RFC PATCH v3 8/8] vfio: Add nested IOPF support",
+ * Shenming Lu, May 2021): stage-2 faults the daemon resolves itself ---- */
 
 static __u64 locked(int fd)
 {
