@@ -75,6 +75,7 @@ bool read_dma_fields(const json& request, DmaFields& out, std::string* error) {
     *error = f.error();
     const auto bus_pasid = pasid ? std::optional(static_cast<uint32_t>(*pasid)) : std::nullopt;
     out.job.req = {iova, length, write, bus_pasid, nullptr, 0};
+    out.job.control = true;
     out.job.bytes.resize(length);  // a read's room (a write's bytes are there already)
     return f.ok();
 }

@@ -29,9 +29,11 @@ struct DmaRequest {
     uint64_t length;
     bool write;                     // device writes memory
     std::optional<uint32_t> pasid;  // DMA tagged with a PASID
-    ProcessRef initiator;           // whose buffer holds / receives the data
-                                    // (nullptr: the daemon's own -- the
-                                    // control socket -- its bytes live in the job)
+    ProcessRef initiator;           // whose buffer a stalled read's bytes go to
+                                    // when reaped (nullptr: none needed -- a
+                                    // write, a device that cannot stall, or
+                                    // the control socket, whose bytes live
+                                    // in the job)
     uint64_t data;                  // address of that buffer
 };
 
@@ -46,9 +48,10 @@ struct DmaJob {
     Fault fault;                      // the last fault
     bool running = false;             // in a Context's dmas: a thread is moving
                                       // it (its bytes are with that thread)
+    bool control = false;             // started by the control socket (its dma-status reaps it)
 };
 
-inline bool from_daemon(const DmaJob& job) { return job.req.initiator == nullptr; }
+inline bool from_daemon(const DmaJob& job) { return job.control; }
 
 // Whether a DMA of dev may carry `pasid`: 0, -EOPNOTSUPP (an mdev, not
 // PASID-capable, or its IOMMU has no PASIDs) or -EINVAL (0 or too wide).

@@ -9,6 +9,7 @@
 #include "../dispatcher/handlers.h"
 #include "../dispatcher/model.h"
 #include "cuse-iommu.h"
+#include "../fault-region/fault_router.h"
 #include "../fault-region/stalled_dma.h"
 #include "dma_engine.h"
 #include "mdev_pins.h"
@@ -60,16 +61,26 @@ void unadmit(CallEnv& env, const DmaJob& job) {
 long ioctl_sim_dma(CallEnv& env) {
     auto& req = *static_cast<iommu_sim_dma*>(env.args);
     DmaJob job;
+    bool may_stall;
     {
         std::lock_guard guard(env.model.lock());
         if (long err = admit_sim_dma(env, req, job))
             return err;
+        may_stall = can_page_request(env.model, *env.ctx.find_device(req.cookie));
     }
-    job.req.initiator = env.caller_process();
+    // Only a read that may stall needs its initiator after this call (its
+    // bytes go to @data when reaped); finding it costs system calls.
+    if (!job.req.write && may_stall) {
+        job.req.initiator = env.caller_process();
+        if (!job.req.initiator) {
+            unadmit(env, job);
+            return -EFAULT;  // no process to hold @data
+        }
+    }
     job.bytes.resize(req.length);
-    if (!job.req.initiator || (job.req.write && env.caller.read_memory(req.data, job.bytes.data(), req.length))) {
+    if (job.req.write && env.caller.read_memory(req.data, job.bytes.data(), req.length)) {
         unadmit(env, job);
-        return -EFAULT;  // no process to hold @data, or @data unreadable
+        return -EFAULT;  // @data unreadable
     }
     DmaReport report;
     std::unique_lock lock(env.model.lock());
@@ -100,7 +111,7 @@ long ioctl_sim_dma_status(CallEnv& env) {
         done = reap_dma(env.ctx, req.dma_id, &report);
     }
     report_job(report, req);
-    if (!done || done->req.write)
+    if (!done || done->req.write || !done->req.initiator)
         return 0;
     const size_t len = std::min<size_t>(done->done, done->bytes.size());  // unbind drops the data
     const Process& initiator = *done->req.initiator;

@@ -842,9 +842,11 @@ struct iommu_sim_daemon_stats {
  *         EINVAL  IOMMU_SIM_DMA_PASID and @pasid 0 or >= 2^pasid_width;
  *         EBUSY   a PRI device with IOMMU_DEVICE_INFO_CAP_PRI's
  *                 max_requests page requests outstanding or DMAs held;
- *         EFAULT  the calling process cannot be identified, @data is not
- *                 accessible, or the mapping owner's memory is gone (it
- *                 unmapped its buffer behind the IOMMU's back).  Pages
+ *         EFAULT  @data is not accessible (or, for a read DMA of a PRI
+ *                 device, the calling process cannot be identified to hold
+ *                 it until the DMA is reaped), or the mapping owner's
+ *                 memory is gone (it unmapped its buffer behind the IOMMU's
+ *                 back, or exited).  Pages
  *                 before the failure may have been moved already.
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_DMA		_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA)
