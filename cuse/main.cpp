@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -140,6 +141,17 @@ void stop_within_grace() {
     }).detach();
 }
 
+// Each client process the model holds takes two descriptors (a pidfd and its
+// /proc/<pid>/mem), each registered eventfd one: use all the descriptors the
+// daemon may have, not the soft limit's 1024.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
 void announce_ready(const std::string& name) {
     std::printf("cuse-iommu: ready /dev/%s\n", name.c_str());
     std::fflush(stdout);
@@ -163,6 +175,7 @@ int main(int argc, char** argv) {
         topology = std::move(std::get<ciommu::Topology>(loaded));
     }
 
+    raise_descriptor_limit();
     ciommu::Model model(topology);
     ciommu::Dispatcher dispatcher(model);
     std::unique_ptr<ciommu::TraceWriter> trace;
