@@ -22,6 +22,7 @@ nlohmann::json cmd_fault(Model& model, const nlohmann::json& request);
 nlohmann::json cmd_device_add(Model& model, const nlohmann::json& request);
 nlohmann::json cmd_device_remove(Model& model, const nlohmann::json& request);
 nlohmann::json cmd_set(Model& model, const nlohmann::json& request);
+nlohmann::json cmd_check(Model& model, const nlohmann::json& request);
 
 // ---- shared by the commands ----
 nlohmann::json ok_response();

@@ -208,16 +208,20 @@ long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<ui
     return 0;
 }
 
-void apply_constraints(const Model& model, IoAddressSpace& kernel_space) {
-    uint64_t aperture = kApertureEnd;
-    std::vector<IovaRange> reserved;
-    for (const auto& [unit, attached] : kernel_space.attached_units) {
+Constraints constraints_of(const Model& model, const std::map<unsigned, unsigned>& attached_units) {
+    Constraints c{kApertureEnd, {}};
+    for (const auto& [unit, attached] : attached_units) {
         const IommuUnit& iommu = model.topology().iommus[unit];
-        aperture = std::min(aperture, aperture_of(iommu));
+        c.aperture_end = std::min(c.aperture_end, aperture_of(iommu));
         for (const IovaRange& r : no_map_regions(iommu))
-            reserved.push_back(r);
+            c.reserved.push_back(r);
     }
-    kernel_space.set_constraints(aperture, std::move(reserved));
+    return c;
+}
+
+void apply_constraints(const Model& model, IoAddressSpace& kernel_space) {
+    Constraints c = constraints_of(model, kernel_space.attached_units);
+    kernel_space.set_constraints(c.aperture_end, std::move(c.reserved));
 }
 
 }  // namespace ciommu

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string_view>
+#include <vector>
 
+#include "../ioasid/iova_range.h"
 #include "routing_table.h"
 
 namespace ciommu {
@@ -31,6 +34,14 @@ long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<ui
 // Where the hardware sees an attachment's DMA: unit, RID and the PASID on
 // the bus (an mdev: its defPASID).  nullopt for a software mdev.
 std::optional<RouteKey> route_of(const Model& model, const Attachment& attachment);
+
+// What the IOMMUs of a space's attached units allow it: the smallest
+// aperture, and every RESERVED or MSI region (in unit order).
+struct Constraints {
+    uint64_t aperture_end;
+    std::vector<IovaRange> reserved;
+};
+Constraints constraints_of(const Model& model, const std::map<unsigned, unsigned>& attached_units);
 
 // Narrows a kernel-managed space to what the IOMMUs of the devices
 // translating through it allow (IoAddressSpace::attached_units): the

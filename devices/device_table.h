@@ -74,6 +74,26 @@ public:
     }
     void free_def_pasid(unsigned parent, uint32_t pasid) { def_pasids_[parent].erase(pasid); }
 
+    // The invariant checker's view.
+    template <typename Fn> void for_each_bound(Fn&& fn) const {
+        for (unsigned i = 0; i < bound_.size(); ++i) {
+            if (bound_[i])
+                fn(i, bound_[i]);
+        }
+    }
+    template <typename Fn> void for_each_group(Fn&& fn) const {
+        for (const auto& [group, claim] : groups_)
+            fn(group, claim.owner, claim.bound);
+    }
+    template <typename Fn> void for_each_parent(Fn&& fn) const {
+        for (const auto& [parent, count] : mdevs_on_parent_)
+            fn(parent, count);
+    }
+    const std::set<uint32_t>* def_pasids_of(unsigned parent) const {
+        auto it = def_pasids_.find(parent);
+        return it == def_pasids_.end() ? nullptr : &it->second;
+    }
+
 private:
     struct GroupClaim {
         Context* owner = nullptr;

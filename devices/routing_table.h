@@ -27,6 +27,10 @@ public:
         return it == routes_.end() ? nullptr : it->second;
     }
     size_t size() const { return routes_.size(); }
+    template <typename Fn> void for_each(Fn&& fn) const {
+        for (const auto& [key, attachment] : routes_)
+            fn(key, attachment);
+    }
 
 private:
     std::map<RouteKey, Attachment*> routes_;

@@ -164,4 +164,53 @@ long IoAddressSpace::check_fits(uint64_t aperture_end, const std::vector<IovaRan
     return 0;
 }
 
+void IoAddressSpace::check(std::vector<std::string>& problems, const std::string& where) const {
+    auto fail = [&](const std::string& what) { problems.push_back(where + ": " + what); };
+    std::vector<uint64_t> refs(owners_.size(), 0);
+    uint64_t starts = 0, pinned_pages = 0;
+    bool in_mapping = false;
+    pages_.for_each(0, PageRadix<uint64_t>::kPageLimit - 1, [&](uint64_t page, uint64_t pte) {
+        const uint64_t owner = pte >> kOwnerShift;
+        if (owner >= owners_.size() || !owners_[owner].process) {
+            fail("page " + std::to_string(page) + " names owner slot " + std::to_string(owner) + ", which is empty");
+            return;
+        }
+        ++refs[owner];
+        if (pte & kIopf) {
+            if (iopf_at(page) == iopf_.end())
+                fail("faulted-in page " + std::to_string(page) + " lies in no IOPF mapping");
+            return;
+        }
+        ++pinned_pages;
+        if (!(pte & kPinned))
+            fail("page " + std::to_string(page) + " of a pinned mapping is not pinned");
+        if ((pte & kStart) == in_mapping)
+            fail("page " + std::to_string(page) + ": mapping start/end bits out of step");
+        starts += (pte & kStart) != 0;
+        in_mapping = !(pte & kEnd);
+    });
+    uint64_t iopf_pages = 0, last_end = 0;
+    for (const auto& [first, range] : iopf_) {
+        if (range.last < first || (first < last_end && last_end != 0))
+            fail("IOPF mapping at page " + std::to_string(first) + " is empty or overlaps another");
+        if (range.owner >= owners_.size() || !owners_[range.owner].process)
+            fail("IOPF mapping at page " + std::to_string(first) + " names an empty owner slot");
+        else
+            ++refs[range.owner];
+        iopf_pages += range.last - first + 1;
+        last_end = range.last + 1;
+    }
+    for (size_t i = 0; i < owners_.size(); ++i) {
+        if (owners_[i].refs != refs[i])
+            fail("owner slot " + std::to_string(i) + " counts " + std::to_string(owners_[i].refs) + " uses, has " +
+                 std::to_string(refs[i]));
+        if (owners_[i].refs == 0 && owners_[i].process)
+            fail("owner slot " + std::to_string(i) + " holds a process nobody uses");
+    }
+    if (mapping_count_ != starts + iopf_.size())
+        fail("mapping_count " + std::to_string(mapping_count_) + " != " + std::to_string(starts + iopf_.size()));
+    if (mapped_pages_ != pinned_pages + iopf_pages)
+        fail("mapped pages " + std::to_string(mapped_pages_) + " != " + std::to_string(pinned_pages + iopf_pages));
+}
+
 }  // namespace ciommu

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <sys/types.h>
 #include <utility>
 #include <vector>
@@ -97,6 +98,18 @@ public:
     // returns false.  Costs one step per pinned page visited (for the
     // control socket's dump, not for the data path).
     template <typename Fn> void for_each_mapping(Fn&& fn) const;
+
+    // Calls fn(const Process& owner, uint64_t va_page_address) for every
+    // pinned page (what the pin ledger must have charged for this space).
+    template <typename Fn> void for_each_pinned_page(Fn&& fn) const {
+        pages_.for_each(0, PageRadix<uint64_t>::kPageLimit - 1, [&](uint64_t, uint64_t pte) {
+            if (pte & kPinned)
+                fn(*owner_of(pte), pte & kVaMask);
+        });
+    }
+    // Appends what is inconsistent inside this space (owner counts, mapping
+    // and page counts, boundaries) to problems, each prefixed with where.
+    void check(std::vector<std::string>& problems, const std::string& where) const;
 
     size_t mapping_count() const { return mapping_count_; }
     uint64_t mapped_bytes() const { return mapped_pages_ * kPageSize; }

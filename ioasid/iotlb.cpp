@@ -86,4 +86,30 @@ void Iotlb::flush_space(const IoAddressSpace* space) {
     erase_if([&](const IotlbKey&, const IotlbEntry& e) { return e.s1 == space || e.s2 == space; });
 }
 
+void Iotlb::check(std::vector<std::string>& problems) const {
+    size_t nested = 0, indexed_routes = 0, indexed_pages = 0;
+    for (const auto& [key, entry] : entries_) {
+        nested += entry.s1 != nullptr;
+        bool in_stage2 = false;
+        auto [first, last] = by_stage2_.equal_range({entry.s2, entry.s2_page});
+        for (auto it = first; it != last; ++it)
+            in_stage2 = in_stage2 || it->second == key;
+        auto route = by_route_.find(route_id(key.unit, key.rid, key.pasid));
+        if (!in_stage2 || route == by_route_.end() || !route->second.count(key.page))
+            problems.push_back("iotlb: an entry of page " + std::to_string(key.page) + " is missing from an index");
+    }
+    for (const auto& [route, pages] : by_route_) {
+        ++indexed_routes;
+        indexed_pages += pages.size();
+    }
+    if (by_stage2_.size() != entries_.size() || indexed_pages != entries_.size())
+        problems.push_back("iotlb: " + std::to_string(entries_.size()) + " entries, " +
+                           std::to_string(by_stage2_.size()) + " by stage-2 page, " + std::to_string(indexed_pages) +
+                           " by route");
+    if (nested != nested_entries_)
+        problems.push_back("iotlb: counts " + std::to_string(nested_entries_) + " nested entries, has " +
+                           std::to_string(nested));
+    (void)indexed_routes;
+}
+
 }  // namespace ciommu

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <functional>
 #include <iterator>
+#include <string>
+#include <vector>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -61,6 +63,12 @@ public:
     void clear();
 
     size_t size() const { return entries_.size(); }
+    template <typename Fn> void for_each(Fn&& fn) const {
+        for (const auto& [key, entry] : entries_)
+            fn(key, entry);
+    }
+    // Appends what is inconsistent between the entries and their indexes.
+    void check(std::vector<std::string>& problems) const;
 
 private:
     // UNMAP names stage-2 pages, not IOTLB keys: this reverse index finds

@@ -8,6 +8,7 @@ namespace ciommu {
 struct IovaRange {
     uint64_t start;
     uint64_t last;  // inclusive
+    bool operator==(const IovaRange&) const = default;
 };
 
 }  // namespace ciommu

@@ -75,4 +75,19 @@ size_t PinLedger::table_bytes() const {
     return bytes;
 }
 
+void PinLedger::check(std::vector<std::string>& problems) const {
+    uint64_t total = 0;
+    for (const auto& [serial, charges] : processes_) {
+        uint64_t pages = 0;
+        charges->refs.for_each(0, PageRadix<uint32_t>::kPageLimit - 1, [&](uint64_t, uint32_t) { ++pages; });
+        if (pages != charges->locked || pages == 0)
+            problems.push_back("ledger: process serial " + std::to_string(serial) + " counts " +
+                               std::to_string(charges->locked) + " locked pages, has " + std::to_string(pages));
+        total += pages;
+    }
+    if (total != total_locked_)
+        problems.push_back("ledger: total " + std::to_string(total_locked_) + " locked pages, the processes have " +
+                           std::to_string(total));
+}
+
 }  // namespace ciommu

@@ -10,7 +10,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include "page_radix.h"
 #include "process.h"
@@ -47,6 +49,16 @@ public:
             fn(process->pid, process->locked);
     }
     uint64_t total_locked_pages() const { return total_locked_; }
+    // Calls fn(uint64_t serial, uint64_t va_page_number, uint32_t refs) for
+    // every page charged (the invariant checker's view).
+    template <typename Fn> void for_each_charge(Fn&& fn) const {
+        for (const auto& [serial, charges] : processes_)
+            charges->refs.for_each(0, PageRadix<uint32_t>::kPageLimit - 1,
+                                   [&](uint64_t page, uint32_t refs) { fn(serial, page, refs); });
+    }
+    // Appends what is inconsistent inside the ledger (a process's locked
+    // count, the total) to problems.
+    void check(std::vector<std::string>& problems) const;
     size_t table_bytes() const;
 
 private:

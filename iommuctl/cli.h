@@ -51,6 +51,7 @@ int cmd_fault(Env&, const std::vector<std::string>&);
 int cmd_device_add(Env&, const std::vector<std::string>&);
 int cmd_device_remove(Env&, const std::vector<std::string>&);
 int cmd_set(Env&, const std::vector<std::string>&);
+int cmd_check(Env&, const std::vector<std::string>&);
 
 }  // namespace iommuctl
 
@@ -64,5 +65,6 @@ extern const char kFaultHelp[];
 extern const char kDeviceAddHelp[];
 extern const char kDeviceRemoveHelp[];
 extern const char kSetHelp[];
+extern const char kCheckHelp[];
 
 }  // namespace iommuctl

@@ -28,7 +28,8 @@ constexpr Command kCommands[] = {
     {"fault", "inject a raw fault for a device or a requester ID", kFaultHelp, cmd_fault},
     {"device add", "hot-add a device (a topology-file device object)", kDeviceAddHelp, cmd_device_add},
     {"device remove", "hot-remove a device, revoking its bind", kDeviceRemoveHelp, cmd_device_remove},
-    {"set", "change a context's fault-region depth or timeout", kSetHelp, cmd_set},
+    {"set", "change a context's fault region, or a device's page-request credits", kSetHelp, cmd_set},
+    {"check", "check the daemon's model for inconsistencies", kCheckHelp, cmd_check},
 };
 
 constexpr const char kGlobalHelp[] =

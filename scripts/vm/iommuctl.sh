@@ -283,5 +283,16 @@ run 0 example_quickstart
 has 'quickstart: OK'
 verdict
 
+# After all of the above (holders come and gone, a revoked bind, hot-plug),
+# the live daemon's model is still consistent, and a PRI device's credits
+# can be set.
+begin "check: the live model is consistent; set --device changes credits"
+run 0 iommuctl check
+has 'model consistent'
+run 0 iommuctl set --device accel0 --page-requests 8
+has 'accel0 page requests: at most 8'
+run 0 iommuctl set --device accel0 --page-requests 16
+verdict
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

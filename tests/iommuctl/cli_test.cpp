@@ -215,6 +215,16 @@ TEST_CASE("dma prints the status, the bytes and the fault") {
     }
 }
 
+TEST_CASE("check: consistent, or each problem and exit 1") {
+    const Run ok = expect_request({"check"}, {{"cmd", "check"}}, {{"ok", true}, {"problems", json::array()}});
+    CHECK(ok.out == "model consistent\n");
+    FakeServer server;
+    server.answer("check", {{"ok", true}, {"problems", {"ledger: total 2 locked pages", "iotlb: stale"}}});
+    const Run bad = iommuctl_at(server.path(), {"check"});
+    CHECK(bad.status == 1);
+    CHECK(bad.out == "problem: ledger: total 2 locked pages\nproblem: iotlb: stale\n");
+}
+
 TEST_CASE("fault, set and device print what the daemon did") {
     SUBCASE("fault") {
         const Run r = expect_request({"fault", "accel0", "0x7000", "--pasid", "5", "--perm", "r,w", "--recoverable"},
@@ -465,7 +475,8 @@ TEST_CASE("the socket: --socket, $CUSE_IOMMU_SOCKET, the default") {
 }
 
 TEST_CASE("--help for every sub-command: exit 0, usage on stdout, nothing sent") {
-    const std::vector<std::string> names = {"dump", "dma", "dma-status", "fault", "device add", "device remove", "set"};
+    const std::vector<std::string> names = {"dump",          "dma", "dma-status", "fault", "device add",
+                                            "device remove", "set", "check"};
     FakeServer server;
     for (const std::string& name : names) {
         std::vector<std::string> words;

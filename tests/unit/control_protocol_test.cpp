@@ -143,6 +143,24 @@ TEST_CASE("control: dump lists at most 4096 mappings per IOASID, mapping_count s
     CHECK(space["mappings"][4095]["iova"] == kIova + 2 * 4095 * K4);
 }
 
+TEST_CASE("control: check walks the model and finds it consistent") {
+    Fixture f;
+    Buffer buf(4096);
+    const long ioasid = f.alloc();
+    REQUIRE(f.map(ioasid, 0x100000, buf.ptr, 4096) == 0);
+    REQUIRE(f.bind("nic0", 1) == 0);
+    REQUIRE(f.attach(1, ioasid) == 0);
+    const json r = control(f, {{"cmd", "check"}});
+    CHECK(r["ok"] == true);
+    CHECK(r["problems"] == json::array());
+    ++f.ctx->ioasids.find(static_cast<uint32_t>(ioasid))->attachments;  // break one thing
+    const json broken = control(f, {{"cmd", "check"}});
+    REQUIRE(broken["problems"].size() == 1);
+    CHECK(broken["problems"][0].get<std::string>().find("attachments, has 1") != std::string::npos);
+    --f.ctx->ioasids.find(static_cast<uint32_t>(ioasid))->attachments;
+    check_refused(f, {{"cmd", "check"}, {"now", true}}, "now: unknown field");
+}
+
 TEST_CASE("control: set changes a PRI device's page-request credits, bound or not") {
     Fixture f;
     const json unbound = control(f, {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 2}});

@@ -17,6 +17,7 @@
 #include "../../dispatcher/command_table.h"
 #include "../../dispatcher/dispatcher.h"
 #include "../../dispatcher/model.h"
+#include "../../dispatcher/model_check.h"
 #include "cuse-iommu.h"
 
 namespace ciommu::test {
@@ -54,7 +55,20 @@ struct IoctlResult {
 struct Fixture {
     explicit Fixture(PinLedger::LimitFn limit = PinLedger::unlimited())
         : model(default_topology(), std::move(limit)) {}
-    ~Fixture() { dispatcher.release(ctx); }
+    // Every test leaves a sound model behind, and an empty one once its
+    // context is released.
+    ~Fixture() {
+        check();
+        dispatcher.release(ctx);
+        check();
+    }
+    // The model's invariants (dispatcher/model_check.h), each broken one a
+    // failed check.
+    void check() {
+        std::lock_guard guard(model.lock());
+        for (const std::string& problem : check_model(model))
+            FAIL_CHECK("model invariant: " << problem);
+    }
 
     Model model;
     Dispatcher dispatcher{model};
