@@ -11,8 +11,11 @@ bool ControlWork::start(std::function<void()> job) {
         ++running_;
     }
     try {
-        std::thread([this, job = std::move(job)] {
+        std::thread([this, job = std::move(job)]() mutable {
             job();
+            // What the job holds (a session and its socket) goes before the
+            // server may consider it done and destroy the io_context.
+            job = nullptr;
             std::lock_guard guard(mutex_);
             if (--running_ == 0)
                 idle_.notify_all();
