@@ -4,6 +4,7 @@
 #include "../dispatcher/model.h"
 #include "control_commands.h"
 #include "request_fields.h"
+#include "safe_json.h"
 #include "state_dump.h"
 
 namespace ciommu {
@@ -28,9 +29,14 @@ json cmd_device_add(Model& model, const json& request) {
         const std::string field = error->path.empty() ? "device" : error->path.substr(1);
         return error_response(field + ": " + error->message);
     }
-    json out = ok_response();
-    out["device"] = device_json(model, std::get<unsigned>(added));
-    return out;
+    // The answer is built before the command counts as done: without
+    // memory for it the device goes again (nothing bound it meanwhile).
+    try {
+        return json_object("ok", true, "device", device_json(model, std::get<unsigned>(added)));
+    } catch (const std::bad_alloc&) {
+        model.remove_last_device();
+        throw;
+    }
 }
 
 json cmd_device_remove(Model& model, const json& request) {
@@ -41,13 +47,14 @@ json cmd_device_remove(Model& model, const json& request) {
     const DeviceSpec* spec = model.topology().find_device(name);
     if (!spec)
         return error_response("name: no device named " + json_quoted(name));
-    std::vector<RemovedDevice> removed = hot_remove_device(model, model.topology().index_of(*spec));
+    // The plan and the answer first: the removal itself needs no memory.
+    const std::vector<RemovedDevice> plan = plan_device_removal(model, model.topology().index_of(*spec));
     json mdevs = json::array();
-    for (size_t i = 0; i + 1 < removed.size(); ++i)  // the named device comes last
-        mdevs.push_back({{"name", removed[i].name}, {"revoked", revoked_json(removed[i].revoked)}});
-    json out = ok_response();
-    out["revoked"] = revoked_json(removed.back().revoked);
-    out["mdevs"] = mdevs;
+    JsonScope scope(mdevs);
+    for (size_t i = 0; i + 1 < plan.size(); ++i)  // the named device comes last
+        push_json(mdevs, json_object("name", plan[i].name, "revoked", revoked_json(plan[i].revoked)));
+    json out = json_object("ok", true, "revoked", revoked_json(plan.back().revoked), "mdevs", std::move(mdevs));
+    remove_devices(model, plan);
     return out;
 }
 

@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../devices/dma_engine.h"
@@ -21,6 +22,7 @@
 #include "control_names.h"
 #include "cuse-iommu.h"
 #include "request_fields.h"
+#include "safe_json.h"
 
 namespace ciommu {
 namespace {
@@ -30,18 +32,19 @@ constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
 // A job's answer; `job` is the finished job (nullptr while PENDING).
 json job_json(const DmaReport& report, const DmaJob* job) {
-    json out = ok_response();
-    out["status"] = dma_status_name(report.status);
-    out["bytes_done"] = report.done;
-    if (report.status != IOMMU_SIM_DMA_OK)
-        out["fault"] = {{"addr", report.fault.addr},
-                        {"reason", fault_reason_name(report.fault.reason)},
-                        {"flags", fault_flags_json(report.fault.flags)}};
+    json out = json_object("ok", true, "status", dma_status_name(report.status), "bytes_done", report.done);
+    JsonScope scope(out);
+    if (report.status != IOMMU_SIM_DMA_OK) {
+        json flags = fault_flags_json(report.fault.flags);
+        set_json(out, "fault",
+                 json_object("addr", report.fault.addr, "reason", fault_reason_name(report.fault.reason), "flags",
+                             std::move(flags)));
+    }
     if (report.status == IOMMU_SIM_DMA_PENDING)
         out["dma_id"] = report.dma_id;
     else if (job && !job->req.write)  // unbind drops a held job's data
         out["data"] = to_hex(job->bytes.data(), std::min<size_t>(job->done, job->bytes.size()));
-    return out;
+    return std::exchange(out, nullptr);
 }
 
 std::string pasid_error(const Model& model, const DeviceSpec& spec, long err, uint64_t pasid) {
@@ -136,7 +139,10 @@ json cmd_dma(Model& model, const json& request) {
                               " page requests outstanding or DMAs held; answer or reap some, or raise "
                               "page_requests with set)");
     DmaReport report;
-    if (run_new_dma(model, lock, dev->ctx->id, job, &report) < 0)
+    const long err = run_new_dma(model, lock, dev->ctx->id, job, &report);
+    if (err == -ENOMEM)
+        return error_response("out of memory after " + std::to_string(job.done) + " bytes");
+    if (err < 0)
         return error_response("iova: the DMA stopped after " + std::to_string(job.done) +
                               " bytes: the memory behind a mapping is gone (its owner unmapped it or exited) "
                               "or a user page table could not be read");

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <limits>
+#include <new>
+#include <utility>
 
 #include "../devices/device_info.h"
 #include "../dispatcher/model.h"
@@ -13,6 +15,7 @@
 #include "control_names.h"
 #include "cuse-iommu.h"
 #include "request_fields.h"
+#include "safe_json.h"
 #include "state_dump.h"
 
 namespace ciommu {
@@ -88,6 +91,13 @@ json cmd_fault(Model& model, const json& request) {
     InjectedFault fault{};
     if (!read_fault_fields(f, fault) || !read_route(model, f, fault))
         return error_response(f.error());
+    // The answer is made before the fault is raised (a fault cannot be
+    // taken back); only the group id is filled in after.
+    const Attachment* target = model.routes().find(fault.route);
+    json out = target ? json_object("ok", true, "context", target->dev->ctx->id, "device", target->dev->spec->name,
+                                    "cookie", target->dev->cookie, "grpid", nullptr)
+                      : json();
+    JsonScope scope(out);
     Injection injection;
     const long err = inject_fault(model, fault, nullptr, &injection);
     if (err == -ENOENT)
@@ -100,12 +110,9 @@ json cmd_fault(Model& model, const json& request) {
         return error_response("recoverable: " + json_quoted(injection.dev->spec->name) + " has all " +
                               std::to_string(injection.dev->max_page_requests) +
                               " page-request credits outstanding (answer some, or raise page_requests with set)");
-    json out = ok_response();
-    out["context"] = injection.dev->ctx->id;
-    out["device"] = injection.dev->spec->name;
-    out["cookie"] = injection.dev->cookie;
-    out["grpid"] = injection.fate == FaultFate::kStalled ? json(injection.grpid) : json(nullptr);
-    return out;
+    if (injection.fate == FaultFate::kStalled)
+        *out.find("grpid") = injection.grpid;  // a number over a null: no memory needed
+    return std::exchange(out, nullptr);
 }
 
 namespace {
@@ -125,13 +132,20 @@ json set_page_requests(Model& model, const json& request) {
         return error_response("device: " + json_quoted(name) +
                               " cannot issue page requests (no PRI, or its IOMMU has no IOPF): it has no credits");
     const unsigned index = model.topology().index_of(*spec);
-    model.devices().set_page_request_limit(index, static_cast<uint32_t>(limit));
-    if (BoundDevice* dev = model.devices().bound(index))
+    DeviceTable& table = model.devices();
+    BoundDevice* dev = table.bound(index);
+    const uint32_t old_limit = table.page_request_limit(index);
+    table.set_page_request_limit(index, static_cast<uint32_t>(limit));  // may throw: nothing changed then
+    if (dev)
         dev->max_page_requests = static_cast<uint32_t>(limit);  // fewer than held: new ones wait for room
-    json out = ok_response();
-    out["device"] = name;
-    out["page_requests"] = page_requests_json(model, index);
-    return out;
+    try {
+        return json_object("ok", true, "device", name, "page_requests", page_requests_json(model, index));
+    } catch (const std::bad_alloc&) {  // no answer: the change goes back
+        table.set_page_request_limit(index, old_limit);
+        if (dev)
+            dev->max_page_requests = old_limit;
+        throw;
+    }
 }
 
 }  // namespace
@@ -151,14 +165,19 @@ json cmd_set(Model& model, const json& request) {
     if (!ctx)
         return error_response("context: no context " + std::to_string(id));
     FaultRegion& region = ctx->faults;
+    const uint32_t old_depth = region.depth(), old_timeout = region.timeout_ms;
     if (depth && region.set_depth(static_cast<uint32_t>(*depth)) != 0)
         return error_response("fault_depth: " + std::to_string(*depth) + " is fewer than the " +
                               std::to_string(region.pending()) + " records waiting to be read");
     if (timeout)
         region.timeout_ms = static_cast<uint32_t>(*timeout);
-    json out = ok_response();
-    out["fault_region"] = fault_region_json(region);
-    return out;
+    try {
+        return json_object("ok", true, "fault_region", fault_region_json(region));
+    } catch (const std::bad_alloc&) {  // no answer: the change goes back (no record came meanwhile)
+        region.set_depth(old_depth);
+        region.timeout_ms = old_timeout;
+        throw;
+    }
 }
 
 }  // namespace ciommu

@@ -1,5 +1,8 @@
 #include "control_names.h"
 
+#include <utility>
+
+#include "safe_json.h"
 #include "../ioasid/io_address_space.h"
 #include "cuse-iommu.h"
 
@@ -59,22 +62,24 @@ uint32_t perm_bit(std::string_view name) {
 
 nlohmann::json fault_flags_json(uint32_t flags) {
     auto out = nlohmann::json::array();
+    JsonScope scope(out);
     if (flags & IOMMU_FAULT_WRITE)
         out.push_back("write");
     if (flags & IOMMU_FAULT_STAGE1)
         out.push_back("stage1");
     if (flags & IOMMU_FAULT_STAGE2)
         out.push_back("stage2");
-    return out;
+    return std::exchange(out, nullptr);
 }
 
 nlohmann::json prot_json(uint32_t prot) {
     auto out = nlohmann::json::array();
+    JsonScope scope(out);
     if (prot & kProtRead)
         out.push_back("read");
     if (prot & kProtWrite)
         out.push_back("write");
-    return out;
+    return std::exchange(out, nullptr);
 }
 
 }  // namespace ciommu

@@ -10,6 +10,8 @@
 #include "../dispatcher/model_check.h"
 #include "control_commands.h"
 #include "control_server.h"
+#include "json_line.h"
+#include "safe_json.h"
 #include "request_fields.h"
 #include "state_dump.h"
 
@@ -62,15 +64,34 @@ const Command* find_command(const json& request, std::string* error) {
     return nullptr;
 }
 
+json run_command(Dispatcher& dispatcher, const Command& command, const json& request) {
+    if (command.self_locked) {
+        json out = command.run(dispatcher.model(), request);
+        dispatcher.deliver_noted_records();
+        return out;
+    }
+    return dispatcher.with_model([&](Model& model) -> json {
+        // Caught here too, so the lock is released by the ordinary path
+        // and records a command queued still reach their readers.
+        try {
+            return command.run(model, request);
+        } catch (const std::bad_alloc&) {
+            return error_response("out of memory");
+        } catch (const std::exception& e) {
+            return error_response(std::string("internal error: ") + e.what());
+        }
+    });
+}
+
+constexpr char kDoneUnanswered[] = R"({"ok":true,"warning":"out of memory: done, but its answer could not be built"})";
+
 }  // namespace
 
 json cmd_dump(Model& model, const json& request) {
     Fields f(request, {});
     if (!f.ok())
         return error_response(f.error());
-    json out = ok_response();
-    out["state"] = dump_state(model);
-    return out;
+    return json_object("ok", true, "state", dump_state(model));
 }
 
 // The model's invariants on a live daemon (dispatcher/model_check.h): calls
@@ -79,14 +100,12 @@ json cmd_check(Model& model, const json& request) {
     Fields f(request, {});
     if (!f.ok())
         return error_response(f.error());
-    json out = ok_response();
-    out["problems"] = check_model(model, CheckOptions{.calls_in_flight = true});
-    return out;
+    return json_object("ok", true, "problems", check_model(model, CheckOptions{.calls_in_flight = true}));
 }
 
-json ok_response() { return {{"ok", true}}; }
+json ok_response() { return json_object("ok", true); }
 
-json error_response(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+json error_response(const std::string& message) { return json_object("ok", false, "error", message); }
 
 BoundDevice* bound_device_named(Model& model, const std::string& name, const char* key, std::string* error) {
     const DeviceSpec* spec = model.topology().find_device(name);
@@ -107,22 +126,39 @@ json handle_control_request(Dispatcher& dispatcher, const json& request) {
         const Command* command = find_command(request, &error);
         if (!command)
             return error_response(error);
-        if (command->self_locked) {
-            json out = command->run(dispatcher.model(), request);
-            dispatcher.deliver_noted_records();
-            return out;
-        }
-        return dispatcher.with_model([&](Model& model) -> json {
-            // Caught here too, so the lock is released by the ordinary path
-            // and records a command queued still reach their readers.
-            try {
-                return command->run(model, request);
-            } catch (const std::exception& e) {
-                return error_response(std::string("internal error: ") + e.what());
-            }
-        });
+        return run_command(dispatcher, *command, request);
+    } catch (const std::bad_alloc&) {
+        return error_response("out of memory");
     } catch (const std::exception& e) {
         return error_response(std::string("internal error: ") + e.what());
+    }
+}
+
+std::string answer_control_line(Dispatcher& dispatcher, std::string_view line) {
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);  // tolerate CRLF from interactive tools
+    try {
+        // Room for the answer given when the command was done but its
+        // answer cannot be written out (like copy_to_user failing after an
+        // ioctl did its work, the work stays done).
+        std::string done_unanswered;
+        done_unanswered.reserve(sizeof(kDoneUnanswered));
+        json request, response;
+        JsonScope scope(request, response);  // however this ends, they go without allocating
+        const std::string parse_error = parse_json_line(line, request, kMaxRequestDepth);
+        response = parse_error.empty() ? handle_control_request(dispatcher, request)
+                                       : error_response("not JSON: " + parse_error);
+        try {
+            return response.dump(-1, ' ', false, json::error_handler_t::replace);
+        } catch (const std::bad_alloc&) {
+            const auto ok = response.find("ok");
+            if (ok == response.end() || *ok != true)
+                throw;
+            done_unanswered = kDoneUnanswered;
+            return done_unanswered;
+        }
+    } catch (const std::bad_alloc&) {
+        return R"({"ok":false,"error":"out of memory"})";
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,12 @@ class Dispatcher;
 // One request -> one response ({"ok": true, ...} or {"ok": false, "error"}).
 // A failed request changes nothing.
 nlohmann::json handle_control_request(Dispatcher& dispatcher, const nlohmann::json& request);
+// One request line -> its response line (without the '\n'): malformed JSON,
+// a request nested deeper than kMaxRequestDepth and running out of memory
+// are answered {"ok": false, ...}.  Throws only std::bad_alloc, when not
+// even that answer can be built.
+std::string answer_control_line(Dispatcher& dispatcher, std::string_view line);
+inline constexpr int kMaxRequestDepth = 32;
 
 class ControlServer {
 public:

@@ -1,39 +1,15 @@
 #include "control_session.h"
 
+#include <functional>
 #include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <nlohmann/json.hpp>
 
 #include "control_server.h"
 #include "control_work.h"
 
 namespace ciommu {
-namespace {
-
-using nlohmann::json;
-
-json error_line(const std::string& message) { return {{"ok", false}, {"error", message}}; }
-
-// One request line -> its response; never throws.
-json respond(Dispatcher& dispatcher, std::string_view line) {
-    if (!line.empty() && line.back() == '\r')
-        line.remove_suffix(1);  // tolerate CRLF from interactive tools
-    json request;
-    try {
-        request = json::parse(line.begin(), line.end());
-    } catch (const json::exception& e) {
-        // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
-        const std::string what = e.what();
-        const size_t close = what.find("] ");
-        return error_line("not JSON: " + (close == what.npos ? what : what.substr(close + 2)));
-    }
-    return handle_control_request(dispatcher, request);
-}
-
-}  // namespace
-
 void ControlSession::read() {
     auto on_read = [this, self = shared_from_this()](const boost::system::error_code& error, size_t n) {
         try {
@@ -62,26 +38,58 @@ void ControlSession::proceed() {
         read();
 }
 
+// Out of memory anywhere on the way, the connection ends (the answers
+// written so far are whole lines): the daemon and the other connections go on.
 void ControlSession::answer_pending() {
-    auto answer_all = [self = shared_from_this(), batch = std::exchange(pending_, {})] {
-        std::string out;
+    try {
+        std::function<void()> job = [self = shared_from_this(), batch = std::exchange(pending_, {})] {
+            self->answer_batch(batch);
+        };
+        if (work_->start(std::move(job)))
+            return;
+    } catch (const std::exception&) {
+    }
+    closing_ = true;  // no thread (or no memory) for it: the connection ends unanswered
+    pending_.clear();
+    proceed();
+}
+
+void ControlSession::answer_batch(const std::vector<Pending>& batch) {
+    std::string out;
+    bool complete = true;
+    try {
         for (const Pending& p : batch) {
+            const size_t whole = out.size();
             try {
-                out += p.answer.empty() ? respond(self->dispatcher_, p.line).dump(-1, ' ', false,
-                                                                                  json::error_handler_t::replace)
-                                        : p.answer;
-            } catch (const std::exception&) {  // only std::bad_alloc is left to throw here
-                out += R"({"ok":false,"error":"internal error: the response could not be built"})";
+                out += p.answer.empty() ? answer_control_line(dispatcher_, p.line) : p.answer;
+                out += '\n';
+            } catch (const std::exception&) {
+                out.resize(whole);  // only whole lines go out
+                throw;
             }
-            out += '\n';
         }
-        boost::asio::post(self->socket_.get_executor(), [self, out = std::move(out)]() mutable {
-            self->out_ += out;
-            self->proceed();
+    } catch (const std::exception&) {
+        complete = false;
+    }
+    try {
+        boost::asio::post(socket_.get_executor(), [self = shared_from_this(), out = std::move(out), complete] {
+            self->take_answers(out, complete);
         });
-    };
-    if (!work_->start(std::move(answer_all)))
-        closing_ = true;  // no thread for it: the connection ends unanswered
+    } catch (const std::exception&) {
+        // Not even room to hand the answers over: the session ends with the
+        // last reference to it, this job's.
+    }
+}
+
+void ControlSession::take_answers(const std::string& answers, bool complete) {
+    try {
+        out_ += answers;
+    } catch (const std::exception&) {
+        complete = false;
+    }
+    if (!complete)
+        closing_ = true;
+    proceed();
 }
 
 void ControlSession::write() {
@@ -101,7 +109,7 @@ void ControlSession::consume(std::string_view bytes) {
             // Answered once (in order); the rest of the line is skipped unread.
             discarding_ = true;
             line_.clear();
-            pending_.push_back({"", error_line("request line longer than 1 MiB").dump()});
+            pending_.push_back({"", R"({"ok":false,"error":"request line longer than 1 MiB"})"});
         } else if (!discarding_) {
             line_.append(piece);
         }

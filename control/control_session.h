@@ -44,6 +44,8 @@ private:
     // Answers pending_ on a ControlWork thread; the answers come back to
     // the Asio thread to be written.
     void answer_pending();
+    void answer_batch(const std::vector<Pending>& batch);               // on the ControlWork thread
+    void take_answers(const std::string& answers, bool complete);      // back on the Asio thread
 
     boost::asio::local::stream_protocol::socket socket_;
     Dispatcher& dispatcher_;

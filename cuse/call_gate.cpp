@@ -49,7 +49,7 @@ struct CallGate::Call final : ClientMemoryWatch {
         if (in_memory++ == 0)
             ++access;
         if (interrupted && !answered)
-            gate.schedule_locked(self.lock());
+            gate.schedule_locked(self.lock());  // out of memory: no early answer
     }
     void leaving() override {
         std::lock_guard guard(gate.mutex_);
@@ -85,39 +85,50 @@ CallGate::~CallGate() {
 }
 
 void CallGate::ioctl(fuse_req_t req, Context* ctx, unsigned cmd, uint64_t arg) {
-    auto call = std::make_shared<Call>(*this, req, ctx, identify(req, *ctx), cmd, arg);
-    call->self = call;
-    {
+    std::shared_ptr<Call> call;
+    try {  // out of memory before the call is anywhere: it never started
+        call = std::make_shared<Call>(*this, req, ctx, identify(req, *ctx), cmd, arg);
+        call->self = call;
         std::lock_guard guard(mutex_);
-        calls_[req] = call;
-        ++contexts_[ctx].in_flight;
+        auto [entry, added] = calls_.try_emplace(req, call);
+        try {
+            ++contexts_[ctx].in_flight;
+        } catch (const std::bad_alloc&) {
+            calls_.erase(entry);
+            throw;
+        }
+    } catch (const std::bad_alloc&) {
+        fuse_reply_err(req, ENOMEM);
+        return;
     }
     // The hook goes in before any other thread can see the call (and answer
     // it, freeing req): then an interrupt is never missed.
     t_registering = true;
     fuse_req_interrupt_func(req, on_interrupt, this);
     t_registering = false;
-    bool run_now = false, teardown = false;
+    long refused = 0;  // an answer instead of running: EINTR or ENOMEM
+    bool teardown = false;
     {
         std::lock_guard guard(mutex_);
-        ProcessSlots& slots = processes_[call->tgid];
-        if (slots.running < kCallsPerProcess) {
-            ++slots.running;
-            run_now = true;
-        } else if (!call->interrupted) {
-            call->parked = true;
-            slots.parked.push_back(call);
-            return;
-        } else {  // interrupted before it could even wait: it ends now
+        if (call->interrupted) {
+            refused = -EINTR;  // interrupted before it could even start
+        } else if (take_slot_locked(call)) {
+            refused = 0;
+        } else {
+            refused = -ENOMEM;  // no room to park it
+        }
+        if (refused || call->parked) {
+            if (!refused)
+                return;  // parked: it runs when its process has a slot
             claim_locked(*call);
             teardown = context_done_locked(ctx);
         }
     }
-    if (run_now) {
+    if (!refused) {
         run_from(call);
         return;
     }
-    fuse_reply_err(req, EINTR);
+    fuse_reply_err(req, static_cast<int>(-refused));
     if (teardown)
         teardown_(ctx);
 }
@@ -144,6 +155,24 @@ void CallGate::run(Call& call) {
         reply(call.req, result);
     if (teardown)
         teardown_(call.ctx);
+}
+
+bool CallGate::take_slot_locked(const std::shared_ptr<Call>& call) {
+    try {
+        ProcessSlots& slots = processes_[call->tgid];
+        if (slots.running < kCallsPerProcess) {
+            ++slots.running;
+            return true;
+        }
+        slots.parked.push_back(call);
+        call->parked = true;
+        return true;
+    } catch (const std::bad_alloc&) {
+        auto it = processes_.find(call->tgid);
+        if (it != processes_.end() && it->second.running == 0 && it->second.parked.empty())
+            processes_.erase(it);
+        return false;
+    }
 }
 
 bool CallGate::claim_locked(Call& call) {
@@ -195,7 +224,8 @@ void CallGate::on_interrupt(fuse_req_t req, void* gate) { static_cast<CallGate*>
 
 void CallGate::interrupted(fuse_req_t req) {
     std::shared_ptr<Call> call;
-    bool answer = false, teardown = false;
+    int answer = 0;
+    bool teardown = false;
     {
         std::lock_guard guard(mutex_);
         auto it = calls_.find(req);
@@ -206,25 +236,31 @@ void CallGate::interrupted(fuse_req_t req) {
         if (t_registering)
             return;  // ioctl() looks at it once the hook is in place
         if (call->parked) {
-            std::erase(processes_[call->tgid].parked, call);
+            std::erase(processes_.find(call->tgid)->second.parked, call);
             claim_locked(*call);
-            answer = true;
+            answer = EINTR;
             teardown = context_done_locked(call->ctx);
-        } else if (call->in_memory) {
-            schedule_locked(call);
+        } else if (call->in_memory && !schedule_locked(call)) {
+            claim_locked(*call);  // no room to wait for the grace: answer at once
+            answer = EFAULT;
         }
     }
     // libfuse holds a reference to req while its hook runs: a reply here is safe.
     if (answer)
-        fuse_reply_err(req, EINTR);
+        fuse_reply_err(req, answer);
     if (teardown)
         teardown_(call->ctx);
 }
 
-void CallGate::schedule_locked(const std::shared_ptr<Call>& call) {
-    deadlines_.push_back({std::chrono::steady_clock::now() + kInterruptGrace, call, call->access});
+bool CallGate::schedule_locked(const std::shared_ptr<Call>& call) noexcept {
+    try {
+        deadlines_.push_back({std::chrono::steady_clock::now() + kInterruptGrace, call, call->access});
+    } catch (const std::bad_alloc&) {
+        return false;
+    }
     std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>());
     deadlines_changed_.notify_all();
+    return true;
 }
 
 // An interrupted call still in the same wait on client memory when its

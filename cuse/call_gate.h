@@ -82,6 +82,9 @@ private:
         bool operator>(const Deadline& other) const { return when > other.when; }
     };
 
+    // A running slot of the call's process, or a place in its queue
+    // (call->parked); false when out of memory.  mutex_ held.
+    bool take_slot_locked(const std::shared_ptr<Call>& call);
     void run_from(std::shared_ptr<Call> call);
     void run(Call& call);
     // Takes the answer of a call that is still unanswered; false if someone
@@ -91,7 +94,9 @@ private:
     // must now be torn down.  mutex_ held.
     bool context_done_locked(Context* ctx);
     std::shared_ptr<Call> next_parked_locked(pid_t tgid);
-    void schedule_locked(const std::shared_ptr<Call>& call);
+    // Arms the grace watchdog for the call's current wait; false when out
+    // of memory.  mutex_ held.
+    bool schedule_locked(const std::shared_ptr<Call>& call) noexcept;
     void watch_deadlines();
     static void on_interrupt(fuse_req_t req, void* gate);
     void interrupted(fuse_req_t req);

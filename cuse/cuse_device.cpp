@@ -42,6 +42,10 @@ void on_init_done(void* userdata) {
 
 void on_open(fuse_req_t req, fuse_file_info* fi) {
     Context* ctx = device_of(req).dispatcher().open(caller_of(req).tgid());
+    if (!ctx) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
     fi->fh = reinterpret_cast<uintptr_t>(ctx);
     fi->nonseekable = 1;
     fuse_reply_open(req, fi);

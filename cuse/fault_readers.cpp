@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <new>
+#include <span>
 #include <poll.h>
 #include <vector>
 
@@ -31,7 +34,13 @@ void FaultReaders::shut_down() {
 }
 
 bool FaultReaders::try_serve(fuse_req_t req, uint64_t context_id, size_t max_records) {
-    std::vector<iommu_fault_record> records(max_records);
+    // Never throws (the records listener calls it): out of memory, a read
+    // gets what a small buffer on the stack holds -- a short read.
+    constexpr size_t kFallback = 16;
+    iommu_fault_record fallback[kFallback];
+    std::unique_ptr<iommu_fault_record[]> heap(new (std::nothrow) iommu_fault_record[max_records]);
+    const std::span<iommu_fault_record> records =
+        heap ? std::span(heap.get(), max_records) : std::span(fallback, std::min(max_records, kFallback));
     const size_t got = dispatcher_.read_faults(context_id, records);
     if (got == 0)
         return false;
@@ -59,7 +68,7 @@ void FaultReaders::read(fuse_req_t req, uint64_t context_id, size_t size, bool n
         fuse_reply_buf(req, nullptr, 0);
         return;
     }
-    {
+    try {
         std::lock_guard guard(mutex_);
         if (try_serve(req, context_id, max_records))
             return;
@@ -68,6 +77,9 @@ void FaultReaders::read(fuse_req_t req, uint64_t context_id, size_t size, bool n
             return;
         }
         contexts_[context_id].waiters.push_back({req, max_records, false});
+    } catch (const std::bad_alloc&) {  // no room to wait in: nothing was kept
+        fuse_reply_err(req, ENOMEM);
+        return;
     }
     // Outside mutex_ (see the header).  If the caller was interrupted
     // already, interrupted() runs right here and answers EINTR.
@@ -100,7 +112,7 @@ void FaultReaders::interrupted(fuse_req_t req, void* self_ptr) {
 
 void FaultReaders::poll(fuse_req_t req, uint64_t context_id, fuse_pollhandle* handle) {
     unsigned revents;
-    {
+    try {
         std::lock_guard guard(mutex_);
         PerContext& state = contexts_[context_id];
         if (handle) {  // the kernel wants to hear about changes: keep the newest handle
@@ -109,16 +121,28 @@ void FaultReaders::poll(fuse_req_t req, uint64_t context_id, fuse_pollhandle* ha
             state.poll = handle;
         }
         revents = dispatcher_.faults_pending(context_id) ? (POLLIN | POLLRDNORM) : 0;
+    } catch (const std::bad_alloc&) {
+        if (handle)
+            fuse_pollhandle_destroy(handle);
+        fuse_reply_err(req, ENOMEM);
+        return;
     }
     fuse_reply_poll(req, revents);
 }
 
 void FaultReaders::records_arrived(uint64_t context_id) {
     std::lock_guard guard(mutex_);
-    auto found = contexts_.find(context_id);
-    if (found == contexts_.end())
+    if (context_id == Dispatcher::kEveryContext) {
+        for (auto& [id, state] : contexts_)
+            serve_waiting(id, state);
         return;
-    PerContext& state = found->second;
+    }
+    auto found = contexts_.find(context_id);
+    if (found != contexts_.end())
+        serve_waiting(context_id, found->second);
+}
+
+void FaultReaders::serve_waiting(uint64_t context_id, PerContext& state) {
     // Oldest first; an unarmed waiter serves itself once armed.
     for (auto it = state.waiters.begin(); it != state.waiters.end();) {
         if (!it->armed) {

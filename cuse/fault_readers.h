@@ -28,7 +28,7 @@ public:
 
     void read(fuse_req_t req, uint64_t context_id, size_t size, bool nonblock);
     void poll(fuse_req_t req, uint64_t context_id, fuse_pollhandle* handle);
-    // The dispatcher's records listener.
+    // The dispatcher's records listener (never throws; kEveryContext: all).
     void records_arrived(uint64_t context_id);
     // The file was released: forget its poll handle.
     void forget(uint64_t context_id);
@@ -50,6 +50,8 @@ private:
 
     // Replies with up to max_records records if there are any.
     bool try_serve(fuse_req_t req, uint64_t context_id, size_t max_records);
+    // Serves a context's armed waiters while it has records; wakes its poller.
+    void serve_waiting(uint64_t context_id, PerContext& state);
     static void interrupted(fuse_req_t req, void* self);
 
     Dispatcher& dispatcher_;

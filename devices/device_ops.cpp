@@ -84,10 +84,78 @@ void remove_attachment(Model& model, Context& ctx, BoundDevice& dev, uint32_t ke
     const bool translated = dev.spec->kind != DeviceKind::kSwMdev;
     dev.attachments.erase(key);
     IoAddressSpace* stage2 = stage2_of(ctx, space);
-    if (translated && stage2 && --stage2->attached_units[unit] == 0) {
-        stage2->attached_units.erase(unit);  // the last of its IOMMU: constraints loosen
-        apply_constraints(model, *stage2);
+    if (translated && stage2) {
+        auto attached = stage2->attached_units.find(unit);
+        if (--attached->second == 0) {
+            stage2->attached_units.erase(attached);  // the last of its IOMMU: constraints loosen
+            loosen_constraints(model, *stage2);
+        }
     }
+}
+
+// Records a checked attachment: the device's entry, its route, its
+// IOMMU unit in the stage-2 space (and that space's narrowed constraints).
+// Each step that can run out of memory is undone if a later one does.
+long add_attachment(Model& model, BoundDevice& dev, const Attachment& made, IoAddressSpace* stage2,
+                    std::optional<Constraints> narrowed) {
+    const auto entry = dev.attachments.try_emplace(made.pasid, made).first;  // may throw: nothing changed yet
+    Attachment& attachment = entry->second;
+    const std::optional<RouteKey> route = route_of(model, attachment);
+    try {
+        if (route)
+            model.routes().add(*route, &attachment);
+        if (stage2)
+            ++stage2->attached_units[dev.spec->iommu];
+    } catch (const std::bad_alloc&) {
+        if (route && model.routes().find(*route) == &attachment)
+            model.routes().remove(*route);
+        dev.attachments.erase(entry);
+        return -ENOMEM;
+    }
+    if (narrowed)
+        stage2->set_constraints(narrowed->aperture_end, std::move(narrowed->reserved));
+    dev.page_requests_stopped = false;  // a FAILURE response lasts until re-attach
+    ++attachment.space->attachments;
+    return 0;
+}
+
+// Records a checked bind in the device table and the context.  Every step
+// that can run out of memory (each one all or nothing) is undone if a
+// later one does.
+long add_binding(Model& model, Context& ctx, std::unique_ptr<BoundDevice> dev) {
+    DeviceTable& table = model.devices();
+    const DeviceSpec& spec = *dev->spec;
+    BoundDevice* bound = dev.get();
+    const bool mdev = spec.kind != DeviceKind::kPci;
+    enum Step { kNone, kPasid, kGroup, kParent, kBound } done = kNone;
+    try {
+        if (spec.kind == DeviceKind::kMdev) {
+            dev->def_pasid = table.alloc_def_pasid(spec.parent, unit_of(model, spec)->pasid_width);
+            if (dev->def_pasid == 0)
+                return -ENOSPC;
+        }
+        done = kPasid;
+        table.claim_group(spec.group, &ctx);
+        done = kGroup;
+        if (mdev)
+            table.add_mdev(spec.parent);
+        done = kParent;
+        table.set_bound(dev->index, bound);
+        done = kBound;
+        ctx.devices.emplace(dev->cookie, std::move(dev));
+    } catch (const std::bad_alloc&) {
+        if (done >= kBound)
+            table.set_bound(bound->index, nullptr);
+        if (done >= kParent && mdev)
+            table.remove_mdev(spec.parent);
+        if (done >= kGroup)
+            table.release_group(spec.group);
+        if (done >= kPasid && spec.kind == DeviceKind::kMdev)
+            table.free_def_pasid(spec.parent, bound->def_pasid);
+        return -ENOMEM;
+    }
+    bound->binding = ctx.next_binding++;
+    return 0;
 }
 
 }  // namespace
@@ -110,31 +178,18 @@ long bind_device(Model& model, Context& ctx, std::string_view name, uint64_t coo
 
     DeviceTable& table = model.devices();
     const unsigned index = model.topology().index_of(*spec);
-    uint32_t def_pasid = kNoPasid;
-    if (spec->kind == DeviceKind::kMdev) {
-        def_pasid = table.alloc_def_pasid(spec->parent, unit_of(model, *spec)->pasid_width);
-        if (def_pasid == 0)
-            return -ENOSPC;
-    }
-    const unsigned physical = spec->kind == DeviceKind::kPci ? index : spec->parent;
     auto dev = std::make_unique<BoundDevice>();
     dev->spec = spec;
     dev->index = index;
     dev->ctx = &ctx;
     dev->cookie = cookie;
-    dev->binding = ctx.next_binding++;
     dev->max_page_requests = table.page_request_limit(index);
-    dev->physical = physical;
-    dev->def_pasid = def_pasid;
-    table.set_bound(index, dev.get());
-    table.claim_group(spec->group, &ctx);
-    if (spec->kind != DeviceKind::kPci)
-        table.add_mdev(spec->parent);
-    ctx.devices.emplace(cookie, std::move(dev));
-    return 0;
+    dev->physical = spec->kind == DeviceKind::kPci ? index : spec->parent;
+    dev->def_pasid = kNoPasid;
+    return add_binding(model, ctx, std::move(dev));
 }
 
-long unbind_device(Model& model, Context& ctx, uint64_t cookie) {
+long unbind_device(Model& model, Context& ctx, uint64_t cookie) noexcept {
     BoundDevice* dev = ctx.find_device(cookie);
     if (!dev)
         return -ENOENT;
@@ -155,7 +210,7 @@ long unbind_device(Model& model, Context& ctx, uint64_t cookie) {
     return 0;
 }
 
-void unbind_all_devices(Model& model, Context& ctx) {
+void unbind_all_devices(Model& model, Context& ctx) noexcept {
     while (!ctx.devices.empty())
         unbind_device(model, ctx, ctx.devices.begin()->first);
 }
@@ -168,6 +223,10 @@ long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
         return -ENOENT;
     const DeviceSpec& spec = *dev->spec;
     const uint32_t key = pasid.value_or(kNoPasid);
+    // A new IOMMU for this space narrows what may be mapped; another
+    // attachment behind an IOMMU it has already changes nothing.
+    IoAddressSpace* stage2 = nullptr;
+    std::optional<Constraints> narrowed;
 
     if (spec.kind == DeviceKind::kSwMdev) {
         // No IOMMU: the attachment only names where the vendor driver pins.
@@ -177,30 +236,23 @@ long attach_device(Model& model, Context& ctx, uint64_t cookie, uint32_t ioasid,
             return -EBUSY;
     } else {
         const IommuUnit& unit = *unit_of(model, spec);
-        if (long err = check_attach_caps(spec, unit, *space, stage2_of(ctx, *space), pasid))
+        stage2 = stage2_of(ctx, *space);
+        if (long err = check_attach_caps(spec, unit, *space, stage2, pasid))
             return err;
         if (dev->attachments.count(key))
             return -EBUSY;
-        // A new IOMMU for this space narrows what may be mapped; another
-        // attachment behind an IOMMU it has already changes nothing.
-        IoAddressSpace* stage2 = stage2_of(ctx, *space);
         if (stage2 && !stage2->attached_units.count(spec.iommu)) {
             if (long err = stage2->check_fits(aperture_of(unit), no_map_regions(unit)))
                 return err;
+            auto units = stage2->attached_units;
+            units[spec.iommu] = 1;
+            narrowed = constraints_of(model, units);
         }
-        if (stage2 && ++stage2->attached_units[spec.iommu] == 1)
-            apply_constraints(model, *stage2);
     }
-
-    Attachment& attachment = dev->attachments[key] = Attachment{dev, key, ioasid, space};
-    dev->page_requests_stopped = false;  // a FAILURE response lasts until re-attach
-    ++space->attachments;
-    if (auto route = route_of(model, attachment))
-        model.routes().add(*route, &attachment);
-    return 0;
+    return add_attachment(model, *dev, Attachment{dev, key, ioasid, space}, stage2, std::move(narrowed));
 }
 
-long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<uint32_t> pasid) {
+long detach_device(Model& model, Context& ctx, uint64_t cookie, std::optional<uint32_t> pasid) noexcept {
     BoundDevice* dev = ctx.find_device(cookie);
     if (!dev || !dev->attachments.count(pasid.value_or(kNoPasid)))
         return -ENOENT;
@@ -216,12 +268,26 @@ Constraints constraints_of(const Model& model, const std::map<unsigned, unsigned
         for (const IovaRange& r : no_map_regions(iommu))
             c.reserved.push_back(r);
     }
+    std::sort(c.reserved.begin(), c.reserved.end());
+    c.reserved.erase(std::unique(c.reserved.begin(), c.reserved.end()), c.reserved.end());
     return c;
 }
 
-void apply_constraints(const Model& model, IoAddressSpace& kernel_space) {
-    Constraints c = constraints_of(model, kernel_space.attached_units);
-    kernel_space.set_constraints(c.aperture_end, std::move(c.reserved));
+void loosen_constraints(const Model& model, IoAddressSpace& kernel_space) noexcept {
+    const auto& iommus = model.topology().iommus;
+    uint64_t aperture_end = kApertureEnd;
+    for (const auto& [unit, attached] : kernel_space.attached_units)
+        aperture_end = std::min(aperture_end, aperture_of(iommus[unit]));
+    // A range stays while a unit still attached reserves it.
+    kernel_space.loosen_constraints(aperture_end, [&](const IovaRange& range) {
+        for (const auto& [unit, attached] : kernel_space.attached_units) {
+            for (const ReservedRegion& region : iommus[unit].reserved) {
+                if (region.type != ResvType::kDirect && region.start == range.start && region.last == range.last)
+                    return false;
+            }
+        }
+        return true;
+    });
 }
 
 }  // namespace ciommu

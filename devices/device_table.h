@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <new>
 #include <set>
 #include <vector>
 
@@ -63,16 +64,27 @@ public:
     }
 
     // The lowest free defPASID on a parent below 2^width (>= 1), or 0.
+    // Out of memory it throws, having changed nothing.
     uint32_t alloc_def_pasid(unsigned parent, unsigned pasid_width) {
         auto& used = def_pasids_[parent];
         const uint64_t limit = uint64_t{1} << pasid_width;
-        for (uint32_t pasid = 1; pasid < limit; ++pasid) {
-            if (used.insert(pasid).second)
-                return pasid;
+        try {
+            for (uint32_t pasid = 1; pasid < limit; ++pasid) {
+                if (used.insert(pasid).second)
+                    return pasid;
+            }
+        } catch (const std::bad_alloc&) {
+            if (used.empty())
+                def_pasids_.erase(parent);
+            throw;
         }
         return 0;
     }
-    void free_def_pasid(unsigned parent, uint32_t pasid) { def_pasids_[parent].erase(pasid); }
+    void free_def_pasid(unsigned parent, uint32_t pasid) {
+        auto it = def_pasids_.find(parent);
+        if (it != def_pasids_.end() && it->second.erase(pasid) && it->second.empty())
+            def_pasids_.erase(it);
+    }
 
     // The invariant checker's view.
     template <typename Fn> void for_each_bound(Fn&& fn) const {

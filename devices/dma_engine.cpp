@@ -30,20 +30,8 @@ Translation translate_for(Model& model, BoundDevice& dev, const DmaRequest& req,
     return translate_routed(model, RouteKey{spec.iommu, spec.rid, bus_pasid}, iova, req.write, memory);
 }
 
-}  // namespace
-
-long check_dma_pasid(const Model& model, const DeviceSpec& dev, uint32_t pasid) {
-    if (dev.kind != DeviceKind::kPci || !dev.pasid)
-        return -EOPNOTSUPP;
-    const unsigned width = model.topology().iommus[dev.iommu].pasid_width;
-    if (width == 0)
-        return -EOPNOTSUPP;
-    if (pasid == 0 || pasid >= (uint64_t{1} << width))
-        return -EINVAL;
-    return 0;
-}
-
-DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, DmaJob& job) {
+// One page at a time: translated under the lock, copied without it.
+DmaStop move_bytes(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, DmaJob& job) {
     const DmaRequest& req = job.req;
     MemoryOracle memory;
     while (job.done < req.length) {
@@ -65,7 +53,7 @@ DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t con
         }
         memory.clear();
         if (t.err)
-            return DmaStop::kFailed;
+            return t.err == -ENOMEM ? DmaStop::kNoMemory : DmaStop::kFailed;
         if (!t.ok) {
             job.fault = t.fault;
             return DmaStop::kFaulted;
@@ -80,6 +68,29 @@ DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t con
         job.done += chunk;
     }
     return DmaStop::kDone;
+}
+
+}  // namespace
+
+long check_dma_pasid(const Model& model, const DeviceSpec& dev, uint32_t pasid) {
+    if (dev.kind != DeviceKind::kPci || !dev.pasid)
+        return -EOPNOTSUPP;
+    const unsigned width = model.topology().iommus[dev.iommu].pasid_width;
+    if (width == 0)
+        return -EOPNOTSUPP;
+    if (pasid == 0 || pasid >= (uint64_t{1} << width))
+        return -EINVAL;
+    return 0;
+}
+
+DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, DmaJob& job) noexcept {
+    try {
+        return move_bytes(model, lock, context_id, job);
+    } catch (const std::bad_alloc&) {
+        if (!lock.owns_lock())
+            lock.lock();  // as promised: held on return
+        return DmaStop::kNoMemory;
+    }
 }
 
 }  // namespace ciommu

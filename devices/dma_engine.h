@@ -63,12 +63,13 @@ enum class DmaStop {
     kFaulted,  // job.fault says why; the device is still bound in the context
     kFailed,   // -EFAULT: memory behind a mapping (or a user table) is gone
     kGone,     // the context or the device went away meanwhile
+    kNoMemory, // the daemon ran out of memory (the bytes moved so far stay moved)
 };
 
 // Runs job, bound as `cookie` in context `context_id`, from job.done on.
 // `lock` holds the model lock on entry and on return (on kFaulted, the
 // lock has been held since the fault was found, so the caller can route it
 // atomically); it is dropped around every access to client memory.
-DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, DmaJob& job);
+DmaStop drive_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, DmaJob& job) noexcept;
 
 }  // namespace ciommu

@@ -8,14 +8,9 @@
 namespace ciommu {
 namespace {
 
-RemovedDevice remove_one(Model& model, unsigned index) {
-    RemovedDevice removed{model.topology().devices[index].name, std::nullopt};
-    if (BoundDevice* dev = model.devices().bound(index)) {
-        removed.revoked = dev->ctx->id;
-        revoke_bind(model, *dev);
-    }
-    model.mark_removed(index);
-    return removed;
+RemovedDevice planned(const Model& model, unsigned index) {
+    const BoundDevice* dev = model.devices().bound(index);
+    return {index, model.topology().devices[index].name, dev ? std::optional(dev->ctx->id) : std::nullopt};
 }
 
 }  // namespace
@@ -31,18 +26,26 @@ std::variant<unsigned, TopologyError> hot_add_device(Model& model, const nlohman
                                    std::to_string(Model::kDeviceHeadroom) + " devices while it runs"};
 }
 
-std::vector<RemovedDevice> hot_remove_device(Model& model, unsigned index) {
-    std::vector<RemovedDevice> removed;
+std::vector<RemovedDevice> plan_device_removal(const Model& model, unsigned index) {
+    std::vector<RemovedDevice> plan;
     const auto& devices = model.topology().devices;
     for (unsigned i = 0; i < devices.size(); ++i) {
         if (devices[i].present && devices[i].kind != DeviceKind::kPci && devices[i].parent == index)
-            removed.push_back(remove_one(model, i));
+            plan.push_back(planned(model, i));
     }
-    removed.push_back(remove_one(model, index));
-    return removed;
+    plan.push_back(planned(model, index));
+    return plan;
 }
 
-void revoke_bind(Model& model, BoundDevice& dev) {
+void remove_devices(Model& model, const std::vector<RemovedDevice>& plan) noexcept {
+    for (const RemovedDevice& removed : plan) {
+        if (BoundDevice* dev = model.devices().bound(removed.index))
+            revoke_bind(model, *dev);
+        model.mark_removed(removed.index);
+    }
+}
+
+void revoke_bind(Model& model, BoundDevice& dev) noexcept {
     Context& owner = *dev.ctx;
     const uint64_t cookie = dev.cookie;
     unbind_device(model, owner, cookie);  // dev is gone after this

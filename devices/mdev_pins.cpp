@@ -1,6 +1,8 @@
 #include "mdev_pins.h"
 
 #include <cerrno>
+#include <new>
+#include <tuple>
 
 #include "../dispatcher/model.h"
 #include "bound_device.h"
@@ -44,12 +46,21 @@ long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32
         targets.push_back(*target);
     }
     for (uint32_t i = 0; i < npages; ++i) {
-        if (long err = model.ledger().pin(*targets[i].owner, targets[i].vaddr, 1)) {
-            mdev_unpin(model, ctx, cookie, iova, i);  // roll back what this call pinned
-            return err;
+        long err = -ENOMEM;
+        std::map<uint64_t, MdevPin>::iterator pin;
+        bool made = false;
+        try {
+            std::tie(pin, made) = dev->pins.try_emplace((iova >> kPageShift) + i);
+            err = model.ledger().pin(*targets[i].owner, targets[i].vaddr, 1);
+        } catch (const std::bad_alloc&) {
         }
-        auto& pin = dev->pins[(iova >> kPageShift) + i];
-        pin = {targets[i].vaddr, targets[i].owner->shared_from_this(), pin.count + 1};
+        if (err) {
+            if (made)
+                dev->pins.erase(pin);
+            mdev_unpin(model, ctx, cookie, iova, i);  // roll back what this call pinned
+            return err == -ENOBUFS ? -ENOMEM : err;
+        }
+        pin->second = {targets[i].vaddr, targets[i].owner->shared_from_this(), pin->second.count + 1};
     }
     return 0;
 }
@@ -69,7 +80,7 @@ long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint
     return 0;
 }
 
-void release_all_mdev_pins(Model& model, BoundDevice& dev) {
+void release_all_mdev_pins(Model& model, BoundDevice& dev) noexcept {
     for (auto& [page, pin] : dev.pins)
         for (uint32_t i = 0; i < pin.count; ++i)
             model.ledger().unpin(*pin.owner, pin.vaddr, 1);
@@ -77,7 +88,7 @@ void release_all_mdev_pins(Model& model, BoundDevice& dev) {
 }
 
 void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, uint64_t first_page,
-                       uint64_t last_page) {
+                       uint64_t last_page) noexcept {
     for (auto& [cookie, dev] : ctx.devices) {
         auto attached = dev->attachments.find(kNoPasid);
         if (dev->pins.empty() || attached == dev->attachments.end() || attached->second.space != &space)

@@ -17,10 +17,10 @@ long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32
 long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages);
 
 // Detach / unbind: every pin of dev goes.
-void release_all_mdev_pins(Model& model, BoundDevice& dev);
+void release_all_mdev_pins(Model& model, BoundDevice& dev) noexcept;
 // UNMAP of [first_page, last_page] in space: pins there go, as a vendor
 // driver's DMA-unmap notifier would drop them.
 void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, uint64_t first_page,
-                       uint64_t last_page);
+                       uint64_t last_page) noexcept;
 
 }  // namespace ciommu

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
+#include <new>
 
 #include "../dispatcher/caller.h"
 #include "../dispatcher/context.h"
@@ -46,6 +47,25 @@ long admit_sim_dma(CallEnv& env, const iommu_sim_dma& req, DmaJob& job) {
     return admit_dma(env.ctx, *dev, job);
 }
 
+// Between admission and the run, without the lock: only a read that may
+// stall needs its initiator after this call (its bytes go to @data when
+// reaped; finding it costs system calls); a write's bytes are read now.
+long prepare_job(CallEnv& env, const iommu_sim_dma& req, bool may_stall, DmaJob& job) {
+    try {
+        if (!job.req.write && may_stall) {
+            job.req.initiator = env.caller_process();
+            if (!job.req.initiator)
+                return -EFAULT;  // no process to hold @data
+        }
+        job.bytes.resize(req.length);
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+    if (job.req.write && env.caller.read_memory(req.data, job.bytes.data(), req.length))
+        return -EFAULT;  // @data unreadable
+    return 0;
+}
+
 // Gives back a slot admit_sim_dma took for a DMA that never ran.
 void unadmit(CallEnv& env, const DmaJob& job) {
     std::lock_guard guard(env.model.lock());
@@ -68,19 +88,9 @@ long ioctl_sim_dma(CallEnv& env) {
             return err;
         may_stall = can_page_request(env.model, *env.ctx.find_device(req.cookie));
     }
-    // Only a read that may stall needs its initiator after this call (its
-    // bytes go to @data when reaped); finding it costs system calls.
-    if (!job.req.write && may_stall) {
-        job.req.initiator = env.caller_process();
-        if (!job.req.initiator) {
-            unadmit(env, job);
-            return -EFAULT;  // no process to hold @data
-        }
-    }
-    job.bytes.resize(req.length);
-    if (job.req.write && env.caller.read_memory(req.data, job.bytes.data(), req.length)) {
+    if (long err = prepare_job(env, req, may_stall, job)) {
         unadmit(env, job);
-        return -EFAULT;  // @data unreadable
+        return err;
     }
     DmaReport report;
     std::unique_lock lock(env.model.lock());

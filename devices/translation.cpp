@@ -84,12 +84,19 @@ struct Walk {
         const std::optional<bool> readable = memory.page_readable(*target.owner, va_page);
         if (!readable)
             return needs(MemoryNeed::Kind::kPage, *target.owner, va_page);
-        if (!*readable || model.ledger().pin(*target.owner, va_page, 1) != 0) {
+        const long pinned = *readable ? model.ledger().pin(*target.owner, va_page, 1) : -EFAULT;
+        if (pinned == -ENOBUFS || (pinned == 0 && s2.fault_in(addr) != 0)) {
+            if (pinned == 0)
+                model.ledger().unpin(*target.owner, va_page, 1);
+            Translation t;
+            t.err = -ENOMEM;  // the daemon's memory, not the page's fault
+            return t;
+        }
+        if (pinned != 0) {
             Translation t = fault(IOMMU_FAULT_REASON_NOT_MAPPED, IOMMU_FAULT_STAGE2, s2_id);
             t.fault.host_owned = true;
             return t;
         }
-        s2.fault_in(addr);
         ++ctx.faults.iopf_resolved;
         return reached(target);
     }

@@ -57,36 +57,62 @@ ProcessRef CallEnv::caller_process() const { return model.processes().for_caller
 
 Context* Dispatcher::open(pid_t opener) {
     Context* ctx;
-    {
+    try {
         std::lock_guard guard(model_.lock());
         ctx = model_.add_context(opener);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
     }
-    if (context_listener_)
-        context_listener_({ContextRecord::Kind::kOpen, ctx->id, opener, {}, 0, 0});
+    tell_context_listener({ContextRecord::Kind::kOpen, ctx->id, opener, {}, 0, 0});
     return ctx;
 }
 
-void Dispatcher::release(Context* ctx) {
+// A release cannot fail: out of memory, the trace's record of it lists
+// fewer devices (the trace is best effort; the teardown needs no memory).
+void Dispatcher::release(Context* ctx) noexcept {
     ContextRecord record{ContextRecord::Kind::kRelease, ctx->id, ctx->opener, {}, 0, 0};
     {
         std::lock_guard guard(model_.lock());
         if (context_listener_) {  // what the teardown is about to reclaim
-            for (const auto& [cookie, device] : ctx->devices)
-                record.devices.push_back(device->spec->name);
+            try {
+                for (const auto& [cookie, device] : ctx->devices)
+                    record.devices.push_back(device->spec->name);
+            } catch (const std::bad_alloc&) {
+            }
             record.ioasids = ctx->ioasids.size();
             ctx->ioasids.for_each(
                 [&](uint32_t, const IoAddressSpace& space) { record.mappings += space.mapping_count(); });
         }
         model_.remove_context(ctx);
     }
-    if (context_listener_)
-        context_listener_(record);
+    tell_context_listener(record);
+}
+
+void Dispatcher::tell_context_listener(const ContextRecord& record) noexcept {
+    try {
+        if (context_listener_)
+            context_listener_(record);
+    } catch (const std::exception&) {
+        // The trace is best effort.
+    }
 }
 
 std::mutex& Dispatcher::model_lock() { return model_.lock(); }
-std::vector<uint64_t> Dispatcher::take_new_records() { return model_.take_new_records(); }
+NewRecords Dispatcher::take_new_records() noexcept { return model_.take_new_records(); }
 
+// Out of memory is an errno at the uAPI edge: the handlers are exception
+// safe (a command that runs out changes nothing), and the exception stops
+// here, never reaching the transport.
 long Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written) {
+    try {
+        return traced_ioctl(ctx, caller, cmd, arg, written);
+    } catch (const std::bad_alloc&) {
+        notify_records(take_new_records());  // records queued before memory ran out
+        return -ENOMEM;
+    }
+}
+
+long Dispatcher::traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written) {
     if (!call_listener_ && !written)
         return run_ioctl(ctx, caller, cmd, arg, nullptr);
     ArgBytes bytes;
@@ -98,8 +124,12 @@ long Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_
     if (!call_listener_)
         return result;
     const size_t in_len = std::min<size_t>(bytes.read, bytes.argsz ? bytes.argsz : bytes.read);
-    call_listener_({ctx.id, caller.tid(), cmd, arg, std::span(bytes.raw, in_len), std::span(bytes.args, bytes.written),
-                    result, std::chrono::duration_cast<std::chrono::nanoseconds>(latency)});
+    try {  // the trace is best effort: its failure never changes a call's result
+        call_listener_({ctx.id, caller.tid(), cmd, arg, std::span(bytes.raw, in_len),
+                        std::span(bytes.args, bytes.written), result,
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(latency)});
+    } catch (const std::exception&) {
+    }
     return result;
 }
 
@@ -176,9 +206,14 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
     return result;
 }
 
-void Dispatcher::notify_records(std::vector<uint64_t> contexts) {
-    if (!listener_ || contexts.empty())
+void Dispatcher::notify_records(NewRecords records) noexcept {
+    if (!listener_)
         return;
+    if (records.everyone) {
+        listener_(kEveryContext);
+        return;
+    }
+    std::vector<uint64_t>& contexts = records.contexts;
     std::sort(contexts.begin(), contexts.end());
     contexts.erase(std::unique(contexts.begin(), contexts.end()), contexts.end());
     for (uint64_t id : contexts)
@@ -198,7 +233,7 @@ bool Dispatcher::faults_pending(uint64_t context_id) {
 }
 
 void Dispatcher::expire_page_requests() {
-    std::vector<uint64_t> with_records;
+    NewRecords with_records;
     {
         std::lock_guard guard(model_.lock());
         ciommu::expire_page_requests(model_, model_.now());

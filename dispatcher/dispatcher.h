@@ -16,6 +16,8 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "new_records.h"
+
 struct iommu_fault_record;
 
 namespace ciommu {
@@ -30,9 +32,10 @@ class Dispatcher {
 public:
     explicit Dispatcher(Model& model) : model_(model) {}
 
+    // nullptr when out of memory (the transport answers ENOMEM).
     Context* open(pid_t opener);
     // Tears the context down with everything it owns.
-    void release(Context* ctx);
+    void release(Context* ctx) noexcept;
 
     // cmd: the full ioctl number.  arg: the raw argument: a value, or the
     // address of the struct in the caller's memory, read through
@@ -45,7 +48,10 @@ public:
     // --- the fault region, as read() and poll() see it ---
     // Called (without the model lock) with the id of each context whose
     // fault region got records, after the operation that produced them.
+    // Must not throw.  kEveryContext: wake every reader (a context's note
+    // was lost to memory exhaustion).
     using RecordsListener = std::function<void(uint64_t context_id)>;
+    static constexpr uint64_t kEveryContext = 0;  // context ids start at 1
     void set_records_listener(RecordsListener listener) { listener_ = std::move(listener); }
     // Moves up to out.size() records out of a context's region; 0 if it has
     // none or is gone.
@@ -65,7 +71,7 @@ public:
     // ioctls (the control socket); records it produces reach readers
     // afterwards like an ioctl's.
     template <typename Fn> auto with_model(Fn&& fn) {
-        std::vector<uint64_t> with_records;
+        NewRecords with_records;
         auto finish = [&] { notify_records(std::move(with_records)); };
         std::unique_lock guard(model_lock());
         if constexpr (std::is_void_v<decltype(fn(model_))>) {
@@ -114,12 +120,14 @@ public:
 
 private:
     struct ArgBytes;
+    long traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written);
     long run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* bytes);
     long struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& bytes);
     long run_handler(const CommandSpec& spec, CallEnv& env);
-    void notify_records(std::vector<uint64_t> context_ids);
+    void notify_records(NewRecords records) noexcept;
+    void tell_context_listener(const ContextRecord& record) noexcept;
     std::mutex& model_lock();
-    std::vector<uint64_t> take_new_records();
+    NewRecords take_new_records() noexcept;
 
     Model& model_;
     RecordsListener listener_;

@@ -26,7 +26,7 @@ Context* Model::add_context(pid_t opener) {
     return it->second.get();
 }
 
-void Model::remove_context(Context* ctx) {
+void Model::remove_context(Context* ctx) noexcept {
     // Devices first (detach drops routes, IOTLB entries and pins), then the
     // address spaces they were attached to (unpinning every mapping).
     unbind_all_devices(*this, *ctx);

@@ -21,6 +21,7 @@
 #include "../ioasid/pin_ledger.h"
 #include "../ioasid/process.h"
 #include "context.h"
+#include "new_records.h"
 
 namespace ciommu {
 
@@ -46,7 +47,7 @@ public:
     // The rest require lock() held.
     Context* add_context(pid_t opener);
     // Unbinds the context's devices, frees its IOASIDs, then destroys it.
-    void remove_context(Context* ctx);
+    void remove_context(Context* ctx) noexcept;
 
     template <typename Fn> void for_each_context(Fn&& fn) const {
         for (const auto& entry : contexts_)
@@ -68,12 +69,17 @@ public:
 
     // Contexts whose fault region got records: the transport wakes their
     // readers and pollers once the lock is dropped.  The notes have their
-    // own mutex, so they can be taken without the model lock.
-    void note_new_records(const Context& ctx) {
+    // own mutex, so they can be taken without the model lock.  A note that
+    // finds no memory becomes "everyone": a wakeup is never lost.
+    void note_new_records(const Context& ctx) noexcept {
         std::lock_guard guard(records_mutex_);
-        new_records_.push_back(ctx.id);
+        try {
+            new_records_.contexts.push_back(ctx.id);
+        } catch (const std::bad_alloc&) {
+            new_records_.everyone = true;
+        }
     }
-    std::vector<uint64_t> take_new_records() {
+    NewRecords take_new_records() noexcept {
         std::lock_guard guard(records_mutex_);
         return std::exchange(new_records_, {});
     }
@@ -82,9 +88,13 @@ public:
     // not call back into the model (the trace writer only writes a line).
     using EventListener = std::function<void(const FaultEvent&)>;
     void set_event_listener(EventListener listener) { event_listener_ = std::move(listener); }
-    void report(const FaultEvent& event) const {
-        if (event_listener_)
-            event_listener_(event);
+    void report(const FaultEvent& event) const noexcept {
+        try {
+            if (event_listener_)
+                event_listener_(event);
+        } catch (const std::exception&) {
+            // The trace is best effort; the model's work goes on.
+        }
     }
     size_t context_count() const { return contexts_.size(); }
 
@@ -95,11 +105,15 @@ public:
     static constexpr size_t kDeviceHeadroom = 256;
     // A spec parse_device() accepted: its index, or nullopt when no room is left.
     std::optional<unsigned> add_device(DeviceSpec spec);
+    // Takes back the device add_device() just added (nothing can refer to
+    // it yet): a command that cannot finish undoes its add.
+    void remove_last_device() noexcept { topology_.devices.pop_back(); }
     // Marks a device not present (it must be unbound): its index is never reused.
     void mark_removed(unsigned index) { topology_.devices[index].present = false; }
     // Client processes by identity; has its own mutex (no model lock needed).
     ProcessTable& processes() { return processes_; }
     DeviceTable& devices() { return devices_; }
+    const DeviceTable& devices() const { return devices_; }
     RoutingTable& routes() { return routes_; }
     Iotlb& iotlb() { return iotlb_; }
     PinLedger& ledger() { return ledger_; }
@@ -115,8 +129,8 @@ private:
     PinLedger ledger_;
     std::function<Clock::time_point()> clock_;
     EventListener event_listener_;
-    std::mutex records_mutex_;           // guards new_records_ only
-    std::vector<uint64_t> new_records_;  // context ids, in the order noted
+    std::mutex records_mutex_;  // guards new_records_ only
+    NewRecords new_records_;
     uint64_t next_context_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Context>> contexts_;  // by Context::id
 };

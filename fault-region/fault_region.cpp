@@ -10,17 +10,27 @@ namespace ciommu {
 
 FaultRegion::~FaultRegion() { set_eventfd(-1); }
 
-bool FaultRegion::push(iommu_fault_record& record) {
+bool FaultRegion::push(iommu_fault_record& record) noexcept {
     record.seq = next_seq_++;  // lost records use up their numbers too
-    if (records_.size() >= depth_) {
+    if (lost_since_delivery_)
+        record.flags |= IOMMU_FAULT_RECORD_LOST_BEFORE;
+    bool queued = records_.size() < depth_;
+    if (queued) {
+        // No memory for the record: it is lost like one that found the
+        // queue full (the kernel's iommu_report_device_fault() drops a
+        // fault it cannot allocate for, too).
+        try {
+            records_.push_back(record);
+        } catch (const std::bad_alloc&) {
+            queued = false;
+        }
+    }
+    if (!queued) {
         ++lost;
         lost_since_delivery_ = true;
         return false;
     }
-    if (lost_since_delivery_)
-        record.flags |= IOMMU_FAULT_RECORD_LOST_BEFORE;
     lost_since_delivery_ = false;
-    records_.push_back(record);
     signal_eventfd();
     return true;
 }

@@ -26,7 +26,7 @@ public:
     // Queues a record, filling in its seq and LOST_BEFORE flag (in `record`
     // too, so the caller reports the record as queued).  false: the region
     // was full and the record is lost (it still used up its seq).
-    bool push(iommu_fault_record& record);
+    bool push(iommu_fault_record& record) noexcept;
     // Moves up to out.size() records out, oldest first; returns how many.
     size_t pop(std::span<iommu_fault_record> out);
     size_t pending() const { return records_.size(); }

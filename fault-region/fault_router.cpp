@@ -43,7 +43,7 @@ std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegi
 
 }  // namespace
 
-bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) {
+bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) noexcept {
     const bool queued = ctx.faults.push(record);
     if (queued)
         model.note_new_records(ctx);
@@ -90,9 +90,20 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
     const uint32_t group = take_group_id(ctx);
     record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
     record.grpid = group;
-    if (!deliver_record(model, ctx, record))
+    // The group is made before its record goes out, so an answer finds it;
+    // without memory for it the request is never sent: the device gives up.
+    std::map<uint32_t, PageRequestGroup>::iterator pending;
+    try {
+        pending = dev.page_requests.emplace(group, PageRequestGroup{attachment_key, deadline_for(model, region), dma_id})
+                      .first;
+    } catch (const std::bad_alloc&) {
+        ++region.unreported;
+        return FaultFate::kAborted;
+    }
+    if (!deliver_record(model, ctx, record)) {
+        dev.page_requests.erase(pending);
         return FaultFate::kAborted;  // lost: nobody will answer it
-    dev.page_requests[group] = {attachment_key, deadline_for(model, region), dma_id};
+    }
     if (grpid)
         *grpid = group;
     return FaultFate::kStalled;

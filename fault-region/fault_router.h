@@ -34,7 +34,7 @@ bool can_page_request(const Model& model, const BoundDevice& dev);
 // in there), notes the context so its readers wake once the lock is
 // dropped, and tells the event listener (the record as queued, or lost).
 // false: the region was full and the record is lost.
-bool deliver_record(Model& model, Context& ctx, iommu_fault_record record);
+bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) noexcept;
 
 // Reports one fault of dev, made through its attachment `attachment_key`
 // (a PASID or kNoPasid).  dma_id: the stalled DMA a SUCCESS resumes (0:

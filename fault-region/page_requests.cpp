@@ -38,14 +38,23 @@ uint64_t complete_group(Model& model, BoundDevice& dev, uint32_t grpid, uint32_t
     return 0;
 }
 
-void abort_groups(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key, const char* origin) {
-    std::vector<uint32_t> groups;
-    for (const auto& [grpid, group] : dev.page_requests) {
-        if (!attachment_key || group.attachment_key == *attachment_key)
-            groups.push_back(grpid);
+// Completes INVALID the groups pred(group) picks.  Without a list: detach
+// and unbind must not need memory.  complete_group() erases only its own
+// group, so the walk steps past it first.
+template <typename Pred> void abort_groups_if(Model& model, BoundDevice& dev, const char* origin, Pred pred) {
+    for (auto it = dev.page_requests.begin(); it != dev.page_requests.end();) {
+        const uint32_t grpid = it->first;
+        const bool abort = pred(it->second);
+        ++it;
+        if (abort)
+            complete_group(model, dev, grpid, IOMMU_PAGE_RESP_INVALID, origin);
     }
-    for (uint32_t grpid : groups)
-        complete_group(model, dev, grpid, IOMMU_PAGE_RESP_INVALID, origin);
+}
+
+void abort_groups(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key, const char* origin) {
+    abort_groups_if(model, dev, origin, [&](const PageRequestGroup& group) {
+        return !attachment_key || group.attachment_key == *attachment_key;
+    });
 }
 
 }  // namespace
@@ -63,22 +72,18 @@ long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t 
     return 0;
 }
 
-void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key) {
+void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key) noexcept {
     abort_groups(model, dev, attachment_key, "detach");
 }
 
 void expire_page_requests(Model& model, std::chrono::steady_clock::time_point now) {
     model.for_each_context([&](Context& ctx) {
         for (auto& [cookie, dev] : ctx.devices) {
-            std::vector<uint32_t> expired;
-            for (const auto& [grpid, group] : dev->page_requests) {
-                if (group.deadline <= now)
-                    expired.push_back(grpid);
-            }
-            for (uint32_t grpid : expired) {
-                complete_group(model, *dev, grpid, IOMMU_PAGE_RESP_INVALID, "timeout");
-                ++ctx.faults.timeouts;
-            }
+            abort_groups_if(model, *dev, "timeout", [&](const PageRequestGroup& group) {
+                const bool expired = group.deadline <= now;
+                ctx.faults.timeouts += expired;
+                return expired;
+            });
         }
     });
 }

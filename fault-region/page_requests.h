@@ -21,7 +21,7 @@ long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t 
                           uint64_t* resume);
 // Answers INVALID every pending group of dev made through attachment_key
 // (nullopt: all of them).
-void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key);
+void abort_page_requests(Model& model, BoundDevice& dev, std::optional<uint32_t> attachment_key) noexcept;
 // Answers INVALID every group whose deadline has passed.
 void expire_page_requests(Model& model, std::chrono::steady_clock::time_point now);
 

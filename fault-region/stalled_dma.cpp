@@ -31,6 +31,8 @@ long advance_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t cont
     switch (drive_dma(model, lock, context_id, job)) {
     case DmaStop::kFailed:
         return -EFAULT;
+    case DmaStop::kNoMemory:
+        return -ENOMEM;
     case DmaStop::kGone:  // unbound (or released) while it ran
         job.status = IOMMU_SIM_DMA_ABORTED;
         return 0;
@@ -74,11 +76,21 @@ long run_new_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t cont
                  DmaReport* report) {
     Context* ctx = model.find_context(context_id);
     const uint64_t id = ctx->next_dma_id++;
+    // The map node a stalled job parks in is allocated before it runs, so
+    // a stall never needs memory it might not get (nor does anyone see it).
+    std::map<uint64_t, DmaJob>::node_type parking;
+    try {
+        parking = ctx->dmas.extract(ctx->dmas.try_emplace(id).first);
+    } catch (const std::bad_alloc&) {
+        release_slot(*ctx, job);
+        return -ENOMEM;
+    }
     const long err = advance_dma(model, lock, context_id, id, job);
     ctx = model.find_context(context_id);  // the lock was dropped meanwhile
     *report = report_of(job, id);
     if (!err && job.status == IOMMU_SIM_DMA_PENDING) {
-        ctx->dmas.emplace(id, std::move(job));  // with the fault's lock hold: its answer finds it
+        parking.mapped() = std::move(job);  // with the fault's lock hold: its answer finds it
+        ctx->dmas.insert(std::move(parking));
         return 0;
     }
     if (ctx)
@@ -119,7 +131,7 @@ std::optional<DmaJob> reap_dma(Context& ctx, uint64_t dma_id, DmaReport* report)
     return done;
 }
 
-void forget_dma_data(Context& ctx, uint64_t binding) {
+void forget_dma_data(Context& ctx, uint64_t binding) noexcept {
     for (auto& [id, job] : ctx.dmas) {
         if (job.binding == binding && !job.running)
             std::vector<unsigned char>().swap(job.bytes);

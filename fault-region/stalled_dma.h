@@ -57,6 +57,6 @@ void resume_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t conte
 std::optional<DmaJob> reap_dma(Context& ctx, uint64_t dma_id, DmaReport* report);
 // Frees the buffers of the DMAs a binding leaves behind (unbind): their
 // status stays to be reaped, their data is dropped.
-void forget_dma_data(Context& ctx, uint64_t binding);
+void forget_dma_data(Context& ctx, uint64_t binding) noexcept;
 
 }  // namespace ciommu

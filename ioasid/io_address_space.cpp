@@ -48,7 +48,11 @@ long IoAddressSpace::owner_index(const ProcessRef& process) {
     }
     if (owners_.size() > 0xffff)
         return -ENOSPC;
-    owners_.push_back({process, 0});
+    try {
+        owners_.push_back({process, 0});
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
     return static_cast<long>(owners_.size() - 1);
 }
 
@@ -64,10 +68,25 @@ long IoAddressSpace::insert(const MapRequest& req) {
         return owner;
     const uint64_t npages = req.size >> kPageShift;
     const uint64_t first = req.iova >> kPageShift;
+    // Whatever can run out of memory comes first, while nothing has changed.
+    bool stored = false;
+    if (req.iopf) {
+        try {
+            iopf_.emplace(first, IopfRange{first + npages - 1, req.vaddr, static_cast<uint32_t>(owner), req.prot});
+            stored = true;
+        } catch (const std::bad_alloc&) {
+        }
+    } else {
+        stored = pages_.reserve(first, npages);
+    }
+    if (!stored) {
+        if (owners_[owner].refs == 0)
+            owners_[owner].process.reset();  // a slot taken for this mapping
+        return -ENOMEM;
+    }
     mapped_pages_ += npages;
     ++mapping_count_;
     if (req.iopf) {
-        iopf_.emplace(first, IopfRange{first + npages - 1, req.vaddr, static_cast<uint32_t>(owner), req.prot});
         ++owners_[owner].refs;
         return 0;
     }
@@ -137,11 +156,13 @@ std::optional<PageTarget> IoAddressSpace::lookup(uint64_t iova) const {
                       false};
 }
 
-void IoAddressSpace::fault_in(uint64_t iova) {
+long IoAddressSpace::fault_in(uint64_t iova) {
     const uint64_t page = iova >> kPageShift;
     auto range = iopf_at(page);
     if (range == iopf_.end() || pages_.get(page))
-        return;
+        return 0;
+    if (!pages_.reserve(page, 1))
+        return -ENOMEM;
     const IopfRange& r = range->second;
     uint64_t pte = kValid | kPinned | kIopf | (static_cast<uint64_t>(r.owner) << kOwnerShift);
     pte |= (r.prot & kProtRead) ? kRead : 0;
@@ -149,6 +170,7 @@ void IoAddressSpace::fault_in(uint64_t iova) {
     pte |= (r.vaddr + ((page - range->first) << kPageShift)) & kVaMask;
     pages_.set(page, pte);
     ++owners_[r.owner].refs;
+    return 0;
 }
 
 long IoAddressSpace::check_fits(uint64_t aperture_end, const std::vector<IovaRange>& reserved) const {

@@ -66,8 +66,9 @@ public:
     // Checks a request against the type1 rules, the aperture and reserved
     // regions, and existing mappings: 0, -EINVAL, -EADDRINUSE or -EEXIST.
     long check_map(const MapRequest& req) const;
-    // Inserts a request check_map() accepted.  Returns 0, or -ENOSPC if the
-    // space already has 65536 distinct owner processes (a 16-bit PTE field).
+    // Inserts a request check_map() accepted.  Returns 0, -ENOSPC if the
+    // space already has 65536 distinct owner processes (a 16-bit PTE field)
+    // or -ENOMEM (then nothing changed).
     // An IOPF request costs one record, whatever its size.
     long insert(const MapRequest& req);
 
@@ -82,8 +83,8 @@ public:
 
     std::optional<PageTarget> lookup(uint64_t iova) const;
     // Pins the page of an IOPF mapping that holds iova (the caller has
-    // charged it): it gets its own entry.
-    void fault_in(uint64_t iova);
+    // charged it): it gets its own entry.  0, or -ENOMEM (nothing changed).
+    long fault_in(uint64_t iova);
 
     // One kernel-managed mapping, as MAP_DMA made it.
     struct MappingInfo {
@@ -122,6 +123,12 @@ public:
     void set_constraints(uint64_t aperture_end, std::vector<IovaRange> reserved) {
         aperture_end_ = aperture_end;
         reserved_ = std::move(reserved);
+    }
+    // Detach: the aperture widens to aperture_end and the reserved ranges
+    // drop(range) picks go, in place (a teardown must not need memory).
+    template <typename Drop> void loosen_constraints(uint64_t aperture_end, Drop&& drop) noexcept {
+        aperture_end_ = aperture_end;
+        std::erase_if(reserved_, drop);
     }
     uint64_t aperture_end() const { return aperture_end_; }
     const std::vector<IovaRange>& reserved() const { return reserved_; }

@@ -48,7 +48,7 @@ long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, const ProcessRef&
     return ctx.ioasids.alloc(std::move(space));
 }
 
-long free_ioasid(Model& model, Context& ctx, uint32_t id) {
+long free_ioasid(Model& model, Context& ctx, uint32_t id) noexcept {
     IoAddressSpace* space = ctx.ioasids.find(id);
     if (!space)
         return -ENOENT;
@@ -61,17 +61,15 @@ long free_ioasid(Model& model, Context& ctx, uint32_t id) {
     return ctx.ioasids.free(id);
 }
 
-void free_all_ioasids(Model& model, Context& ctx) {
-    // Children first: a parent is busy while it has any.
-    std::vector<uint32_t> ids;
-    ctx.ioasids.for_each([&](uint32_t id, const IoAddressSpace& space) {
-        if (space.kind() == IoasKind::kUserPgtable)
-            ids.insert(ids.begin(), id);
-        else
-            ids.push_back(id);
-    });
-    for (uint32_t id : ids)
-        free_ioasid(model, ctx, id);
+void free_all_ioasids(Model& model, Context& ctx) noexcept {
+    // Children first: a parent is busy while it has any.  (Without a list:
+    // teardown must not need memory.)
+    for (const bool children : {true, false}) {
+        for (auto id = ctx.ioasids.next_id(0); id; id = ctx.ioasids.next_id(*id)) {
+            if ((ctx.ioasids.find(*id)->kind() == IoasKind::kUserPgtable) == children)
+                free_ioasid(model, ctx, *id);
+        }
+    }
 }
 
 long check_map_dma(Context& ctx, uint32_t ioasid, const MapRequest& req) {
@@ -91,7 +89,7 @@ long map_dma(Model& model, Context& ctx, uint32_t ioasid, const MapRequest& req)
         return space.insert(req);
     const uint64_t npages = req.size / kPageSize;
     if (long err = model.ledger().pin(*req.owner, req.vaddr, npages, /*calling=*/true))
-        return err;
+        return err == -ENOBUFS ? -ENOMEM : err;
     if (long err = space.insert(req)) {
         model.ledger().unpin(*req.owner, req.vaddr, npages);
         return err;

@@ -19,9 +19,9 @@ struct Context;
 // owner of an identity space (nullptr: the caller could not be opened).
 long alloc_ioasid(Context& ctx, const iommu_ioasid_alloc& req, const ProcessRef& caller);
 // 0, -ENOENT or -EBUSY.
-long free_ioasid(Model& model, Context& ctx, uint32_t id);
+long free_ioasid(Model& model, Context& ctx, uint32_t id) noexcept;
 // Frees every IOASID of a context whose devices are already unbound.
-void free_all_ioasids(Model& model, Context& ctx);
+void free_all_ioasids(Model& model, Context& ctx) noexcept;
 
 // The checks of IOMMU_MAP_DMA that need no memory: 0 or -errno.
 long check_map_dma(Context& ctx, uint32_t ioasid, const MapRequest& req);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 
 #include "io_address_space.h"
@@ -22,6 +23,11 @@ public:
     IoAddressSpace* find(uint32_t id);
 
     size_t size() const { return spaces_.size(); }
+    // The smallest id above `after`, if any (a walk that frees as it goes).
+    std::optional<uint32_t> next_id(uint32_t after) const {
+        auto it = spaces_.upper_bound(after);
+        return it == spaces_.end() ? std::nullopt : std::optional<uint32_t>(it->first);
+    }
     template <typename Fn> void for_each(Fn&& fn) const {
         for (const auto& [id, space] : spaces_)
             fn(id, *space);

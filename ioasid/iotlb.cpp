@@ -1,5 +1,6 @@
 #include "iotlb.h"
 
+#include <new>
 #include <vector>
 
 namespace ciommu {
@@ -11,14 +12,32 @@ std::optional<IotlbEntry> Iotlb::lookup(const IotlbKey& key) const {
     return it->second;
 }
 
-void Iotlb::insert(const IotlbKey& key, const IotlbEntry& entry) {
+void Iotlb::insert(const IotlbKey& key, const IotlbEntry& entry) noexcept {
     if (auto it = entries_.find(key); it != entries_.end())
         erase(it);
     if (entries_.size() >= kCapacity)
         clear();
-    entries_.emplace(key, entry);
-    by_stage2_.emplace(Stage2Page{entry.s2, entry.s2_page}, key);
-    by_route_[route_id(key.unit, key.rid, key.pasid)].insert(key.page);
+    // A cache may decline: out of memory, the entry is not cached, and
+    // whatever part of it was indexed already goes again.
+    Entries::iterator added;
+    try {
+        added = entries_.emplace(key, entry).first;
+    } catch (const std::bad_alloc&) {
+        return;
+    }
+    auto by_page = by_stage2_.end();
+    try {
+        by_page = by_stage2_.emplace(Stage2Page{entry.s2, entry.s2_page}, key);
+        by_route_[route_id(key.unit, key.rid, key.pasid)].insert(key.page);
+    } catch (const std::bad_alloc&) {
+        if (by_page != by_stage2_.end())
+            by_stage2_.erase(by_page);
+        if (auto route = by_route_.find(route_id(key.unit, key.rid, key.pasid));
+            route != by_route_.end() && route->second.empty())
+            by_route_.erase(route);
+        entries_.erase(added);
+        return;
+    }
     nested_entries_ += entry.s1 != nullptr;
 }
 
@@ -74,12 +93,10 @@ void Iotlb::flush_stage1(const IoAddressSpace* s1, std::optional<uint32_t> pasid
 }
 
 void Iotlb::flush_route(unsigned unit, uint16_t rid, uint32_t pasid) {
-    auto route = by_route_.find(route_id(unit, rid, pasid));
-    if (route == by_route_.end())
-        return;
-    const std::vector<uint64_t> pages(route->second.begin(), route->second.end());  // erase() edits the set
-    for (uint64_t page : pages)
-        erase(entries_.find(IotlbKey{unit, rid, pasid, page}));
+    // erase() drops the route's page set with its last page.
+    for (auto route = by_route_.find(route_id(unit, rid, pasid)); route != by_route_.end();
+         route = by_route_.find(route_id(unit, rid, pasid)))
+        erase(entries_.find(IotlbKey{unit, rid, pasid, *route->second.begin()}));
 }
 
 void Iotlb::flush_space(const IoAddressSpace* space) {

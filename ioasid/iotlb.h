@@ -45,7 +45,7 @@ public:
 
     std::optional<IotlbEntry> lookup(const IotlbKey& key) const;
     // When full, everything is dropped: a simple, deterministic policy.
-    void insert(const IotlbKey& key, const IotlbEntry& entry);
+    void insert(const IotlbKey& key, const IotlbEntry& entry) noexcept;
 
     // Stage-2 pages [first, last] of s2 changed (UNMAP).  Entries walked
     // through a user table in s2 go too: the table itself may have lived in

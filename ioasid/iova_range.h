@@ -9,6 +9,7 @@ struct IovaRange {
     uint64_t start;
     uint64_t last;  // inclusive
     bool operator==(const IovaRange&) const = default;
+    bool operator<(const IovaRange& o) const { return start != o.start ? start < o.start : last < o.last; }
 };
 
 }  // namespace ciommu

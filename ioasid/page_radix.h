@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <new>
 #include <optional>
 #include <type_traits>
 
@@ -42,6 +43,28 @@ public:
         T& slot = leaf.slots[page % kSlots];
         leaf.used += (slot == T{0});
         slot = value;
+    }
+
+    // Allocates the tables pages [first, first + count) need, so that set()
+    // on them cannot fail.  False if memory ran out: then every table it
+    // made is freed again (nothing changed).  Tables reserved and left
+    // unused must be given back with release_unused().
+    bool reserve(uint64_t first, uint64_t count) noexcept {
+        for (uint64_t page = first; page < first + count; page = (page / kSlots + 1) * kSlots) {
+            try {
+                leaf_for(page);
+            } catch (const std::bad_alloc&) {
+                release_unused(first, count);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Frees the tables of pages [first, first + count) that hold nothing.
+    void release_unused(uint64_t first, uint64_t count) noexcept {
+        for (uint64_t page = first; page < first + count; page = (page / kSlots + 1) * kSlots)
+            prune_path(page);
     }
 
     // Calls fn(page, value) for every non-empty slot in [first, last], in order.
@@ -118,6 +141,41 @@ private:
         for (unsigned level = kLevels; level > 2; --level)
             node = &child_or_new<Node>(*node, index_at(page, level));
         return child_or_new<Leaf>(*node, index_at(page, 2));
+    }
+
+    // Frees, bottom-up, the empty tables on page's path.
+    void prune_path(uint64_t page) noexcept {
+        Node* path[kLevels + 1] = {};  // path[level]: the table at that level
+        Node* node = root_;
+        for (unsigned level = kLevels; node && level >= 2; --level) {
+            path[level] = node;
+            if (level > 2)
+                node = static_cast<Node*>(node->children[index_at(page, level)]);
+        }
+        unsigned level = 2;
+        while (level <= kLevels && !path[level])
+            ++level;  // the path stops above level 2
+        if (level == 2) {
+            void*& slot = path[2]->children[index_at(page, 2)];
+            if (slot && static_cast<Leaf*>(slot)->used == 0) {
+                delete static_cast<Leaf*>(slot);
+                slot = nullptr;
+                bytes_ -= sizeof(Leaf);
+                --path[2]->used;
+            }
+        }
+        for (; level <= kLevels; ++level) {
+            if (path[level]->used != 0)
+                return;
+            delete path[level];
+            bytes_ -= sizeof(Node);
+            if (level == kLevels) {
+                root_ = nullptr;
+            } else {
+                path[level + 1]->children[index_at(page, level + 1)] = nullptr;
+                --path[level + 1]->used;
+            }
+        }
     }
 
     void clear(uint64_t page) {

@@ -19,28 +19,42 @@ PinLedger::LimitFn PinLedger::unlimited() {
 }
 
 long PinLedger::pin(const Process& process, uint64_t vaddr, uint64_t npages, bool calling) {
-    auto& slot = processes_[process.serial()];
-    if (!slot) {
-        slot = std::make_unique<Charges>();
-        slot->pid = process.pid();
-    }
-    Charges& proc = *slot;
+    Charges* proc = charges_for(process);
+    if (!proc)
+        return -ENOBUFS;
     const uint64_t first = vaddr >> kPageShift;
-
     uint64_t fresh = 0;  // pages this pin would charge
     for (uint64_t i = 0; i < npages; ++i)
-        fresh += proc.refs.get(first + i) == 0;
-    // Ask the limit only when something new would be charged.
-    if (fresh && !limit_(process, proc.locked + fresh, calling)) {
-        if (proc.locked == 0)
+        fresh += proc->refs.get(first + i) == 0;
+    // Ask the limit only when something new would be charged; take the
+    // tables the counts need before changing any.
+    const bool allowed = !fresh || limit_(process, proc->locked + fresh, calling);
+    if (!allowed || !proc->refs.reserve(first, npages)) {
+        if (proc->locked == 0)
             processes_.erase(process.serial());
-        return -ENOMEM;
+        return allowed ? -ENOBUFS : -ENOMEM;
     }
     for (uint64_t i = 0; i < npages; ++i)
-        proc.refs.set(first + i, proc.refs.get(first + i) + 1);
-    proc.locked += fresh;
+        proc->refs.set(first + i, proc->refs.get(first + i) + 1);
+    proc->locked += fresh;
     total_locked_ += fresh;
     return 0;
+}
+
+PinLedger::Charges* PinLedger::charges_for(const Process& process) noexcept {
+    try {
+        auto& slot = processes_[process.serial()];
+        if (!slot) {
+            slot = std::make_unique<Charges>();
+            slot->pid = process.pid();
+        }
+        return slot.get();
+    } catch (const std::bad_alloc&) {
+        auto made = processes_.find(process.serial());
+        if (made != processes_.end() && !made->second)
+            processes_.erase(made);  // made, but its charges could not be
+        return nullptr;
+    }
 }
 
 void PinLedger::unpin(const Process& process, uint64_t vaddr, uint64_t npages) {

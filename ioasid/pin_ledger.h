@@ -33,9 +33,10 @@ public:
 
     explicit PinLedger(LimitFn limit = system_allows) : limit_(std::move(limit)) {}
 
-    // Pins [vaddr, vaddr + npages pages) for the process: 0, or -ENOMEM
-    // (then nothing changed) when the pages not already pinned would exceed
-    // the limit.  Charges are kept by Process::serial(), so a later process
+    // Pins [vaddr, vaddr + npages pages) for the process: 0, -ENOMEM when
+    // the pages not already pinned would exceed the limit, or -ENOBUFS when
+    // the daemon is out of memory (a caller answers that ENOMEM too, but
+    // may have to tell them apart); nothing changed on failure.  Charges are kept by Process::serial(), so a later process
     // with the same pid never sees them.
     long pin(const Process& process, uint64_t vaddr, uint64_t npages, bool calling = false);
     // Releases one pin of each page.  Pages must have been pinned.
@@ -67,6 +68,9 @@ private:
         PageRadix<uint32_t> refs;  // by VA page
         uint64_t locked = 0;       // pages with refs > 0
     };
+
+    // The process's charges, made if it has none; nullptr if out of memory.
+    Charges* charges_for(const Process& process) noexcept;
 
     LimitFn limit_;
     std::map<uint64_t, std::unique_ptr<Charges>> processes_;  // by Process::serial()

@@ -1,0 +1,405 @@
+#include "session.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../../control/control_server.h"
+#include "../../control/safe_json.h"
+#include "../../control/state_dump.h"
+#include "../../dispatcher/caller.h"
+#include "../../dispatcher/dispatcher.h"
+#include "../../dispatcher/model.h"
+#include "../../dispatcher/model_check.h"
+#include "../../ioasid/x86_pgtable.h"
+#include "cuse-iommu.h"
+
+namespace sweep {
+namespace {
+
+using namespace ciommu;
+using nlohmann::json;
+
+constexpr uint64_t K4 = 4096;
+constexpr uint64_t kNic = 1, kMdev = 3, kSwMdev = 5, kAccel = 7, kNic1 = 11;
+constexpr uint64_t kPinned = 0x100000, kIopf = 0x400000, kLazy = 0x800000, kLazy2 = 0x900000;
+constexpr uint64_t kTablesGpa = 0x10000000, kDataGpa = 0x20000000, kNestedIova = 0x40000000;
+constexpr uint32_t kNestedPasid = 5;
+
+// Memory the session's DMA and mappings use, from mmap (not operator new:
+// the sweep counts only the daemon's allocations).
+struct Memory {
+    explicit Memory(size_t pages) : size(pages * K4) {
+        base = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        std::memset(base, 0x5a, size);
+    }
+    ~Memory() { munmap(base, size); }
+    char* page(size_t i) { return base + i * K4; }
+    size_t size;
+    char* base;
+};
+
+// A step's outcome: >= 0 success, else -errno (a control request's
+// "out of memory" is -ENOMEM, any other refusal -EINVAL).
+using Step = std::function<long()>;
+
+class Session {
+public:
+    explicit Session(const Hooks& hooks) : hooks_(hooks) {}
+
+    std::string run();
+
+private:
+    template <typename T> long ioctl(Context* ctx, unsigned cmd, T& args) {
+        return ctx ? dispatcher_.ioctl(*ctx, caller_, cmd, reinterpret_cast<uintptr_t>(&args)) : -EBADF;
+    }
+    long control(const std::string& line);
+    long alloc(Context* ctx, uint32_t flags = 0, uint32_t parent = 0, uint64_t pgd = 0);
+    long map(Context* ctx, long ioasid, uint64_t iova, const void* va, uint64_t size, uint32_t flags);
+    long bind(Context* ctx, const char* name, uint64_t cookie);
+    long attach(Context* ctx, uint64_t cookie, long ioasid, uint32_t pasid = 0, bool with_pasid = false);
+    long dma(uint64_t cookie, uint64_t iova, void* data, uint64_t length, bool write, uint32_t pasid = 0,
+             iommu_sim_dma* out = nullptr);
+    long respond(uint32_t grpid, uint32_t code);
+    // The group id of the newest page request waiting in ctx_'s region.
+    uint32_t next_grpid();
+
+    // Runs one step armed and checks what it left.  Until a failure has
+    // been injected every step must succeed, except those that may_refuse.
+    void step(const char* name, const Step& fn, bool may_refuse = false);
+    // A control request as a step (the line is built before arming).
+    void control_step(const char* name, const std::string& line, bool may_refuse = false) {
+        step(name, [&] { return control(line); }, may_refuse);
+    }
+    std::string snapshot();
+    void problem(const std::string& what) { problems_ += what + "; "; }
+
+    const Hooks& hooks_;
+    Model model_;
+    Dispatcher dispatcher_{model_};
+    Caller caller_ = Caller::self();
+    Context* ctx_ = nullptr;
+    Context* other_ = nullptr;
+    std::string problems_;
+    std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
+};
+
+long Session::control(const std::string& line) {
+    const std::string answer = answer_control_line(dispatcher_, line);
+    if (answer.find(R"("ok":true)") != std::string::npos)
+        return 0;
+    return answer.find("out of memory") != std::string::npos ? -ENOMEM : -EINVAL;
+}
+
+long Session::alloc(Context* ctx, uint32_t flags, uint32_t parent, uint64_t pgd) {
+    iommu_ioasid_alloc a{};
+    a.argsz = sizeof(a);
+    a.flags = flags;
+    a.parent_ioasid = parent;
+    a.pgtable_format = (flags & IOMMU_IOASID_USER_PGTABLE) ? IOMMU_PGTABLE_FORMAT_X86_64 : 0;
+    a.user_pgd = pgd;
+    return ioctl(ctx, IOMMU_IOASID_ALLOC, a);
+}
+
+long Session::map(Context* ctx, long ioasid, uint64_t iova, const void* va, uint64_t size, uint32_t flags) {
+    iommu_map_dma m{sizeof(m), flags, static_cast<uint32_t>(ioasid), 0, reinterpret_cast<uintptr_t>(va), iova, size};
+    return ioctl(ctx, IOMMU_MAP_DMA, m);
+}
+
+long Session::bind(Context* ctx, const char* name, uint64_t cookie) {
+    iommu_device_bind b{};
+    b.argsz = sizeof(b);
+    std::strncpy(b.name, name, sizeof(b.name) - 1);
+    b.cookie = cookie;
+    return ioctl(ctx, IOMMU_DEVICE_BIND, b);
+}
+
+long Session::attach(Context* ctx, uint64_t cookie, long ioasid, uint32_t pasid, bool with_pasid) {
+    iommu_device_attach a{sizeof(a), with_pasid ? IOMMU_ATTACH_PASID : 0u, cookie, static_cast<uint32_t>(ioasid),
+                          pasid};
+    return ioctl(ctx, IOMMU_DEVICE_ATTACH, a);
+}
+
+long Session::dma(uint64_t cookie, uint64_t iova, void* data, uint64_t length, bool write, uint32_t pasid,
+                  iommu_sim_dma* out) {
+    iommu_sim_dma d{};
+    d.argsz = sizeof(d);
+    d.flags = (write ? IOMMU_SIM_DMA_WRITE : 0u) | (pasid ? IOMMU_SIM_DMA_PASID : 0u);
+    d.cookie = cookie;
+    d.pasid = pasid;
+    d.iova = iova;
+    d.length = length;
+    d.data = reinterpret_cast<uintptr_t>(data);
+    const long r = ioctl(ctx_, IOMMU_SIM_DMA, d);
+    if (out)
+        *out = d;
+    return r;
+}
+
+long Session::respond(uint32_t grpid, uint32_t code) {
+    iommu_page_response r{sizeof(r), 0, kAccel, grpid, code};
+    return ioctl(ctx_, IOMMU_PAGE_RESPONSE, r);
+}
+
+uint32_t Session::next_grpid() {
+    iommu_fault_record records[8];
+    const size_t n = ctx_ ? dispatcher_.read_faults(ctx_->id, records) : 0;
+    for (size_t i = n; i > 0; --i) {
+        if (records[i - 1].flags & IOMMU_FAULT_RECORD_RECOVERABLE)
+            return records[i - 1].grpid;
+    }
+    return 0;
+}
+
+// The state dump without what a failed command may change by design: the
+// IOTLB is a cache, its hit and miss counts are statistics.
+std::string Session::snapshot() {
+    json state;
+    {
+        std::lock_guard guard(model_.lock());
+        state = dump_state(model_);
+    }
+    state["counters"].erase("iotlb_entries");
+    for (json& ctx : state["contexts"]) {
+        ctx.erase("iotlb_hits");
+        ctx.erase("iotlb_misses");
+    }
+    std::string text = state.dump();
+    release_json(state);
+    return text;
+}
+
+void Session::step(const char* name, const Step& fn, bool may_refuse) {
+    const std::string before = snapshot();
+    const bool fired_before = hooks_.fired();
+    if (!fired_before)
+        hooks_.entering(name);
+    if (std::getenv("SWEEP_TRACE")) std::fprintf(stderr, "step %s live %ld\n", name, hooks_.live());
+    long result = 0;
+    hooks_.arm();
+    try {
+        result = fn();
+    } catch (const std::exception& e) {
+        hooks_.disarm();
+        problem(std::string(name) + ": an exception escaped (" + e.what() + ")");
+        return;
+    }
+    hooks_.disarm();
+    if (!hooks_.fired() && result < 0 && !may_refuse)
+        problem(std::string(name) + ": errno " + std::to_string(-result) + " with no allocation failing");
+    if (!fired_before && hooks_.fired()) {  // its allocation failed
+        if (result < 0 && result != -ENOMEM)
+            problem(std::string(name) + ": errno " + std::to_string(-result) + " after an allocation failed in it");
+        if (result == -ENOMEM && snapshot() != before)
+            problem(std::string(name) + ": failed with ENOMEM but changed the model");
+    }
+    std::lock_guard guard(model_.lock());
+    for (const std::string& p : check_model(model_))
+        problem(std::string("after ") + name + ": " + p);
+}
+
+std::string Session::run() {
+    Memory mem(32), tables(4), data(4);
+    long ioasid = 0, identity = 0, child = 0, parent = 0, b_ioasid = 0;
+    uint32_t grpid = 0;
+    char bytes[64] = "sweep";
+    iommu_sim_dma pending{};
+    model_.set_clock([this] { return now_; });
+    const int efd = eventfd(0, EFD_NONBLOCK);
+
+    step("open", [&] { ctx_ = dispatcher_.open(getpid()); return ctx_ ? 0L : -ENOMEM; });
+    step("GET_API_VERSION", [&] { return ctx_ ? dispatcher_.ioctl(*ctx_, caller_, IOMMU_GET_API_VERSION, 0) : -EBADF; });
+    step("CHECK_EXTENSION", [&] { return ctx_ ? dispatcher_.ioctl(*ctx_, caller_, IOMMU_CHECK_EXTENSION, 1) : -EBADF; });
+    step("ALLOC", [&] { return ioasid = alloc(ctx_); });
+    step("ALLOC identity", [&] { return identity = alloc(ctx_, IOMMU_IOASID_IDENTITY); });
+    step("MAP pinned", [&] { return map(ctx_, ioasid, kPinned, mem.page(0), 2 * K4, 3); });
+    step("MAP IOPF", [&] { return map(ctx_, ioasid, kIopf, mem.page(4), 8 * K4, 3 | IOMMU_MAP_DMA_IOPF); });
+    step("BIND nic0", [&] { return bind(ctx_, "nic0", kNic); });
+    step("BIND accel0", [&] { return bind(ctx_, "accel0", kAccel); });
+    step("BIND mdev0", [&] { return bind(ctx_, "mdev0", kMdev); });
+    step("BIND vmdev0", [&] { return bind(ctx_, "vmdev0", kSwMdev); });
+    step("GET_INFO", [&] {
+        struct {
+            iommu_device_info info;
+            char caps[512];
+        } buf{};
+        buf.info.argsz = sizeof(buf);
+        buf.info.cookie = kAccel;
+        return ioctl(ctx_, IOMMU_DEVICE_GET_INFO, buf.info);
+    });
+    step("ATTACH nic0", [&] { return attach(ctx_, kNic, ioasid); });
+    step("ATTACH accel0", [&] { return attach(ctx_, kAccel, ioasid); });
+    step("ATTACH mdev0", [&] { return attach(ctx_, kMdev, ioasid); });
+    step("ATTACH vmdev0", [&] { return attach(ctx_, kSwMdev, ioasid); });
+    step("DMA write", [&] { return dma(kNic, kPinned + 8, bytes, sizeof(bytes), true); });
+    step("DMA read", [&] { return dma(kNic, kPinned + 8, bytes, sizeof(bytes), false); });
+    step("DMA mdev", [&] { return dma(kMdev, kPinned, bytes, 8, false); });
+    step("DMA IOPF fault-in", [&] { return dma(kAccel, kIopf + K4, bytes, 16, true); });
+    step("MDEV_PIN", [&] {
+        iommu_sim_mdev_pin p{sizeof(p), IOMMU_SIM_PIN_WRITE, kSwMdev, kPinned, 2, 0};
+        return ioctl(ctx_, IOMMU_SIM_MDEV_PIN, p);
+    });
+    step("MDEV_UNPIN", [&] {
+        iommu_sim_mdev_pin p{sizeof(p), 0, kSwMdev, kPinned, 1, 0};
+        return ioctl(ctx_, IOMMU_SIM_MDEV_UNPIN, p);
+    });
+
+    // Nesting: a stage-1 table in our memory, read through the parent.
+    auto* l = reinterpret_cast<uint64_t*>(tables.base);
+    const uint64_t rw = x86pt::kPresent | x86pt::kWritable;
+    l[0] = (kTablesGpa + K4) | rw;                                     // L4[0] -> L3
+    l[512 + x86pt::index_at(kNestedIova, 3)] = (kTablesGpa + 2 * K4) | rw;  // L3 -> L2
+    l[1024] = (kTablesGpa + 3 * K4) | rw;                              // L2[0] -> L1
+    l[1536] = kDataGpa | rw;                                           // L1[0] -> data
+    step("ALLOC parent", [&] { return parent = alloc(ctx_); });
+    step("MAP tables", [&] { return map(ctx_, parent, kTablesGpa, tables.base, 4 * K4, IOMMU_MAP_DMA_READ); });
+    step("MAP data", [&] { return map(ctx_, parent, kDataGpa, data.base, 4 * K4, 3); });
+    step("ALLOC nested", [&] {
+        return child = alloc(ctx_, IOMMU_IOASID_USER_PGTABLE, static_cast<uint32_t>(parent), kTablesGpa);
+    });
+    step("ATTACH nested PASID", [&] { return attach(ctx_, kAccel, child, kNestedPasid, true); });
+    step("DMA nested", [&] { return dma(kAccel, kNestedIova, bytes, 16, true, kNestedPasid); });
+    step("INVALIDATE_CACHE", [&] {
+        iommu_invalidate_cache inv{sizeof(inv), 0, static_cast<uint32_t>(child), IOMMU_INV_GRAN_ALL,
+                                   IOMMU_INV_CACHE_IOTLB, 0, 0, 0};
+        return ioctl(ctx_, IOMMU_INVALIDATE_CACHE, inv);
+    });
+
+    // Faults: a consumer, an eventfd, page requests answered both ways.
+    step("FAULT_REGISTER", [&] {
+        iommu_device_fault r{sizeof(r), 0, kAccel};
+        return ioctl(ctx_, IOMMU_DEVICE_FAULT_REGISTER, r);
+    });
+    step("FAULT_SET_EVENTFD", [&] {
+        iommu_fault_eventfd e{sizeof(e), 0, efd, 0};
+        return ioctl(ctx_, IOMMU_FAULT_SET_EVENTFD, e);
+    });
+    step("FAULT_REGION_INFO", [&] {
+        iommu_fault_region_info info{};
+        info.argsz = sizeof(info);
+        info.flags = IOMMU_FAULT_REGION_SET_DEPTH | IOMMU_FAULT_REGION_SET_TIMEOUT;
+        info.depth = 64;
+        info.timeout_ms = 1000;
+        return ioctl(ctx_, IOMMU_FAULT_REGION_INFO, info);
+    });
+    step("DMA stalls", [&] { return dma(kAccel, kLazy, bytes, 8, false, 0, &pending); });
+    grpid = next_grpid();
+    step("MAP the page asked for", [&] { return map(ctx_, ioasid, kLazy, mem.page(16), K4, 3); });
+    step("PAGE_RESPONSE SUCCESS", [&] { return respond(grpid, IOMMU_PAGE_RESP_SUCCESS); });
+    step("DMA_STATUS", [&] {
+        iommu_sim_dma_status s{};
+        s.argsz = sizeof(s);
+        s.dma_id = pending.dma_id;
+        return ioctl(ctx_, IOMMU_SIM_DMA_STATUS, s);
+    });
+    step("DMA stalls again", [&] { return dma(kAccel, kLazy2, bytes, 8, true, 0, &pending); });
+    grpid = next_grpid();
+    step("PAGE_RESPONSE INVALID", [&] { return respond(grpid, IOMMU_PAGE_RESP_INVALID); });
+    step("INJECT", [&] {
+        iommu_sim_inject_fault f{sizeof(f), 0, kAccel, 0, 0, 0x7000, IOMMU_FAULT_PERM_READ, 0};
+        return ioctl(ctx_, IOMMU_SIM_INJECT_FAULT, f);
+    });
+    step("INJECT page request", [&] {
+        iommu_sim_inject_fault f{sizeof(f), IOMMU_SIM_FAULT_RECOVERABLE, kAccel, 0, 0, 0x8000,
+                                 IOMMU_FAULT_PERM_WRITE, 0};
+        return ioctl(ctx_, IOMMU_SIM_INJECT_FAULT, f);
+    });
+    step("timeout tick", [&] {
+        now_ += std::chrono::seconds(2);
+        dispatcher_.expire_page_requests();
+        return 0L;
+    });
+    step("DMA stalls for the end", [&] { return dma(kAccel, kLazy2 + K4, bytes, 8, false, 0, &pending); });
+    step("GET_STATS", [&] {
+        iommu_stats s{};
+        s.argsz = sizeof(s);
+        return ioctl(ctx_, IOMMU_GET_STATS, s);
+    });
+    step("SIM_DAEMON_STATS", [&] {
+        iommu_sim_daemon_stats s{};
+        s.argsz = sizeof(s);
+        return ioctl(ctx_, IOMMU_SIM_DAEMON_STATS, s);
+    });
+
+    // The control socket.
+    control_step("control dump", R"({"cmd": "dump"})");
+    control_step("control dma write", R"({"cmd": "dma", "device": "nic0", "iova": 1048576, "length": 4, "write": true, "data": "01020304"})");
+    control_step("control dma read", R"({"cmd": "dma", "device": "nic0", "iova": 1048576, "length": 4, "write": false})");
+    control_step("control fault", R"({"cmd": "fault", "device": "accel0", "addr": 4096, "perm": ["read"]})");
+    control_step("control set context", R"({"cmd": "set", "context": )" + std::to_string(ctx_ ? ctx_->id : 0) +
+                       R"(, "fault_depth": 128})");
+    control_step("control set device", R"({"cmd": "set", "device": "accel0", "page_requests": 8})");
+    control_step("control device-add", R"({"cmd": "device-add", "device": {"name": "nic9", "type": "pci", "bdf": "00:09.0", "iommu": "iommu0", "group": 9}})");
+    control_step("control device-remove", R"({"cmd": "device-remove", "name": "nic9"})");
+    control_step("control device-remove bound", R"({"cmd": "device-remove", "name": "mdev0"})", true);
+    control_step("control check", R"({"cmd": "check"})");
+    control_step("control not JSON", R"({"cmd": "dump")", true);
+
+    // Teardown, some of it by hand.
+    step("DETACH nic0", [&] {
+        iommu_device_detach d{sizeof(d), 0, kNic, 0, 0};
+        return ioctl(ctx_, IOMMU_DEVICE_DETACH, d);
+    });
+    step("UNBIND nic0", [&] {
+        iommu_device_unbind u{sizeof(u), 0, kNic};
+        return ioctl(ctx_, IOMMU_DEVICE_UNBIND, u);
+    });
+    step("UNMAP", [&] {
+        iommu_unmap_dma u{sizeof(u), 0, static_cast<uint32_t>(ioasid), 0, kPinned, 2 * K4};
+        return ioctl(ctx_, IOMMU_UNMAP_DMA, u);
+    });
+    step("FREE identity", [&] {
+        iommu_ioasid_free f{sizeof(f), 0, static_cast<uint32_t>(identity), 0};
+        return ioctl(ctx_, IOMMU_IOASID_FREE, f);
+    });
+
+    // A second context that leaves everything behind, then both go.
+    step("open another", [&] { other_ = dispatcher_.open(getpid()); return other_ ? 0L : -ENOMEM; });
+    step("ALLOC in it", [&] { return b_ioasid = alloc(other_); });
+    step("MAP in it", [&] { return map(other_, b_ioasid, kPinned, mem.page(20), K4, 3); });
+    step("BIND nic1 in it", [&] { return bind(other_, "nic1", kNic1); });
+    step("ATTACH in it", [&] { return attach(other_, kNic1, b_ioasid); });
+    step("release another", [&] {
+        if (other_)
+            dispatcher_.release(other_);
+        other_ = nullptr;
+        return 0L;
+    });
+    step("release", [&] {
+        if (ctx_)
+            dispatcher_.release(ctx_);
+        ctx_ = nullptr;
+        return 0L;
+    });
+    close(efd);
+    std::lock_guard guard(model_.lock());
+    if (model_.context_count() || model_.routes().size() || model_.iotlb().size() ||
+        model_.ledger().total_locked_pages())
+        problem("the model is not empty after every context was released");
+    return problems_;
+}
+
+}  // namespace
+
+std::string run_session(const Hooks& hooks) {
+    const long live_before = hooks.live();
+    std::string problems;
+    {
+        Session session(hooks);
+        problems = session.run();
+    }
+    const long leaked = hooks.live() - live_before;
+    if (problems.empty() && leaked > 0)  // (a non-empty problems string is itself an allocation)
+        problems += std::to_string(leaked) + " allocations left after everything was destroyed; ";
+    return problems;
+}
+
+}  // namespace sweep
