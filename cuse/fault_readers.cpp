@@ -82,14 +82,21 @@ void FaultReaders::read(fuse_req_t req, uint64_t context_id, size_t size, bool n
         return;
     }
     // Outside mutex_ (see the header).  If the caller was interrupted
-    // already, interrupted() runs right here and answers EINTR.
+    // already, interrupted() runs right here, inside libfuse's call and
+    // holding req's lock: it only marks the waiter, since a reply would
+    // free req under that lock.  We answer it below, once out.
     fuse_req_interrupt_func(req, interrupted, this);
 
     std::lock_guard guard(mutex_);
     auto& waiters = contexts_[context_id].waiters;
     auto it = std::find_if(waiters.begin(), waiters.end(), [req](const Waiter& w) { return w.req == req; });
     if (it == waiters.end())
-        return;  // answered EINTR meanwhile
+        return;  // answered meanwhile (shut_down)
+    if (it->interrupted) {  // before its hook was in place, or while it went in
+        waiters.erase(it);
+        fuse_reply_err(req, EINTR);
+        return;
+    }
     it->armed = true;
     if (try_serve(req, context_id, max_records))  // records came while it was unarmed
         waiters.erase(it);
@@ -102,6 +109,14 @@ void FaultReaders::interrupted(fuse_req_t req, void* self_ptr) {
         auto it = std::find_if(state.waiters.begin(), state.waiters.end(),
                                [req](const Waiter& w) { return w.req == req; });
         if (it != state.waiters.end()) {
+            // Unarmed: we may be inside fuse_req_interrupt_func() (no
+            // reference held on req), and the waiter is read()'s to answer.
+            // Armed: libfuse called us from its INTERRUPT handling, which
+            // holds a reference on req while the hook runs.
+            if (!it->armed) {
+                it->interrupted = true;
+                return;
+            }
             state.waiters.erase(it);
             fuse_reply_err(req, EINTR);
             return;

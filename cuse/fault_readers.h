@@ -41,7 +41,8 @@ private:
     struct Waiter {
         fuse_req_t req;
         size_t max_records;
-        bool armed;  // the interrupt hook is registered: others may answer it
+        bool armed;               // the interrupt hook is registered: others may answer it
+        bool interrupted = false; // interrupted while unarmed: read() answers EINTR once armed
     };
     struct PerContext {
         std::list<Waiter> waiters;

@@ -3,6 +3,9 @@
 #   1. unit      doctest tests of the model, the dispatcher, the control
 #                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
+#   tsan         tiers 1 and 2 again under ThreadSanitizer, and the stress
+#                driver: many threads over the dispatcher and the control
+#                protocol; any race report fails it (scripts/tsan.sh)
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
 # then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
 set -euo pipefail
@@ -16,19 +19,7 @@ build_release
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-passed=0 failed=0
-# count_doctest LOG: adds doctest's "test cases: N | P passed | F failed" line.
-count_doctest() {
-    local line
-    line=$(grep -E '^\[doctest\] test cases:' "$1" | tail -n 1)
-    if [ -z "$line" ]; then  # the runner died before its summary
-        failed=$((failed + 1))
-        return
-    fi
-    passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')))
-    failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')))
-}
-
+passed=0 failed=0  # count_doctest and count_summary (scripts/lib.sh) add to these
 mkdir -p build/logs
 status=0
 log "tier 1: unit tests"
@@ -41,16 +32,13 @@ log "tier 2: protocol tests (libfuse CUSE session, fake kernel)"
 build/asan/tests/protocol/protocol_tests 2>&1 | tee build/logs/protocol.log || status=1
 count_doctest build/logs/protocol.log
 
+log "tier tsan: unit, iommuctl, protocol tests and the stress driver under ThreadSanitizer"
+scripts/tsan.sh 2>&1 | tee build/logs/tsan.log || status=1
+count_summary build/logs/tsan.log 'tsan: '
+
 log "tier 3: end-to-end tests in a QEMU VM with a real kernel and cuse.ko"
 scripts/vm/tier3.sh build/release 2>&1 | tee build/logs/vm.log || status=1
-vm_line=$(grep -E '([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' build/logs/vm.log | tail -n 1 || true)
-if [ -z "$vm_line" ]; then
-    echo "tier 3 printed no summary line" >&2
-    status=1 failed=$((failed + 1))
-else
-    passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$vm_line" | grep -oE '[0-9]+')))
-    failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$vm_line" | grep -oE '[0-9]+')))
-fi
+count_summary build/logs/vm.log
 
 log "benchmark: ioctl round trips through CUSE (VM)"
 scripts/vm/bench.sh build/release 2>&1 | tee build/logs/bench.log || status=1
