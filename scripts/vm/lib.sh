@@ -43,7 +43,7 @@ vm_mode_run() {
 		examples/example_mdev examples/example_nested_sva examples/example_virtio_iommu)
 	case "$mode" in
 	test)	progs=(tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests
-			tests/vm/vm_hostile_tests "${examples[@]}" iommuctl/iommuctl) ;;
+			tests/vm/vm_load tests/vm/vm_hostile_tests "${examples[@]}" iommuctl/iommuctl) ;;
 	demo)	progs=(tests/vm/vm_demo) ;;
 	bench)	progs=(bench/vm/ioctl_bench) ;;
 	shell)	progs=("${examples[@]}") ;;
@@ -70,7 +70,7 @@ vm_mode_run() {
 
 	local bins=(--bin "$here/examples.sh" --bin "$here/iommuctl.sh")
 	for p in tests/vm/vm_tests tests/vm/vm_device_tests tests/vm/vm_fault_tests \
-		tests/vm/vm_hostile_tests tests/vm/vm_demo \
+		tests/vm/vm_load tests/vm/vm_hostile_tests tests/vm/vm_demo \
 		bench/vm/ioctl_bench "${examples[@]}" iommuctl/iommuctl; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
 	done

@@ -3,7 +3,7 @@
 # The end-to-end tier: Debian's kernel with cuse.ko under QEMU (TCG), the
 # daemon serving the real /dev/iommu, and tests/vm/vm_tests,
 # tests/vm/vm_device_tests, tests/vm/vm_fault_tests (then the examples and
-# iommuctl) and tests/vm/vm_hostile_tests calling it.  Exits 0
+# iommuctl), tests/vm/vm_load and tests/vm/vm_hostile_tests calling it.  Exits 0
 # only if the VM's final total (guest.sh) is "N passed, 0 failed".
 # Builds what it needs in BUILD_DIR first; see lib.sh (vm_mode_run).
 set -euo pipefail

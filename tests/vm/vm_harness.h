@@ -1,6 +1,6 @@
 /*
  * The reporting harness and test runner shared by the VM test clients
- * (vm_tests, vm_device_tests, vm_fault_tests, vm_hostile_tests).
+ * (vm_tests, vm_device_tests, vm_fault_tests, vm_load, vm_hostile_tests).
  *
  * A test is a function of two fresh contexts (struct ctx) that returns 0, or
  * -1 with the reason in `why`: the CHECK macros do both.  run_tests() prints
