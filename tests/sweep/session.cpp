@@ -1,8 +1,6 @@
 #include "session.h"
 
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <sys/eventfd.h>
@@ -35,13 +33,18 @@ constexpr uint64_t kTablesGpa = 0x10000000, kDataGpa = 0x20000000, kNestedIova =
 constexpr uint32_t kNestedPasid = 5;
 
 // Memory the session's DMA and mappings use, from mmap (not operator new:
-// the sweep counts only the daemon's allocations).
+// the sweep counts only the daemon's allocations), aligned to 2 MiB so
+// that the daemon's page tables for it never straddle a table boundary:
+// the same number of allocations each run, wherever mmap puts it.
 struct Memory {
+    static constexpr size_t kAlign = size_t{2} << 20;
     explicit Memory(size_t pages) : size(pages * K4) {
-        base = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        mapped = mmap(nullptr, size + kAlign, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        base = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(mapped) + kAlign - 1) & ~(kAlign - 1));
         std::memset(base, 0x5a, size);
     }
-    ~Memory() { munmap(base, size); }
+    ~Memory() { munmap(mapped, size + kAlign); }
+    void* mapped;
     char* page(size_t i) { return base + i * K4; }
     size_t size;
     char* base;
@@ -182,7 +185,6 @@ void Session::step(const char* name, const Step& fn, bool may_refuse) {
     const bool fired_before = hooks_.fired();
     if (!fired_before)
         hooks_.entering(name);
-    if (std::getenv("SWEEP_TRACE")) std::fprintf(stderr, "step %s live %ld\n", name, hooks_.live());
     long result = 0;
     hooks_.arm();
     try {
