@@ -3,6 +3,10 @@
 #   1. unit      doctest tests of the model, the dispatcher, the control
 #                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
+#   sweep        the allocation-failure sweep: a fixed session of every command
+#                run once per allocation, that allocation failing; each run must
+#                answer ENOMEM, change nothing and leak nothing (ASan+UBSan,
+#                about 3.5 minutes; tests/sweep/alloc_sweep.cpp)
 #   tsan         tiers 1 and 2 again under ThreadSanitizer, and the stress
 #                driver: many threads over the dispatcher and the control
 #                protocol; any race report fails it (scripts/tsan.sh)
@@ -31,6 +35,10 @@ count_doctest build/logs/iommuctl.log
 log "tier 2: protocol tests (libfuse CUSE session, fake kernel)"
 build/asan/tests/protocol/protocol_tests 2>&1 | tee build/logs/protocol.log || status=1
 count_doctest build/logs/protocol.log
+
+log "tier sweep: allocation-failure sweep (every allocation of a fixed session fails in turn)"
+build/asan/tests/alloc_sweep 2>&1 | tee build/logs/sweep.log || status=1
+count_summary build/logs/sweep.log 'sweep: '
 
 log "tier tsan: unit, iommuctl, protocol tests and the stress driver under ThreadSanitizer"
 scripts/tsan.sh 2>&1 | tee build/logs/tsan.log || status=1

@@ -11,8 +11,12 @@
 //     failure unwinds, memory stays exhausted, so a destructor or cleanup
 //     that allocates is found too;
 //   - the model's invariants hold after every step (dispatcher/model_check.h);
+//   - a context that got fault records in a step had its readers woken (the
+//     records listener told its id, or kEveryContext when the note of it
+//     found no memory): out of memory never loses a wakeup;
 //   - once everything is released and destroyed, no allocation is left.
-// Prints one line per N that went wrong and a closing `N passed, M failed`.
+// Prints one line per N that went wrong and a closing `sweep: N passed,
+// M failed` (the line scripts/test.sh counts).
 //
 // Usage: alloc_sweep [--from N] [--to N] [--verbose] | --only N [--where]
 #include <atomic>
@@ -276,7 +280,7 @@ int main(int argc, char** argv) {
     const RunReport clean = run_once(0);
     if (!clean.problems.empty()) {
         std::printf("sweep: the session fails without any allocation failure: %s\n", clean.problems.c_str());
-        std::printf("0 passed, 1 failed\n");
+        std::printf("sweep: 0 passed, 1 failed\n");
         return 1;
     }
     std::printf("sweep: the session's steps make %ld allocations\n", clean.counted);
@@ -288,6 +292,6 @@ int main(int argc, char** argv) {
     }
     const long runs = n - from;
     std::printf("sweep: %ld runs, each failing one allocation of the session\n", runs);
-    std::printf("%ld passed, %d failed\n", runs - failed, failed);
+    std::printf("sweep: %ld passed, %d failed\n", runs - failed, failed);
     return failed ? 1 : 0;
 }

@@ -1,7 +1,10 @@
 #include "session.h"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <string_view>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -85,6 +88,21 @@ private:
     std::string snapshot();
     void problem(const std::string& what) { problems_ += what + "; "; }
 
+    // Who the records listener was told about during a step.  Fixed room:
+    // the listener must neither throw nor need memory.
+    struct Wakeups {
+        std::array<uint64_t, 8> ids{};
+        size_t count = 0;
+        bool everyone = false;  // Dispatcher::kEveryContext
+        void add(uint64_t id) noexcept;
+        bool include(uint64_t id) const;
+    };
+    // Records each live context has received so far (waiting or read).
+    std::map<uint64_t, uint64_t> records_received();
+    // A context that received records in a step must have had its readers
+    // woken (by its id, or kEveryContext when a note found no memory).
+    void check_wakeups(const char* name, const std::map<uint64_t, uint64_t>& before);
+
     const Hooks& hooks_;
     Model model_;
     Dispatcher dispatcher_{model_};
@@ -92,6 +110,7 @@ private:
     Context* ctx_ = nullptr;
     Context* other_ = nullptr;
     std::string problems_;
+    Wakeups woken_;
     std::chrono::steady_clock::time_point now_ = std::chrono::steady_clock::now();
 };
 
@@ -180,8 +199,38 @@ std::string Session::snapshot() {
     return text;
 }
 
+void Session::Wakeups::add(uint64_t id) noexcept {
+    if (id == Dispatcher::kEveryContext)
+        everyone = true;
+    else if (!include(id) && count < ids.size())
+        ids[count++] = id;  // the session has two contexts: never full
+}
+
+bool Session::Wakeups::include(uint64_t id) const {
+    return everyone || std::find(ids.begin(), ids.begin() + count, id) != ids.begin() + count;
+}
+
+std::map<uint64_t, uint64_t> Session::records_received() {
+    std::map<uint64_t, uint64_t> received;
+    std::lock_guard guard(model_.lock());
+    model_.for_each_context(
+        [&](const Context& ctx) { received[ctx.id] = ctx.faults.pending() + ctx.faults.delivered; });
+    return received;
+}
+
+void Session::check_wakeups(const char* name, const std::map<uint64_t, uint64_t>& before) {
+    for (const auto& [id, received] : records_received()) {
+        const auto was = before.find(id);
+        if (received > (was == before.end() ? 0 : was->second) && !woken_.include(id))
+            problem(std::string(name) + ": context " + std::to_string(id) + " got records and its readers were "
+                                                                           "never woken");
+    }
+}
+
 void Session::step(const char* name, const Step& fn, bool may_refuse) {
     const std::string before = snapshot();
+    const std::map<uint64_t, uint64_t> received_before = records_received();
+    woken_ = {};
     const bool fired_before = hooks_.fired();
     if (!fired_before)
         hooks_.entering(name);
@@ -195,6 +244,7 @@ void Session::step(const char* name, const Step& fn, bool may_refuse) {
         return;
     }
     hooks_.disarm();
+    check_wakeups(name, received_before);
     if (!hooks_.fired() && result < 0 && !may_refuse)
         problem(std::string(name) + ": errno " + std::to_string(-result) + " with no allocation failing");
     if (!fired_before && hooks_.fired()) {  // its allocation failed
@@ -215,6 +265,7 @@ std::string Session::run() {
     char bytes[64] = "sweep";
     iommu_sim_dma pending{};
     model_.set_clock([this] { return now_; });
+    dispatcher_.set_records_listener([this](uint64_t context_id) { woken_.add(context_id); });
     const int efd = eventfd(0, EFD_NONBLOCK);
 
     step("open", [&] { ctx_ = dispatcher_.open(getpid()); return ctx_ ? 0L : -ENOMEM; });
