@@ -55,6 +55,7 @@ struct IoctlResult {
 struct Fixture {
     explicit Fixture(PinLedger::LimitFn limit = PinLedger::unlimited())
         : model(default_topology(), std::move(limit)) {}
+    explicit Fixture(const Topology& topology) : model(topology, PinLedger::unlimited()) {}
     // Every test leaves a sound model behind, and an empty one once its
     // context is released.
     ~Fixture() {
