@@ -21,7 +21,9 @@
  *  - An unknown command number                       -> ENOTTY
  *  - A struct command with a NULL or unreadable argument -> EFAULT
  *  - A failed command changes nothing (one exception: an IOMMU_SIM_DMA that
- *    fails with EFAULT part way; see docs/uapi.md).
+ *    fails with EFAULT or ENOMEM part way; see docs/uapi.md).
+ *  - Any command may fail with ENOMEM when the daemon itself runs out of
+ *    memory; it then changes nothing (but see IOMMU_SIM_DMA).
  *  - Commands that return an object id (IOMMU_IOASID_ALLOC) return it as the
  *    ioctl() result, which is >= 0 on success.  On failure ioctl() returns -1
  *    and sets errno.
@@ -848,6 +850,11 @@ struct iommu_sim_daemon_stats {
  *                 memory is gone (it unmapped its buffer behind the IOMMU's
  *                 back, or exited).  Pages
  *                 before the failure may have been moved already.
+ *         ENOMEM  the daemon ran out of memory: before the DMA started
+ *                 (nothing happened), or part way (e.g. an IOPF page it
+ *                 had no memory to fault in): the DMA stops there, pages
+ *                 before it stay moved, and nothing is written back (no
+ *                 @bytes_done; a read's bytes do not reach @data).
  * ------------------------------------------------------------------------ */
 #define IOMMU_SIM_DMA		_IO(IOMMU_TYPE, IOMMU_NR_SIM_DMA)
 #define IOMMU_SIM_DMA_WRITE	(1u << 0)
