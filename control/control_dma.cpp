@@ -47,6 +47,32 @@ json job_json(const DmaReport& report, const DmaJob* job) {
     return std::exchange(out, nullptr);
 }
 
+// An answer built before a DMA runs or is reaped, for when its full answer
+// cannot be built afterwards (out of memory): the work done stays done, and
+// the client still learns how it ended and the id to reap it by.  Filling
+// it in allocates nothing: the status string has its room already.
+constexpr char kBriefWarning[] = "out of memory: the DMA ran, but its full answer (fault, data) could not be built";
+json brief_answer() {
+    return json_object("ok", true, "warning", kBriefWarning, "status", std::string(16, ' '), "bytes_done", 0,
+                       "dma_id", 0);
+}
+
+json& fill_brief(json& brief, const DmaReport& report) {
+    brief.find("status")->get_ref<std::string&>().assign(dma_status_name(report.status));
+    *brief.find("bytes_done") = report.done;
+    *brief.find("dma_id") = report.dma_id;
+    return brief;
+}
+
+// job_json(), or the brief answer filled in.
+json answer_or_brief(const DmaReport& report, const DmaJob* job, json& brief) {
+    try {
+        return job_json(report, job);
+    } catch (const std::bad_alloc&) {
+        return std::move(fill_brief(brief, report));
+    }
+}
+
 std::string pasid_error(const Model& model, const DeviceSpec& spec, long err, uint64_t pasid) {
     if (err == -EOPNOTSUPP)
         return "pasid: " + json_quoted(spec.name) + " cannot carry a PASID (an mdev, a device without PASID "
@@ -124,6 +150,7 @@ json cmd_dma(Model& model, const json& request) {
     std::string error;
     if (!read_dma_fields(request, fields, &error))
         return error_response(error);
+    json brief = brief_answer();
     std::unique_lock lock(model.lock());
     BoundDevice* dev = bound_device_named(model, fields.device, "device", &error);
     if (!dev)
@@ -146,7 +173,7 @@ json cmd_dma(Model& model, const json& request) {
         return error_response("iova: the DMA stopped after " + std::to_string(job.done) +
                               " bytes: the memory behind a mapping is gone (its owner unmapped it or exited) "
                               "or a user page table could not be read");
-    return job_json(report, report.status == IOMMU_SIM_DMA_PENDING ? nullptr : &job);
+    return answer_or_brief(report, report.status == IOMMU_SIM_DMA_PENDING ? nullptr : &job, brief);
 }
 
 json cmd_dma_status(Model& model, const json& request) {
@@ -160,9 +187,10 @@ json cmd_dma_status(Model& model, const json& request) {
         return error_response("dma_id: no DMA " + std::to_string(id) + " of " + json_quoted(name) +
                               " from the control socket (never started, never stalled, or its final status "
                               "was returned already)");
+    json brief = brief_answer();
     DmaReport report;
     const std::optional<DmaJob> done = reap_dma(*found.ctx, id, &report);  // like SIM_DMA_STATUS
-    return job_json(report, done ? &*done : nullptr);
+    return answer_or_brief(report, done ? &*done : nullptr, brief);
 }
 
 }  // namespace ciommu

@@ -66,9 +66,13 @@ const Command* find_command(const json& request, std::string* error) {
 
 json run_command(Dispatcher& dispatcher, const Command& command, const json& request) {
     if (command.self_locked) {
-        json out = command.run(dispatcher.model(), request);
-        dispatcher.deliver_noted_records();
-        return out;
+        // The records it queued reach their readers however it ends (its
+        // work done and its answer failing too).
+        struct Deliver {
+            Dispatcher& dispatcher;
+            ~Deliver() { dispatcher.deliver_noted_records(); }
+        } deliver{dispatcher};
+        return command.run(dispatcher.model(), request);
     }
     return dispatcher.with_model([&](Model& model) -> json {
         // Caught here too, so the lock is released by the ordinary path
