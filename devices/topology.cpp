@@ -665,6 +665,13 @@ public:
         return true;
     }
     const std::optional<std::string>& first() const { return first_; }
+    // The path of the value being read now (where a parse error is).
+    std::string current_path() const {
+        std::string path;
+        for (const Frame& f : stack_)
+            path = f.array ? child(path, f.index) : child(path, f.key);
+        return path;
+    }
 
 private:
     struct Frame {
@@ -680,12 +687,8 @@ private:
     void on_key(std::string key) {
         Frame& top = stack_.back();
         top.key = std::move(key);
-        if (!top.keys.insert(top.key).second && !first_) {
-            std::string path;
-            for (const Frame& f : stack_)
-                path = f.array ? child(path, f.index) : child(path, f.key);
-            first_ = path;
-        }
+        if (!top.keys.insert(top.key).second && !first_)
+            first_ = current_path();
     }
     std::vector<Frame> stack_;
     std::optional<std::string> first_;
@@ -701,6 +704,10 @@ bool parse_json(std::string_view text, json& doc, Errors& errs) {
         std::string what = e.what();
         const size_t close = what.find("] ");
         return errs.fail("", close == what.npos ? what : what.substr(close + 2));
+    } catch (const json::out_of_range&) {
+        // The one out_of_range the parser throws: a number too large for a
+        // double ("1e999"), at the value being read.
+        return errs.fail(dups.current_path(), "number out of range");
     }
     if (dups.first())
         return errs.fail(*dups.first(), "duplicate key");

@@ -216,19 +216,30 @@ private:
             return true;
         const uint64_t span = slot_span(level);
         const uint64_t start = first > base ? (first - base) / span : 0;
+        // Entries of this table not met yet: the walk stops at its last one
+        // rather than scanning the (mostly empty) rest of its 512 slots.
+        unsigned left = level == 1 ? static_cast<const Leaf*>(table)->used : static_cast<const Node*>(table)->used;
+        if (start == 0 && left == 0)
+            return true;
         for (uint64_t i = start; i < kSlots; ++i) {
             const uint64_t lo = base + i * span;
             if (lo > last)
                 return true;
             if (level == 1) {
                 const T value = static_cast<const Leaf*>(table)->slots[i];
-                if (value != T{0} && !call(fn, lo, value))
+                if (value == T{0})
+                    continue;
+                if (!call(fn, lo, value))
                     return false;
             } else {
                 const void* child = static_cast<const Node*>(table)->children[i];
+                if (!child)
+                    continue;
                 if (!visit(child, level - 1, lo, first, last, fn))
                     return false;
             }
+            if (start == 0 && --left == 0)
+                return true;
         }
         return true;
     }

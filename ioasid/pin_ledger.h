@@ -53,9 +53,11 @@ public:
     // Calls fn(uint64_t serial, uint64_t va_page_number, uint32_t refs) for
     // every page charged (the invariant checker's view).
     template <typename Fn> void for_each_charge(Fn&& fn) const {
-        for (const auto& [serial, charges] : processes_)
-            charges->refs.for_each(0, PageRadix<uint32_t>::kPageLimit - 1,
-                                   [&](uint64_t page, uint32_t refs) { fn(serial, page, refs); });
+        for (const auto& entry : processes_) {  // no structured binding: clang 14 cannot capture one
+            const uint64_t serial = entry.first;
+            entry.second->refs.for_each(0, PageRadix<uint32_t>::kPageLimit - 1,
+                                        [&](uint64_t page, uint32_t refs) { fn(serial, page, refs); });
+        }
     }
     // Appends what is inconsistent inside the ledger (a process's locked
     // count, the total) to problems.

@@ -64,6 +64,16 @@ build_tsan() {
         -DCUSE_IOMMU_VM_CLIENTS=OFF -- unit_tests iommuctl_tests protocol_tests stress
 }
 
+# The tree the fuzz tier runs from: clang (libFuzzer), ASan+UBSan, -O2 -g.
+# Only the fuzz targets (tests/fuzz).
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+build_fuzz() {
+    log "building the fuzz targets (build/fuzz, clang)"
+    build_tree build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUSE_IOMMU_FUZZ=ON \
+        -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+        -DCUSE_IOMMU_TESTS=OFF -DCUSE_IOMMU_VM_CLIENTS=OFF -- fuzz_dispatcher fuzz_control fuzz_topology
+}
+
 # --- counting a tier's results into $passed / $failed (and $status) ---
 
 # count_doctest LOG: adds doctest's "test cases: N | P passed | F failed" line.

@@ -10,6 +10,8 @@
 #   tsan         tiers 1 and 2 again under ThreadSanitizer, and the stress
 #                driver: many threads over the dispatcher and the control
 #                protocol; any race report fails it (scripts/tsan.sh)
+#   fuzz         the libFuzzer targets (dispatcher, control requests,
+#                topology), 60 s each from the committed corpus (scripts/fuzz.sh)
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
 # then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
 set -euo pipefail
@@ -43,6 +45,10 @@ count_summary build/logs/sweep.log 'sweep: '
 log "tier tsan: unit, iommuctl, protocol tests and the stress driver under ThreadSanitizer"
 scripts/tsan.sh 2>&1 | tee build/logs/tsan.log || status=1
 count_summary build/logs/tsan.log 'tsan: '
+
+log "tier fuzz: the fuzz targets, a minute each (docs/fuzzing.md)"
+scripts/fuzz.sh 60 2>&1 | tee build/logs/fuzz.log || status=1
+count_summary build/logs/fuzz.log 'fuzz: '
 
 log "tier 3: end-to-end tests in a QEMU VM with a real kernel and cuse.ko"
 scripts/vm/tier3.sh build/release 2>&1 | tee build/logs/vm.log || status=1

@@ -370,7 +370,11 @@ TEST_CASE("usage errors: exit 2, a message, nothing sent") {
     };
     FakeServer server;
     server.answer("dump", {{"ok", true}, {"state", json::object()}});
-    for (const auto& [args, message] : cases) {
+    // Not a structured binding: INFO() captures args in a lambda, which
+    // clang 14 refuses for a binding (C++20 allows it; clang 16 does too).
+    for (const auto& test_case : cases) {
+        const std::vector<std::string>& args = test_case.first;
+        const std::string& message = test_case.second;
         const Run r = iommuctl_at(server.path(), args);
         INFO("args: ", json(args).dump(), "\nstderr: ", r.err);
         CHECK(r.status == 2);

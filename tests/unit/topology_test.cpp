@@ -413,10 +413,17 @@ TEST_CASE("errors in the JSON text itself") {
         {"duplicate key after nested arrays",
          R"({"iommus": [[1, [2]], {"x": {"y": []}}], "devices": [{}, {"a": 1, "a": 2}]})", "/devices/1/a",
          "duplicate key"},
+        // Found by fuzz_topology: a number no double holds was answered
+        // with the parser's internal exception text and no path.
+        {"number too large", R"({"devices": [], "iommus": [{"name": "u", "address_width": 1e999}]})",
+         "/iommus/0/address_width", "number out of range"},
+        {"number too large in an array", R"({"devices": [1, -1e999], "iommus": []})", "/devices/1",
+         "number out of range"},
     };
     for (const Case& c : cases) {
         CAPTURE(c.what);
         const TopologyError e = error_of(c.text);
+        CHECK(e.message.find("internal") == std::string::npos);
         CHECK(e.path == c.path);
         CHECK_MESSAGE(e.message.find(c.word) != std::string::npos, e.message);
     }
