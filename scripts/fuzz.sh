@@ -18,9 +18,13 @@ jobs=${FUZZ_JOBS:-1}
 targets=(dispatcher control topology)
 
 ensure_packages "${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
-build_fuzz >/dev/null
-
-mkdir -p build/fuzz/artifacts build/logs
+mkdir -p build/logs
+if ! build_fuzz >build/logs/fuzz-build.log 2>&1; then
+    tail -n 30 build/logs/fuzz-build.log
+    echo "fuzz: 0 passed, 1 failed (the targets did not build)"
+    exit 1
+fi
+mkdir -p build/fuzz/artifacts
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
