@@ -151,6 +151,7 @@ json cmd_dma(Model& model, const json& request) {
     if (!read_dma_fields(request, fields, &error))
         return error_response(error);
     json brief = brief_answer();
+    JsonScope scope(brief);  // a json's destructor allocates: this one's may run while out of memory
     std::unique_lock lock(model.lock());
     BoundDevice* dev = bound_device_named(model, fields.device, "device", &error);
     if (!dev)
@@ -188,6 +189,7 @@ json cmd_dma_status(Model& model, const json& request) {
                               " from the control socket (never started, never stalled, or its final status "
                               "was returned already)");
     json brief = brief_answer();
+    JsonScope scope(brief);
     DmaReport report;
     const std::optional<DmaJob> done = reap_dma(*found.ctx, id, &report);  // like SIM_DMA_STATUS
     return answer_or_brief(report, done ? &*done : nullptr, brief);
