@@ -30,7 +30,7 @@
 //   7 page        page u8, state u8 (mod 3: unmapped, read-only, read-write)
 //                 in the client
 // The client is a child process (client_process.h); its memory is reset
-// before each input, and the page-table pins limit is 64 pages.
+// before each input, and its locked-memory limit is 64 pages.
 #include <algorithm>
 #include <array>
 #include <cerrno>
