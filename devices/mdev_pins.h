@@ -1,6 +1,8 @@
 // A software mdev's vendor driver pins guest pages through the owning
-// context's IOMMU backend (no side channel: "[PATCH 3/3] VFIO Type1 IOMMU: Add support for mediated devices" (Alex Williamson, Kirti Wankhede, June 2016)), so pins share the
-// MAP_DMA ledger and a page is charged once.
+// context's IOMMU backend, with no side channel ("[PATCH 3/3] VFIO Type1
+// IOMMU: Add support for mediated devices", Alex Williamson and Kirti
+// Wankhede, June 2016), so pins share the MAP_DMA ledger and a page is
+// charged once.
 #pragma once
 
 #include <cstdint>

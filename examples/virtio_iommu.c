@@ -86,7 +86,9 @@ struct virtio_iommu_req_head {
 
 struct virtio_iommu_req_tail {
 	uint8_t	status;
-	uint8_t	reserved[3];	/* the device zeroes them (the review of "[PATCH v4 5/7] iommu: Add virtio-iommu driver", Eric Auger and Jean-Philippe Brucker, November 2018) */
+	/* the device zeroes them (the review of "[PATCH v4 5/7] iommu: Add
+	 * virtio-iommu driver", Eric Auger and Jean-Philippe Brucker, November 2018) */
+	uint8_t	reserved[3];
 };
 
 struct virtio_iommu_req_attach {

@@ -66,7 +66,7 @@ bool is_page_request(const Model& model, const BoundDevice& dev, uint32_t attach
     if (fault.flags & IOMMU_FAULT_STAGE1)
         return true;
     // Stage 2 of a nested IOASID is the host's business (nested IOPF:
-    // "[RFC PATCH v3 8/8] vfio: Add nested IOPF support" (Shenming Lu, May 2021)).
+    // "[RFC PATCH v3 8/8] vfio: Add nested IOPF support", Shenming Lu, May 2021).
     auto it = dev.attachments.find(attachment_key);
     return it != dev.attachments.end() && it->second.space->kind() == IoasKind::kKernelManaged;
 }

@@ -1,9 +1,10 @@
 // Turning a translation fault into what the RFC's section 4.6 prescribes:
 // the fault's device and address space become a record in the fault region
 // of the device's consumer; a page request stays pending until answered.
-// The rules of "iommu: introduce device fault report API" (Jacob Pan, May 2018): without a consumer nothing is reported (page requests
-// are answered INVALID at once); a device whose page request got FAILURE
-// reports none until re-attached.
+// The rules of "iommu: introduce device fault report API" (Jacob Pan, May
+// 2018): without a consumer nothing is reported (page requests are answered
+// INVALID at once); a device whose page request got FAILURE reports none
+// until re-attached.
 #pragma once
 
 #include <cstdint>

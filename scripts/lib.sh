@@ -3,9 +3,10 @@
 # here, idempotently, so a clean clone needs nothing done by hand.
 
 # Packages to build the daemon and its tests (graphviz: the test that
-# renders `iommuctl dump --dot`).
+# renders `iommuctl dump --dot`; python3 and jq: the trace test runs
+# scripts/trace-normalize.sh with each, and fails without them).
 BUILD_PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libboost-dev
-                nlohmann-json3-dev doctest-dev graphviz)
+                nlohmann-json3-dev doctest-dev graphviz python3 jq)
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -23,6 +23,15 @@ if [ -z "$tool" ]; then
         exit 2
     fi
 fi
+case $tool in
+python3 | jq)
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        # Named but absent: say so, rather than exec's bare "not found".
+        echo "trace-normalize.sh: TRACE_NORMALIZE_TOOL=$tool, but $tool is not installed" >&2
+        exit 2
+    fi
+    ;;
+esac
 
 case $tool in
 python3)

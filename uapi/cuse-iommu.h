@@ -213,8 +213,9 @@ struct iommu_ioasid_free {
  *                 identity);
  *         EINVAL  no READ/WRITE flag, misaligned vaddr/iova/size, size 0,
  *                 iova+size or vaddr+size wraps, vaddr+size beyond 2^48, or
- *                 the range is outside the aperture ([0, 2^48), narrowed
- *                 to the address width of the attached devices' IOMMUs);
+ *                 iova+size beyond the aperture end (2^48, narrowed to
+ *                 2^address_width of the attached devices' IOMMUs); a
+ *                 range ending exactly there (the last page) is accepted;
  *         EADDRINUSE  the range overlaps a reserved or MSI region of an
  *                 attached device's IOMMU;
  *         EEXIST  the range overlaps an existing mapping;

@@ -1,5 +1,7 @@
-// Locked-memory accounting ("[PATCH 3/3] VFIO Type1 IOMMU: Add support for mediated devices" (Alex Williamson, Kirti Wankhede, June 2016)): one ledger for MAP_DMA and software
-// mdev pins, each page charged once, ENOMEM with nothing changed.
+// Locked-memory accounting ("[PATCH 3/3] VFIO Type1 IOMMU: Add support for
+// mediated devices", Alex Williamson and Kirti Wankhede, June 2016): one
+// ledger for MAP_DMA and software mdev pins, each page charged once, ENOMEM
+// with nothing changed.
 #include <doctest/doctest.h>
 
 #include <cerrno>

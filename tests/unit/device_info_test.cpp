@@ -272,18 +272,32 @@ TEST_CASE("PASID and PRI need both the device and its IOMMU") {
     CHECK(resv_regions(b, caps[2].second).empty());
 }
 
-TEST_CASE("the largest answer (64 reserved regions) fits IOMMU_ARGSZ_MAX") {
+TEST_CASE("answer sizes for the default topology are the ones docs/uapi.md and docs/topology.md give") {
+    const Topology& topo = default_topology();
+    const std::pair<const char*, size_t> documented[] = {
+        {"nic0", 160}, {"nic1", 160}, {"nic2", 160}, {"accel0", 184}, {"gpu0", 160},
+        {"mdev0", 160}, {"mdev1", 160}, {"vmdev0", 72}, {"legacy0", 200},
+    };
+    for (const auto& [name, size] : documented) {
+        CAPTURE(name);
+        CHECK(full_info(topo, name).needed == size);
+    }
+}
+
+TEST_CASE("the largest answer (64 reserved regions and a PRI capability) fits IOMMU_ARGSZ_MAX") {
     std::string regions;
     for (int i = 0; i < 64; ++i)
         regions += (i ? "," : "") + std::string(R"({"start": )") + std::to_string(0x10000 * (i + 1)) +
                    R"(, "size": "4K", "type": "reserved"})";
     const std::string text = R"({"iommus": [{"name": "u", "address_width": 48, "page_sizes": ["4K"],
-        "reserved_regions": [)" + regions + R"(]}],
-        "devices": [{"name": "d", "type": "pci", "bdf": "00:01.0", "iommu": "u", "group": 0}]})";
+        "pasid_width": 20, "iopf": true, "reserved_regions": [)" + regions + R"(]}],
+        "devices": [{"name": "d", "type": "pci", "bdf": "00:01.0", "iommu": "u", "group": 0,
+                     "pasid": true, "pri": true}]})";
     auto result = parse_topology(text);
     REQUIRE(std::holds_alternative<Topology>(result));
     const Topology& topo = std::get<Topology>(result);
     const Answer a = get_info(topo, "d", IOMMU_ARGSZ_MAX);
+    CHECK(a.needed == 2704);  // the largest possible, as the docs say
     CHECK(a.needed <= IOMMU_ARGSZ_MAX);
     const auto caps = walk(a);
     CHECK(iova_ranges(a, caps[1].second).size() == 65);

@@ -97,6 +97,32 @@ TEST_CASE("get-info: too small a buffer gets the needed size back") {
     CHECK(f.call(IOMMU_DEVICE_GET_INFO, info) == -ENOENT);
 }
 
+// What reaches the caller is min(argsz, needed) bytes (docs/uapi.md, "Buffer
+// sizes"): a short buffer is zeroed after the struct, a long one's bytes past
+// the answer are not written at all.
+TEST_CASE("get-info writes back min(argsz, needed) bytes") {
+    Fixture f;
+    REQUIRE(f.bind("nic0", 9) == 0);
+    const auto request = [](size_t argsz) {
+        std::vector<std::byte> bytes(argsz, std::byte{0x5a});  // the tail is output space: any bytes
+        iommu_device_info info{};
+        info.argsz = static_cast<uint32_t>(argsz);
+        info.cookie = 9;
+        std::memcpy(bytes.data(), &info, sizeof(info));
+        return bytes;
+    };
+    constexpr size_t kNeeded = 160;  // nic0's whole answer
+    std::vector<std::byte> out;
+
+    REQUIRE(f.raw(IOMMU_DEVICE_GET_INFO, request(sizeof(iommu_device_info) + 16), &out).result == 0);
+    REQUIRE(out.size() == sizeof(iommu_device_info) + 16);
+    for (size_t i = sizeof(iommu_device_info); i < out.size(); ++i)
+        CHECK(out[i] == std::byte{0});
+
+    REQUIRE(f.raw(IOMMU_DEVICE_GET_INFO, request(kNeeded + 64), &out).result == 0);
+    CHECK(out.size() == kNeeded);
+}
+
 TEST_CASE("IOASID kinds are chosen at alloc, with every attribute") {
     Fixture f;
     const long parent = f.alloc();

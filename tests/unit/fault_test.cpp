@@ -367,8 +367,9 @@ TEST_CASE("the records listener hears which context got records") {
 }
 
 TEST_CASE("nested IOPF: stage-2 faults on IOPF mappings never reach the user") {
-    // Nested IOPF ("[RFC PATCH v3 8/8] vfio: Add nested IOPF support" (Shenming Lu, May 2021)): the parent maps the guest's memory with IOPF; stage-1 faults
-    // go to the user, stage-2 ones on IOPF mappings are the host's.
+    // Nested IOPF ("[RFC PATCH v3 8/8] vfio: Add nested IOPF support", Shenming
+    // Lu, May 2021): the parent maps the guest's memory with IOPF; stage-1
+    // faults go to the user, stage-2 ones on IOPF mappings are the host's.
     Fixture f;
     Buffer tables(4 * K4), data(2 * K4);
     const uint64_t tables_gpa = 0x10000000, data_gpa = 0x20000000, iova = 0x40000000;

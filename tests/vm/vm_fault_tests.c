@@ -379,9 +379,10 @@ static long accel_setup(struct ctx *c, long pasid, int reg)
 #define PR_PASID	5
 
 /*
- * The consumer of "iommu: introduce device fault report API" (Jacob Pan, May 2018): epoll on the eventfd and on /dev/iommu; a DMA
- * stalls on an unmapped page; the consumer reads the page request, maps its
- * own buffer there and answers SUCCESS; the DMA completes into that buffer.
+ * The consumer of "iommu: introduce device fault report API" (Jacob Pan, May
+ * 2018): epoll on the eventfd and on /dev/iommu; a DMA stalls on an unmapped
+ * page; the consumer reads the page request, maps its own buffer there and
+ * answers SUCCESS; the DMA completes into that buffer.
  */
 static int t_iopf_epoll_roundtrip(struct ctx *c)
 {
