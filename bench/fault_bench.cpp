@@ -9,9 +9,9 @@
 #include <unistd.h>
 #include <vector>
 
-#include "../dispatcher/caller.h"
+#include "../core/caller.h"
 #include "../dispatcher/dispatcher.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 
 using namespace ciommu;

@@ -14,7 +14,7 @@
 
 #include "../devices/device_ops.h"
 #include "../devices/translation.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "../ioasid/ioasid_ops.h"
 #include "cuse-iommu.h"
 

@@ -1,7 +1,7 @@
 // device-add and device-remove: hot-plug through devices/hotplug.h, with
 // the topology parser's errors turned into "<field path>: <message>".
 #include "../devices/hotplug.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "control_commands.h"
 #include "request_fields.h"
 #include "safe_json.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../devices/dma_engine.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "../fault-region/stalled_dma.h"
 #include <algorithm>
 #include <mutex>

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "../devices/device_info.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "../fault-region/fault_injection.h"
 #include "control_commands.h"
 #include "control_names.h"

@@ -6,8 +6,8 @@
 
 #include "../devices/topology.h"
 #include "../dispatcher/dispatcher.h"
-#include "../dispatcher/model.h"
-#include "../dispatcher/model_check.h"
+#include "../core/model.h"
+#include "../core/model_check.h"
 #include "control_commands.h"
 #include "control_server.h"
 #include "json_line.h"
@@ -98,7 +98,7 @@ json cmd_dump(Model& model, const json& request) {
     return json_object("ok", true, "state", dump_state(model));
 }
 
-// The model's invariants on a live daemon (dispatcher/model_check.h): calls
+// The model's invariants on a live daemon (core/model_check.h): calls
 // may be running, so a DMA slot taken by a call not done yet is no fault.
 json cmd_check(Model& model, const json& request) {
     Fields f(request, {});

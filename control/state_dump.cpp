@@ -5,7 +5,7 @@
 
 #include "../devices/bound_device.h"
 #include "../devices/device_info.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "control_names.h"
 #include "safe_json.h"
 #include "cuse-iommu.h"

@@ -22,7 +22,7 @@
 #include <unordered_map>
 
 #include "../dispatcher/dispatcher.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 #include "trace_decoders.h"
 

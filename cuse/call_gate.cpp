@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <functional>
 
-#include "../dispatcher/caller.h"
-#include "../dispatcher/context.h"
+#include "../core/caller.h"
+#include "../core/context.h"
 #include "../dispatcher/dispatcher.h"
 #include "../ioasid/process.h"
 

@@ -12,8 +12,8 @@
 #include <cuse_lowlevel.h>
 #include <fuse_lowlevel.h>
 
-#include "../dispatcher/caller.h"
-#include "../dispatcher/context.h"
+#include "../core/caller.h"
+#include "../core/context.h"
 #include "../dispatcher/dispatcher.h"
 #include "cuse-iommu.h"
 #include "call_gate.h"

@@ -26,7 +26,7 @@
 #include "../control/control_server.h"
 #include "../control/trace_writer.h"
 #include "../devices/topology.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse_device.h"
 
 namespace {

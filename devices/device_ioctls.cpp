@@ -1,12 +1,13 @@
 // The device commands: bind, unbind, get-info, attach, detach.
+#include "device_ioctls.h"
+
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <span>
 
-#include "../dispatcher/context.h"
-#include "../dispatcher/handlers.h"
-#include "../dispatcher/model.h"
+#include "../core/context.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 #include "device_info.h"
 #include "device_ops.h"

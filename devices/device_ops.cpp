@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "../fault-region/page_requests.h"
 #include "../fault-region/stalled_dma.h"
 #include "mdev_pins.h"

@@ -1,6 +1,6 @@
 #include "dma_engine.h"
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {

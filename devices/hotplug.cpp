@@ -1,6 +1,6 @@
 #include "hotplug.h"
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "../fault-region/fault_router.h"
 #include "cuse-iommu.h"
 #include "device_ops.h"

@@ -4,7 +4,7 @@
 #include <new>
 #include <tuple>
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "bound_device.h"
 
 namespace ciommu {

@@ -1,14 +1,15 @@
 // Device-side simulation commands: what real hardware and a vendor driver
 // would do -- DMA through the IOMMU, and a software mdev's page pinning.
+#include "sim_ioctls.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <new>
 
-#include "../dispatcher/caller.h"
-#include "../dispatcher/context.h"
-#include "../dispatcher/handlers.h"
-#include "../dispatcher/model.h"
+#include "../core/caller.h"
+#include "../core/context.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 #include "../fault-region/fault_router.h"
 #include "../fault-region/stalled_dma.h"

@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "../ioasid/x86_pgtable.h"
 #include "cuse-iommu.h"
 

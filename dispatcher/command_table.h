@@ -5,40 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 
+#include "../core/call_env.h"
+
 namespace ciommu {
-
-class Model;
-struct Context;
-class Caller;
-class Process;
-
-// What a handler gets: the model, the caller's context and identity, and
-// either the raw ioctl argument (value commands) or the zero-extended struct
-// (struct commands), which it may update for copy-out.  The model lock is
-// held around the handler, unless the command's row says the handler takes
-// it itself (CommandSpec::self_locked).
-struct CallEnv {
-    Model& model;
-    Context& ctx;
-    const Caller& caller;
-    uint64_t arg;     // the ioctl argument as passed (a value or a pointer)
-    void* args;       // struct commands: the command's struct; else nullptr
-    uint32_t argsz;   // struct commands: the caller's argsz
-    size_t out_len;   // struct commands that copy out: bytes to write back
-                      // (preset to min(argsz, struct_size); a command with
-                      // an output tail may set up to argsz)
-
-    // The calling process, held by identity (ioasid/process.h); nullptr if
-    // it cannot be opened.  Costs system calls on the caller's process:
-    // call it without the model lock.
-    std::shared_ptr<Process> caller_process() const;
-};
-
-// >= 0: the ioctl() result; < 0: -errno.
-using Handler = long (*)(CallEnv& env);
 
 enum class ArgKind {
     kValue,   // the argument is a number (like VFIO_CHECK_EXTENSION)

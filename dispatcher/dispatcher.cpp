@@ -5,11 +5,11 @@
 #include <cstring>
 #include <vector>
 
-#include "caller.h"
+#include "../core/caller.h"
 #include "command_table.h"
 #include "cuse-iommu.h"
 #include "../fault-region/page_requests.h"
-#include "model.h"
+#include "../core/model.h"
 #include "../ioasid/process.h"
 
 namespace ciommu {
@@ -52,8 +52,6 @@ struct Dispatcher::ArgBytes {
     size_t read = 0;      // valid bytes of raw (the trace's view: min(read, argsz))
     size_t written = 0;   // bytes of args written back
 };
-
-ProcessRef CallEnv::caller_process() const { return model.processes().for_caller(caller.tgid()); }
 
 Context* Dispatcher::open(pid_t opener) {
     Context* ctx;

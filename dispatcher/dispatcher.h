@@ -16,7 +16,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "new_records.h"
+#include "../core/new_records.h"
 
 struct iommu_fault_record;
 

@@ -1,10 +1,10 @@
 // IOMMU_GET_STATS (one context, as its user sees it) and
 // IOMMU_SIM_DAEMON_STATS (object counts across the whole daemon, the way a
 // test harness looks at the kernel to prove nothing leaked).
-#include "caller.h"
+#include "../core/caller.h"
 #include "cuse-iommu.h"
 #include "handlers.h"
-#include "model.h"
+#include "../core/model.h"
 
 namespace ciommu {
 namespace {

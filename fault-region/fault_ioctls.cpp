@@ -1,5 +1,7 @@
 // The fault commands: a device's consumer, the eventfd, page responses, the
 // region's settings and counters, and (simulation) injecting a raw fault.
+#include "fault_ioctls.h"
+
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -7,9 +9,8 @@
 #include <unistd.h>
 
 #include "../devices/translation.h"
-#include "../dispatcher/caller.h"
-#include "../dispatcher/handlers.h"
-#include "../dispatcher/model.h"
+#include "../core/caller.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 #include "eventfd_signal.h"
 #include "fault_injection.h"

@@ -1,7 +1,7 @@
 #include "fault_router.h"
 
 #include "../devices/translation.h"
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {

@@ -2,7 +2,7 @@
 
 #include <cerrno>
 
-#include "../dispatcher/model.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 #include "fault_router.h"
 

@@ -1,12 +1,13 @@
 // The IOASID commands: allocate and free address spaces, map and unmap,
 // invalidate cached translations of user-managed ones.
+#include "ioasid_ioctls.h"
+
 #include <cerrno>
 #include <mutex>
 
-#include "../dispatcher/caller.h"
-#include "../dispatcher/context.h"
-#include "../dispatcher/handlers.h"
-#include "../dispatcher/model.h"
+#include "../core/caller.h"
+#include "../core/context.h"
+#include "../core/model.h"
 #include "cuse-iommu.h"
 #include "ioasid_ops.h"
 

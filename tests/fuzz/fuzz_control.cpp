@@ -19,10 +19,10 @@
 #include <nlohmann/json.hpp>
 
 #include "../../control/control_server.h"
-#include "../../dispatcher/caller.h"
-#include "../../dispatcher/context.h"
+#include "../../core/caller.h"
+#include "../../core/context.h"
 #include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
+#include "../../core/model.h"
 #include "client_process.h"
 #include "cuse-iommu.h"
 #include "model_state.h"

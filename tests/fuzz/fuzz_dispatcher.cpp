@@ -42,11 +42,11 @@
 #include <linux/ioctl.h>
 #include <span>
 
-#include "../../dispatcher/caller.h"
+#include "../../core/caller.h"
 #include "../../dispatcher/command_table.h"
-#include "../../dispatcher/context.h"
+#include "../../core/context.h"
 #include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
+#include "../../core/model.h"
 #include "client_process.h"
 #include "cuse-iommu.h"
 #include "input_reader.h"

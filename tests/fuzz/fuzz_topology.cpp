@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "../../devices/topology.h"
-#include "../../dispatcher/model.h"
+#include "../../core/model.h"
 #include "model_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "../../dispatcher/model.h"
-#include "../../dispatcher/model_check.h"
+#include "../../core/model.h"
+#include "../../core/model_check.h"
 
 namespace fuzz {
 namespace {

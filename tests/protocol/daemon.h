@@ -15,7 +15,7 @@
 
 #include "../../cuse/cuse_device.h"
 #include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
+#include "../../core/model.h"
 #include "cuse-iommu.h"
 #include "fake_kernel.h"
 

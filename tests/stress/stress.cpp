@@ -61,11 +61,11 @@
 
 #include "../../control/control_server.h"
 #include "../../control/trace_writer.h"
-#include "../../dispatcher/caller.h"
+#include "../../core/caller.h"
 #include "../../dispatcher/command_table.h"
-#include "../../dispatcher/context.h"
+#include "../../core/context.h"
 #include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
+#include "../../core/model.h"
 #include "cuse-iommu.h"
 
 using namespace ciommu;

@@ -10,7 +10,7 @@
 //     reaches a noexcept function (that would abort the child) -- while a
 //     failure unwinds, memory stays exhausted, so a destructor or cleanup
 //     that allocates is found too;
-//   - the model's invariants hold after every step (dispatcher/model_check.h);
+//   - the model's invariants hold after every step (core/model_check.h);
 //   - a context that got fault records in a step had its readers woken (the
 //     records listener told its id, or kEveryContext when the note of it
 //     found no memory): out of memory never loses a wakeup;

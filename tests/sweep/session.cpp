@@ -16,10 +16,10 @@
 #include "../../control/control_server.h"
 #include "../../control/safe_json.h"
 #include "../../control/state_dump.h"
-#include "../../dispatcher/caller.h"
+#include "../../core/caller.h"
 #include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
-#include "../../dispatcher/model_check.h"
+#include "../../core/model.h"
+#include "../../core/model_check.h"
 #include "../../ioasid/x86_pgtable.h"
 #include "cuse-iommu.h"
 

@@ -2,7 +2,7 @@
 // every refusal (which must change nothing), and what dump shows.
 #include <unistd.h>
 
-#include "../../dispatcher/context.h"
+#include "../../core/context.h"
 #include "control_test_util.h"
 
 using namespace ciommu;

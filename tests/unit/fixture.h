@@ -13,11 +13,11 @@
 #include <unistd.h>
 #include <vector>
 
-#include "../../dispatcher/caller.h"
+#include "../../core/caller.h"
 #include "../../dispatcher/command_table.h"
 #include "../../dispatcher/dispatcher.h"
-#include "../../dispatcher/model.h"
-#include "../../dispatcher/model_check.h"
+#include "../../core/model.h"
+#include "../../core/model_check.h"
 #include "cuse-iommu.h"
 
 namespace ciommu::test {
@@ -63,7 +63,7 @@ struct Fixture {
         dispatcher.release(ctx);
         check();
     }
-    // The model's invariants (dispatcher/model_check.h), each broken one a
+    // The model's invariants (core/model_check.h), each broken one a
     // failed check.
     void check() {
         std::lock_guard guard(model.lock());

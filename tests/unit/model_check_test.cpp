@@ -1,4 +1,4 @@
-// The invariant checker (dispatcher/model_check.h) must see every kind of
+// The invariant checker (core/model_check.h) must see every kind of
 // inconsistency it claims to: each case breaks one cross-reference behind
 // the model's back and expects a complaint naming it.  (Every Fixture also
 // runs the checker when it ends, so every other test checks the model too.)
