@@ -17,7 +17,10 @@ class Process;
 
 // What a handler gets: the model, the caller's context and identity, and
 // either the raw ioctl argument (value commands) or the zero-extended struct
-// (struct commands), which it may update for copy-out.  The model lock is
+// (struct commands).  A struct command's handler is typed,
+// long (CallEnv&, const iommu_x&) -- or iommu_x& if it updates the struct
+// for copy-out -- and its row (dispatcher/command_table.cpp) passes it the
+// struct from `args`.  The model lock is
 // held around the handler, unless the command's row says the handler takes
 // it itself (CommandSpec::self_locked).
 struct CallEnv {
@@ -37,7 +40,8 @@ struct CallEnv {
     std::shared_ptr<Process> caller_process() const;
 };
 
-// >= 0: the ioctl() result; < 0: -errno.
+// >= 0: the ioctl() result; < 0: -errno.  The untyped entry the dispatcher
+// calls (a value command's handler, or a typed handler's wrapper).
 using Handler = long (*)(CallEnv& env);
 
 }  // namespace ciommu

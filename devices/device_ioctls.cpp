@@ -21,21 +21,18 @@ std::optional<uint32_t> pasid_if(uint32_t flags, uint32_t pasid) {
 
 }  // namespace
 
-long ioctl_device_bind(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_device_bind*>(env.args);
+long ioctl_device_bind(CallEnv& env, const iommu_device_bind& req) {
     const size_t len = strnlen(req.name, sizeof(req.name));
     if (len == sizeof(req.name))
         return -EINVAL;  // not NUL-terminated
     return bind_device(env.model, env.ctx, std::string_view(req.name, len), req.cookie);
 }
 
-long ioctl_device_unbind(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_device_unbind*>(env.args);
+long ioctl_device_unbind(CallEnv& env, const iommu_device_unbind& req) {
     return unbind_device(env.model, env.ctx, req.cookie);
 }
 
-long ioctl_device_get_info(CallEnv& env) {
-    auto& req = *static_cast<iommu_device_info*>(env.args);
+long ioctl_device_get_info(CallEnv& env, iommu_device_info& req) {
     const BoundDevice* dev = env.ctx.find_device(req.cookie);
     if (!dev)
         return -ENOENT;
@@ -47,13 +44,11 @@ long ioctl_device_get_info(CallEnv& env) {
     return 0;
 }
 
-long ioctl_device_attach(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_device_attach*>(env.args);
+long ioctl_device_attach(CallEnv& env, const iommu_device_attach& req) {
     return attach_device(env.model, env.ctx, req.cookie, req.ioasid, pasid_if(req.flags, req.pasid));
 }
 
-long ioctl_device_detach(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_device_detach*>(env.args);
+long ioctl_device_detach(CallEnv& env, const iommu_device_detach& req) {
     return detach_device(env.model, env.ctx, req.cookie, pasid_if(req.flags, req.pasid));
 }
 

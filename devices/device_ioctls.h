@@ -6,12 +6,18 @@
 
 #include "../core/call_env.h"
 
+struct iommu_device_bind;
+struct iommu_device_unbind;
+struct iommu_device_info;
+struct iommu_device_attach;
+struct iommu_device_detach;
+
 namespace ciommu {
 
-long ioctl_device_bind(CallEnv& env);
-long ioctl_device_unbind(CallEnv& env);
-long ioctl_device_get_info(CallEnv& env);
-long ioctl_device_attach(CallEnv& env);
-long ioctl_device_detach(CallEnv& env);
+long ioctl_device_bind(CallEnv& env, const iommu_device_bind& req);
+long ioctl_device_unbind(CallEnv& env, const iommu_device_unbind& req);
+long ioctl_device_get_info(CallEnv& env, iommu_device_info& req);
+long ioctl_device_attach(CallEnv& env, const iommu_device_attach& req);
+long ioctl_device_detach(CallEnv& env, const iommu_device_detach& req);
 
 }  // namespace ciommu

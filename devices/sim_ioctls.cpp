@@ -79,8 +79,7 @@ void unadmit(CallEnv& env, const DmaJob& job) {
 // Admitted under the lock; the caller's buffer read without it; run page
 // by page (the lock dropped around memory); a read's bytes written back to
 // the caller without the lock.
-long ioctl_sim_dma(CallEnv& env) {
-    auto& req = *static_cast<iommu_sim_dma*>(env.args);
+long ioctl_sim_dma(CallEnv& env, iommu_sim_dma& req) {
     DmaJob job;
     bool may_stall;
     {
@@ -110,8 +109,7 @@ long ioctl_sim_dma(CallEnv& env) {
 // A finished read hands its bytes to @data now: to the caller's own memory
 // if it is the initiator, else through the initiator's Process (which
 // fails once the initiator is gone).
-long ioctl_sim_dma_status(CallEnv& env) {
-    auto& req = *static_cast<iommu_sim_dma_status*>(env.args);
+long ioctl_sim_dma_status(CallEnv& env, iommu_sim_dma_status& req) {
     DmaReport report;
     std::optional<DmaJob> done;
     {
@@ -144,15 +142,13 @@ long check_pin_request(const iommu_sim_mdev_pin& req) {
 
 }  // namespace
 
-long ioctl_sim_mdev_pin(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_sim_mdev_pin*>(env.args);
+long ioctl_sim_mdev_pin(CallEnv& env, const iommu_sim_mdev_pin& req) {
     if (long err = check_pin_request(req))
         return err;
     return mdev_pin(env.model, env.ctx, req.cookie, req.iova, req.npages, req.flags & IOMMU_SIM_PIN_WRITE);
 }
 
-long ioctl_sim_mdev_unpin(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_sim_mdev_pin*>(env.args);
+long ioctl_sim_mdev_unpin(CallEnv& env, const iommu_sim_mdev_pin& req) {
     if (long err = check_pin_request(req))
         return err;
     return mdev_unpin(env.model, env.ctx, req.cookie, req.iova, req.npages);

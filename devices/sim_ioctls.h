@@ -6,11 +6,15 @@
 
 #include "../core/call_env.h"
 
+struct iommu_sim_dma;
+struct iommu_sim_dma_status;
+struct iommu_sim_mdev_pin;
+
 namespace ciommu {
 
-long ioctl_sim_dma(CallEnv& env);
-long ioctl_sim_dma_status(CallEnv& env);
-long ioctl_sim_mdev_pin(CallEnv& env);
-long ioctl_sim_mdev_unpin(CallEnv& env);
+long ioctl_sim_dma(CallEnv& env, iommu_sim_dma& req);
+long ioctl_sim_dma_status(CallEnv& env, iommu_sim_dma_status& req);
+long ioctl_sim_mdev_pin(CallEnv& env, const iommu_sim_mdev_pin& req);
+long ioctl_sim_mdev_unpin(CallEnv& env, const iommu_sim_mdev_pin& req);
 
 }  // namespace ciommu

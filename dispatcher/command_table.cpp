@@ -1,117 +1,201 @@
+// The rows: one declaration per command (command_row.h says how to read
+// one).  Each row's struct is named S inside its lambda so the field
+// macros can name its members.
 #include "command_table.h"
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
+#include <iterator>
 #include <linux/ioctl.h>
 
+#include "arg_checks.h"
+#include "command_row.h"
 #include "cuse-iommu.h"
+#include "extensions.h"
 #include "handlers.h"
+#include "uapi_names.h"
 
 namespace ciommu {
+
 namespace {
 
-#define OFFSET_END(type, field) (offsetof(type, field) + sizeof(type::field))
-#define RESERVED(type, field) ReservedField{offsetof(type, field), sizeof(type::field)}
+using namespace rows;
+using names::kCaches, names::kDmaStatus, names::kFaultFlags, names::kFormats, names::kGranularity,
+    names::kInfoFlags, names::kInvPasid, names::kPerm, names::kReasons, names::kRespCodes;
+constexpr const Convention& kRfc = kRfcConvention;
 
-constexpr CommandSpec value_command(unsigned nr, const char* name, Handler handler) {
-    return {nr, name, ArgKind::kValue, 0, 0, 0, false, false, {}, handler, false};
-}
-
-// A struct command; min_size is offsetofend() of its last mandatory field.
-template <typename Struct>
-constexpr CommandSpec struct_command(unsigned nr, const char* name, size_t min_size, uint32_t valid_flags,
-                                     bool copies_out, Handler handler, ReservedField reserved = {}) {
-    return {nr, name, ArgKind::kStruct, sizeof(Struct), static_cast<uint32_t>(min_size), valid_flags,
-            copies_out, false, {reserved, {}}, handler, false};
-}
-
-constexpr CommandSpec with_output_tail(CommandSpec spec) {
-    spec.output_tail = true;
-    return spec;
-}
-
-constexpr CommandSpec self_locked(CommandSpec spec) {
-    spec.self_locked = true;
-    return spec;
-}
-
-constexpr bool kCopiesOut = true, kInputOnly = false;
-
-constexpr std::array kCommands = {
-    value_command(IOMMU_NR_GET_API_VERSION, "GET_API_VERSION", ioctl_get_api_version),
-    value_command(IOMMU_NR_CHECK_EXTENSION, "CHECK_EXTENSION", ioctl_check_extension),
-    with_output_tail(struct_command<iommu_device_info>(
-        IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO", sizeof(iommu_device_info), 0, kCopiesOut,
-        ioctl_device_get_info, RESERVED(iommu_device_info, __reserved))),
-    self_locked(struct_command<iommu_ioasid_alloc>(
-        IOMMU_NR_IOASID_ALLOC, "IOASID_ALLOC", OFFSET_END(iommu_ioasid_alloc, flags),
-        IOMMU_IOASID_USER_PGTABLE | IOMMU_IOASID_IDENTITY | IOMMU_IOASID_ENFORCE_SNOOP, kInputOnly,
-        ioctl_ioasid_alloc)),
-    struct_command<iommu_ioasid_free>(
-        IOMMU_NR_IOASID_FREE, "IOASID_FREE", OFFSET_END(iommu_ioasid_free, ioasid), 0, kInputOnly,
-        ioctl_ioasid_free, RESERVED(iommu_ioasid_free, __reserved)),
-    self_locked(struct_command<iommu_map_dma>(
-        IOMMU_NR_MAP_DMA, "MAP_DMA", OFFSET_END(iommu_map_dma, size),
-        IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE | IOMMU_MAP_DMA_IOPF,
-        kInputOnly, ioctl_map_dma, RESERVED(iommu_map_dma, __reserved))),
-    struct_command<iommu_unmap_dma>(
-        IOMMU_NR_UNMAP_DMA, "UNMAP_DMA", OFFSET_END(iommu_unmap_dma, size), IOMMU_UNMAP_DMA_ALL, kCopiesOut,
-        ioctl_unmap_dma, RESERVED(iommu_unmap_dma, __reserved)),
-    struct_command<iommu_invalidate_cache>(
-        IOMMU_NR_INVALIDATE_CACHE, "INVALIDATE_CACHE", OFFSET_END(iommu_invalidate_cache, size), 0,
-        kInputOnly, ioctl_invalidate_cache),
-    struct_command<iommu_device_bind>(
-        IOMMU_NR_DEVICE_BIND, "DEVICE_BIND", OFFSET_END(iommu_device_bind, cookie), 0, kInputOnly,
-        ioctl_device_bind),
-    struct_command<iommu_device_unbind>(
-        IOMMU_NR_DEVICE_UNBIND, "DEVICE_UNBIND", OFFSET_END(iommu_device_unbind, cookie), 0, kInputOnly,
-        ioctl_device_unbind),
-    struct_command<iommu_device_attach>(
-        IOMMU_NR_DEVICE_ATTACH, "DEVICE_ATTACH", OFFSET_END(iommu_device_attach, pasid), IOMMU_ATTACH_PASID,
-        kInputOnly, ioctl_device_attach),
-    struct_command<iommu_device_detach>(
-        IOMMU_NR_DEVICE_DETACH, "DEVICE_DETACH", OFFSET_END(iommu_device_detach, pasid), IOMMU_ATTACH_PASID,
-        kInputOnly, ioctl_device_detach, RESERVED(iommu_device_detach, __reserved)),
-    self_locked(struct_command<iommu_stats>(
-        IOMMU_NR_GET_STATS, "GET_STATS", OFFSET_END(iommu_stats, flags), 0, kCopiesOut, ioctl_get_stats)),
-    struct_command<iommu_sim_daemon_stats>(
-        IOMMU_NR_SIM_DAEMON_STATS, "SIM_DAEMON_STATS", OFFSET_END(iommu_sim_daemon_stats, flags), 0, kCopiesOut,
-        ioctl_sim_daemon_stats),
-    self_locked(struct_command<iommu_sim_dma>(
-        IOMMU_NR_SIM_DMA, "SIM_DMA", OFFSET_END(iommu_sim_dma, data), IOMMU_SIM_DMA_WRITE | IOMMU_SIM_DMA_PASID,
-        kCopiesOut, ioctl_sim_dma)),
-    struct_command<iommu_device_fault>(
-        IOMMU_NR_DEVICE_FAULT_REGISTER, "DEVICE_FAULT_REGISTER", OFFSET_END(iommu_device_fault, cookie), 0,
-        kInputOnly, ioctl_device_fault_register),
-    struct_command<iommu_device_fault>(
-        IOMMU_NR_DEVICE_FAULT_UNREGISTER, "DEVICE_FAULT_UNREGISTER", OFFSET_END(iommu_device_fault, cookie), 0,
-        kInputOnly, ioctl_device_fault_unregister),
-    struct_command<iommu_fault_eventfd>(
-        IOMMU_NR_FAULT_SET_EVENTFD, "FAULT_SET_EVENTFD", OFFSET_END(iommu_fault_eventfd, fd), 0, kInputOnly,
-        ioctl_fault_set_eventfd, RESERVED(iommu_fault_eventfd, __reserved)),
-    self_locked(struct_command<iommu_page_response>(
-        IOMMU_NR_PAGE_RESPONSE, "PAGE_RESPONSE", OFFSET_END(iommu_page_response, code), 0, kInputOnly,
-        ioctl_page_response)),
-    struct_command<iommu_fault_region_info>(
-        IOMMU_NR_FAULT_REGION_INFO, "FAULT_REGION_INFO", OFFSET_END(iommu_fault_region_info, flags),
-        IOMMU_FAULT_REGION_SET_DEPTH | IOMMU_FAULT_REGION_SET_TIMEOUT, kCopiesOut, ioctl_fault_region_info),
-    struct_command<iommu_sim_inject_fault>(
-        IOMMU_NR_SIM_INJECT_FAULT, "SIM_INJECT_FAULT", OFFSET_END(iommu_sim_inject_fault, perm),
-        IOMMU_SIM_FAULT_RAW | IOMMU_SIM_FAULT_PASID | IOMMU_SIM_FAULT_RECOVERABLE, kInputOnly,
-        ioctl_sim_inject_fault),
-    self_locked(struct_command<iommu_sim_dma_status>(
-        IOMMU_NR_SIM_DMA_STATUS, "SIM_DMA_STATUS", OFFSET_END(iommu_sim_dma_status, dma_id), 0, kCopiesOut,
-        ioctl_sim_dma_status, RESERVED(iommu_sim_dma_status, __reserved))),
-    struct_command<iommu_sim_mdev_pin>(
-        IOMMU_NR_SIM_MDEV_PIN, "SIM_MDEV_PIN", OFFSET_END(iommu_sim_mdev_pin, npages), IOMMU_SIM_PIN_WRITE,
-        kInputOnly, ioctl_sim_mdev_pin, RESERVED(iommu_sim_mdev_pin, __reserved)),
-    struct_command<iommu_sim_mdev_pin>(
-        IOMMU_NR_SIM_MDEV_UNPIN, "SIM_MDEV_UNPIN", OFFSET_END(iommu_sim_mdev_pin, npages), 0, kInputOnly,
-        ioctl_sim_mdev_unpin, RESERVED(iommu_sim_mdev_pin, __reserved)),
+constexpr CommandSpec kCommands[] = {
+    value_row(IOMMU_NR_GET_API_VERSION, "GET_API_VERSION", ioctl_get_api_version),
+    value_row(IOMMU_NR_CHECK_EXTENSION, "CHECK_EXTENSION", ioctl_check_extension)
+        .value_name("extension", extension_name),
+    [] {
+        using S = iommu_device_info;
+        return struct_row<ioctl_device_get_info>(kRfc, IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO")
+            .fields({IN(cookie, kNumber), OUT(cap_offset, kNumber)})
+            .reserved(RESERVED(__reserved))
+            .out_header(kInfoFlags)
+            .output_tail(Tail::kDeviceInfoCaps);
+    }(),
+    [] {
+        using S = iommu_ioasid_alloc;
+        return struct_row<ioctl_ioasid_alloc>(kRfc, IOMMU_NR_IOASID_ALLOC, "IOASID_ALLOC")
+            .min_end(OFFSET_END(S, flags))
+            .flags({{IOMMU_IOASID_USER_PGTABLE, "USER_PGTABLE"},
+                    {IOMMU_IOASID_IDENTITY, "IDENTITY"},
+                    {IOMMU_IOASID_ENFORCE_SNOOP, "ENFORCE_SNOOP"}})
+            .fields({IN(parent_ioasid, kNumber), IN(pgtable_format, kEnum, kFormats), IN(user_pgd, kHex)})
+            .self_locked();
+    }(),
+    [] {
+        using S = iommu_ioasid_free;
+        return struct_row<ioctl_ioasid_free>(kRfc, IOMMU_NR_IOASID_FREE, "IOASID_FREE")
+            .min_end(OFFSET_END(S, ioasid))
+            .fields({IN(ioasid, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = iommu_map_dma;
+        return struct_row<ioctl_map_dma>(kRfc, IOMMU_NR_MAP_DMA, "MAP_DMA")
+            .flags({{IOMMU_MAP_DMA_READ, "READ"}, {IOMMU_MAP_DMA_WRITE, "WRITE"}, {IOMMU_MAP_DMA_IOPF, "IOPF"}})
+            .fields({IN(ioasid, kNumber), IN(vaddr, kHex), IN(iova, kHex), IN(size, kNumber)})
+            .reserved(RESERVED(__reserved))
+            .self_locked();
+    }(),
+    [] {
+        using S = iommu_unmap_dma;
+        return struct_row<ioctl_unmap_dma>(kRfc, IOMMU_NR_UNMAP_DMA, "UNMAP_DMA")
+            .flags({{IOMMU_UNMAP_DMA_ALL, "ALL"}})
+            .fields({IN(ioasid, kNumber), IN(iova, kHex), INOUT(size, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = iommu_invalidate_cache;
+        return struct_row<ioctl_invalidate_cache>(kRfc, IOMMU_NR_INVALIDATE_CACHE, "INVALIDATE_CACHE")
+            .fields({IN(ioasid, kNumber), IN(granularity, kEnum, kGranularity), IN(cache, kFlags, kCaches),
+                     IN(pasid, kEnum, kInvPasid), IN(addr, kHex), IN(size, kNumber)});
+    }(),
+    [] {
+        using S = iommu_device_bind;
+        return struct_row<ioctl_device_bind>(kRfc, IOMMU_NR_DEVICE_BIND, "DEVICE_BIND")
+            .fields({IN(name, kText), IN(cookie, kNumber)});
+    }(),
+    [] {
+        using S = iommu_device_unbind;
+        return struct_row<ioctl_device_unbind>(kRfc, IOMMU_NR_DEVICE_UNBIND, "DEVICE_UNBIND")
+            .fields({IN(cookie, kNumber)});
+    }(),
+    [] {
+        using S = iommu_device_attach;
+        return struct_row<ioctl_device_attach>(kRfc, IOMMU_NR_DEVICE_ATTACH, "DEVICE_ATTACH")
+            .flags({{IOMMU_ATTACH_PASID, "PASID"}})
+            .fields({IN(cookie, kNumber), IN(ioasid, kNumber), IN(pasid, kNumber)});
+    }(),
+    [] {
+        using S = iommu_device_detach;
+        return struct_row<ioctl_device_detach>(kRfc, IOMMU_NR_DEVICE_DETACH, "DEVICE_DETACH")
+            .min_end(OFFSET_END(S, pasid))
+            .flags({{IOMMU_ATTACH_PASID, "PASID"}})
+            .fields({IN(cookie, kNumber), IN(pasid, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = iommu_stats;
+        return struct_row<ioctl_get_stats>(kRfc, IOMMU_NR_GET_STATS, "GET_STATS")
+            .min_end(OFFSET_END(S, flags))
+            .fields({OUT(locked_pages, kNumber), OUT(ioasids, kNumber), OUT(devices, kNumber),
+                     OUT(mappings, kNumber), OUT(iotlb_hits, kNumber), OUT(iotlb_misses, kNumber)})
+            .self_locked();
+    }(),
+    [] {
+        using S = iommu_sim_daemon_stats;
+        return struct_row<ioctl_sim_daemon_stats>(kRfc, IOMMU_NR_SIM_DAEMON_STATS, "SIM_DAEMON_STATS")
+            .min_end(OFFSET_END(S, flags))
+            .fields({OUT(contexts, kNumber), OUT(ioasids, kNumber), OUT(mappings, kNumber),
+                     OUT(mapped_bytes, kNumber)});
+    }(),
+    [] {
+        using S = iommu_sim_dma;
+        return struct_row<ioctl_sim_dma>(kRfc, IOMMU_NR_SIM_DMA, "SIM_DMA")
+            .min_end(OFFSET_END(S, data))
+            .flags({{IOMMU_SIM_DMA_WRITE, "WRITE"}, {IOMMU_SIM_DMA_PASID, "PASID"}})
+            .fields({IN(cookie, kNumber), IN(pasid, kNumber), OUT(status, kEnum, kDmaStatus), IN(iova, kHex),
+                     IN(length, kNumber), IN(data, kHex), OUT(bytes_done, kNumber), OUT(fault_addr, kHex),
+                     OUT(fault_reason, kEnum, kReasons), OUT(fault_flags, kFlags, kFaultFlags),
+                     OUT(dma_id, kNumber)})
+            .self_locked();
+    }(),
+    [] {
+        using S = iommu_device_fault;
+        return struct_row<ioctl_device_fault_register>(kRfc, IOMMU_NR_DEVICE_FAULT_REGISTER,
+                                                       "DEVICE_FAULT_REGISTER")
+            .fields({IN(cookie, kNumber)});
+    }(),
+    [] {
+        using S = iommu_device_fault;
+        return struct_row<ioctl_device_fault_unregister>(kRfc, IOMMU_NR_DEVICE_FAULT_UNREGISTER,
+                                                         "DEVICE_FAULT_UNREGISTER")
+            .fields({IN(cookie, kNumber)});
+    }(),
+    [] {
+        using S = iommu_fault_eventfd;
+        return struct_row<ioctl_fault_set_eventfd>(kRfc, IOMMU_NR_FAULT_SET_EVENTFD, "FAULT_SET_EVENTFD")
+            .min_end(OFFSET_END(S, fd))
+            .fields({IN(fd, kSigned)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = iommu_page_response;
+        return struct_row<ioctl_page_response>(kRfc, IOMMU_NR_PAGE_RESPONSE, "PAGE_RESPONSE")
+            .fields({IN(cookie, kNumber), IN(grpid, kNumber), IN(code, kEnum, kRespCodes)})
+            .self_locked();
+    }(),
+    [] {
+        using S = iommu_fault_region_info;
+        return struct_row<ioctl_fault_region_info>(kRfc, IOMMU_NR_FAULT_REGION_INFO, "FAULT_REGION_INFO")
+            .min_end(OFFSET_END(S, flags))
+            .flags({{IOMMU_FAULT_REGION_SET_DEPTH, "SET_DEPTH"}, {IOMMU_FAULT_REGION_SET_TIMEOUT, "SET_TIMEOUT"}})
+            .fields({INOUT(depth, kNumber), INOUT(timeout_ms, kNumber), OUT(pending, kNumber), OUT(lost, kNumber),
+                     OUT(delivered, kNumber), OUT(unreported, kNumber), OUT(iopf_resolved, kNumber),
+                     OUT(timeouts, kNumber)});
+    }(),
+    [] {
+        using S = iommu_sim_inject_fault;
+        return struct_row<ioctl_sim_inject_fault>(kRfc, IOMMU_NR_SIM_INJECT_FAULT, "SIM_INJECT_FAULT")
+            .min_end(OFFSET_END(S, perm))
+            .flags({{IOMMU_SIM_FAULT_RAW, "RAW"},
+                    {IOMMU_SIM_FAULT_PASID, "PASID"},
+                    {IOMMU_SIM_FAULT_RECOVERABLE, "RECOVERABLE"}})
+            .fields({IN(cookie, kNumber), IN(rid, kNumber), IN(pasid, kNumber), IN(addr, kHex),
+                     IN(perm, kFlags, kPerm), IN(reason, kEnum, kReasons)});
+    }(),
+    [] {
+        using S = iommu_sim_dma_status;
+        return struct_row<ioctl_sim_dma_status>(kRfc, IOMMU_NR_SIM_DMA_STATUS, "SIM_DMA_STATUS")
+            .min_end(OFFSET_END(S, dma_id))
+            // Out fields in SIM_DMA's order, not the struct's (docs/trace.md).
+            .fields({IN(dma_id, kNumber), OUT(status, kEnum, kDmaStatus), OUT(bytes_done, kNumber),
+                     OUT(fault_addr, kHex), OUT(fault_reason, kEnum, kReasons), OUT(fault_flags, kFlags, kFaultFlags)})
+            .reserved(RESERVED(__reserved))
+            .self_locked();
+    }(),
+    [] {
+        using S = iommu_sim_mdev_pin;
+        return struct_row<ioctl_sim_mdev_pin>(kRfc, IOMMU_NR_SIM_MDEV_PIN, "SIM_MDEV_PIN")
+            .min_end(OFFSET_END(S, npages))
+            .flags({{IOMMU_SIM_PIN_WRITE, "WRITE"}})
+            .fields({IN(cookie, kNumber), IN(iova, kHex), IN(npages, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = iommu_sim_mdev_pin;
+        return struct_row<ioctl_sim_mdev_unpin>(kRfc, IOMMU_NR_SIM_MDEV_UNPIN, "SIM_MDEV_UNPIN")
+            .min_end(OFFSET_END(S, npages))
+            .fields({IN(cookie, kNumber), IN(iova, kHex), IN(npages, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
 };
 
-static_assert(std::all_of(kCommands.begin(), kCommands.end(),
+static_assert(std::all_of(std::begin(kCommands), std::end(kCommands),
                           [](const CommandSpec& c) { return c.struct_size <= kMaxStructSize; }));
 
 }  // namespace

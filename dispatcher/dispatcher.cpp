@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../core/caller.h"
+#include "arg_checks.h"
 #include "command_table.h"
 #include "cuse-iommu.h"
 #include "../fault-region/page_requests.h"
@@ -21,23 +22,6 @@ uint32_t load_u32(const std::byte* p) {
     uint32_t v;
     std::memcpy(&v, p, sizeof(v));
     return v;
-}
-
-bool all_zero(std::span<const std::byte> bytes) {
-    return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
-}
-
-// The checks every struct command shares that need only the bytes read, in
-// the order iommufd applies them.  `args` holds the zero-extended struct.
-long check_flags_and_reserved(const CommandSpec& spec, const std::byte* args) {
-    const uint32_t flags = load_u32(args + offsetof(iommu_ioasid_alloc, flags));
-    if (flags & ~spec.valid_flags)
-        return -EINVAL;
-    for (const ReservedField& field : spec.reserved) {
-        if (!all_zero({args + field.offset, field.size}))
-            return -EINVAL;
-    }
-    return 0;
 }
 
 }  // namespace
@@ -167,10 +151,8 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
         return -EFAULT;
     bytes.read = first;
     const uint32_t argsz = bytes.argsz = load_u32(bytes.raw);
-    if (argsz < spec.min_size)
-        return -EINVAL;
-    if (argsz > IOMMU_ARGSZ_MAX)
-        return -E2BIG;
+    if (long err = check_size(spec, argsz))
+        return err;
     // An output tail (a capability chain) is output space: never read.
     const size_t needed = spec.output_tail ? std::min<size_t>(argsz, spec.struct_size) : argsz;
     if (needed > first) {
@@ -178,9 +160,8 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
             return -EFAULT;
         bytes.read = needed;
     }
-    if (!spec.output_tail && argsz > spec.struct_size &&
-        !all_zero(std::span(bytes.raw + spec.struct_size, argsz - spec.struct_size)))
-        return -E2BIG;
+    if (long err = check_tail(spec, std::span(bytes.raw, needed)))
+        return err;
 
     // A smaller, older struct reads as zeros in the fields it lacks.
     const size_t known = std::min<size_t>(argsz, spec.struct_size);

@@ -8,6 +8,7 @@
 #include "../fault-region/fault_ioctls.h"
 #include "../ioasid/ioasid_ioctls.h"
 #include "command_table.h"
+#include "cuse-iommu.h"
 
 namespace ciommu {
 
@@ -16,7 +17,7 @@ long ioctl_get_api_version(CallEnv& env);
 long ioctl_check_extension(CallEnv& env);
 
 // dispatcher/stats_ioctls.cpp
-long ioctl_get_stats(CallEnv& env);
-long ioctl_sim_daemon_stats(CallEnv& env);
+long ioctl_get_stats(CallEnv& env, iommu_stats& stats);
+long ioctl_sim_daemon_stats(CallEnv& env, iommu_sim_daemon_stats& stats);
 
 }  // namespace ciommu

@@ -17,8 +17,7 @@ uint64_t mappings_of(const Context& ctx) {
 
 }  // namespace
 
-long ioctl_get_stats(CallEnv& env) {
-    auto& stats = *static_cast<iommu_stats*>(env.args);
+long ioctl_get_stats(CallEnv& env, iommu_stats& stats) {
     const ProcessRef caller = env.caller_process();
     std::lock_guard guard(env.model.lock());
     stats.locked_pages = caller ? env.model.ledger().locked_pages(*caller) : 0;
@@ -30,8 +29,7 @@ long ioctl_get_stats(CallEnv& env) {
     return 0;
 }
 
-long ioctl_sim_daemon_stats(CallEnv& env) {
-    auto& stats = *static_cast<iommu_sim_daemon_stats*>(env.args);
+long ioctl_sim_daemon_stats(CallEnv& env, iommu_sim_daemon_stats& stats) {
     stats.contexts = static_cast<__u32>(env.model.context_count());
     stats.ioasids = 0;
     stats.mappings = 0;

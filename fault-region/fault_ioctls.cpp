@@ -42,8 +42,7 @@ int duplicate_callers_fd(pid_t pid, int fd) {
 
 }  // namespace
 
-long ioctl_device_fault_register(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_device_fault*>(env.args);
+long ioctl_device_fault_register(CallEnv& env, const iommu_device_fault& req) {
     BoundDevice* dev = env.ctx.find_device(req.cookie);
     if (!dev)
         return -ENOENT;
@@ -53,8 +52,7 @@ long ioctl_device_fault_register(CallEnv& env) {
     return 0;
 }
 
-long ioctl_device_fault_unregister(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_device_fault*>(env.args);
+long ioctl_device_fault_unregister(CallEnv& env, const iommu_device_fault& req) {
     BoundDevice* dev = env.ctx.find_device(req.cookie);
     if (!dev || !dev->fault_consumer)
         return -ENOENT;
@@ -64,8 +62,7 @@ long ioctl_device_fault_unregister(CallEnv& env) {
     return 0;
 }
 
-long ioctl_fault_set_eventfd(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_fault_eventfd*>(env.args);
+long ioctl_fault_set_eventfd(CallEnv& env, const iommu_fault_eventfd& req) {
     if (req.fd == -1) {
         env.ctx.faults.set_eventfd(-1);
         return 0;
@@ -87,8 +84,7 @@ long ioctl_fault_set_eventfd(CallEnv& env) {
 
 // A SUCCESS that resumes a stalled DMA runs it on in this call: the
 // responder's, with the lock dropped around memory (stalled_dma.h).
-long ioctl_page_response(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_page_response*>(env.args);
+long ioctl_page_response(CallEnv& env, const iommu_page_response& req) {
     std::unique_lock lock(env.model.lock());
     uint64_t resume = 0;
     if (long err = respond_page_request(env.model, env.ctx, req.cookie, req.grpid, req.code, &resume))
@@ -98,8 +94,7 @@ long ioctl_page_response(CallEnv& env) {
     return 0;
 }
 
-long ioctl_fault_region_info(CallEnv& env) {
-    auto& info = *static_cast<iommu_fault_region_info*>(env.args);
+long ioctl_fault_region_info(CallEnv& env, iommu_fault_region_info& info) {
     FaultRegion& region = env.ctx.faults;
     if (info.flags & IOMMU_FAULT_REGION_SET_DEPTH) {
         if (long err = region.set_depth(info.depth))
@@ -118,8 +113,7 @@ long ioctl_fault_region_info(CallEnv& env) {
     return 0;
 }
 
-long ioctl_sim_inject_fault(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_sim_inject_fault*>(env.args);
+long ioctl_sim_inject_fault(CallEnv& env, const iommu_sim_inject_fault& req) {
     if (req.perm == 0 || (req.perm & ~kAllFaultPerms) || req.reason > IOMMU_FAULT_REASON_ADDR_SIZE)
         return -EINVAL;
     const bool has_pasid = req.flags & IOMMU_SIM_FAULT_PASID;

@@ -13,23 +13,20 @@
 
 namespace ciommu {
 
-long ioctl_ioasid_alloc(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_ioasid_alloc*>(env.args);
+long ioctl_ioasid_alloc(CallEnv& env, const iommu_ioasid_alloc& req) {
     // Only an identity space needs to know whose address space it mirrors.
     const ProcessRef owner = (req.flags & IOMMU_IOASID_IDENTITY) ? env.caller_process() : nullptr;
     std::lock_guard guard(env.model.lock());
     return alloc_ioasid(env.ctx, req, owner);
 }
 
-long ioctl_ioasid_free(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_ioasid_free*>(env.args);
+long ioctl_ioasid_free(CallEnv& env, const iommu_ioasid_free& req) {
     return free_ioasid(env.model, env.ctx, req.ioasid);
 }
 
 // Checked under the lock, probed without it (the caller's memory may be
 // slow: it stalls only this call), then checked again and mapped.
-long ioctl_map_dma(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_map_dma*>(env.args);
+long ioctl_map_dma(CallEnv& env, const iommu_map_dma& req) {
     const uint32_t prot = req.flags & (IOMMU_MAP_DMA_READ | IOMMU_MAP_DMA_WRITE);
     MapRequest map{req.iova, req.size, req.vaddr, prot, nullptr, (req.flags & IOMMU_MAP_DMA_IOPF) != 0};
     {
@@ -47,8 +44,7 @@ long ioctl_map_dma(CallEnv& env) {
     return map_dma(env.model, env.ctx, req.ioasid, map);
 }
 
-long ioctl_unmap_dma(CallEnv& env) {
-    auto& req = *static_cast<iommu_unmap_dma*>(env.args);
+long ioctl_unmap_dma(CallEnv& env, iommu_unmap_dma& req) {
     const long long unmapped = unmap_dma(env.model, env.ctx, req.ioasid, req.iova, req.size,
                                          req.flags & IOMMU_UNMAP_DMA_ALL);
     if (unmapped < 0)
@@ -57,8 +53,7 @@ long ioctl_unmap_dma(CallEnv& env) {
     return 0;
 }
 
-long ioctl_invalidate_cache(CallEnv& env) {
-    const auto& req = *static_cast<const iommu_invalidate_cache*>(env.args);
+long ioctl_invalidate_cache(CallEnv& env, const iommu_invalidate_cache& req) {
     const IoAddressSpace* space = env.ctx.ioasids.find(req.ioasid);
     if (!space)
         return -ENOENT;

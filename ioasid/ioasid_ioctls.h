@@ -6,12 +6,18 @@
 
 #include "../core/call_env.h"
 
+struct iommu_ioasid_alloc;
+struct iommu_ioasid_free;
+struct iommu_map_dma;
+struct iommu_unmap_dma;
+struct iommu_invalidate_cache;
+
 namespace ciommu {
 
-long ioctl_ioasid_alloc(CallEnv& env);
-long ioctl_ioasid_free(CallEnv& env);
-long ioctl_map_dma(CallEnv& env);
-long ioctl_unmap_dma(CallEnv& env);
-long ioctl_invalidate_cache(CallEnv& env);
+long ioctl_ioasid_alloc(CallEnv& env, const iommu_ioasid_alloc& req);
+long ioctl_ioasid_free(CallEnv& env, const iommu_ioasid_free& req);
+long ioctl_map_dma(CallEnv& env, const iommu_map_dma& req);
+long ioctl_unmap_dma(CallEnv& env, iommu_unmap_dma& req);
+long ioctl_invalidate_cache(CallEnv& env, const iommu_invalidate_cache& req);
 
 }  // namespace ciommu
