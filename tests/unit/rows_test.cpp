@@ -224,3 +224,91 @@ TEST_CASE("an iommufd-convention row: the shared checks give that ABI's errnos")
     CHECK(check_flags_and_reserved(rfc, test_args(24, 1u << 1).data()) == -EINVAL);
     CHECK(check_flags_and_reserved(rfc, test_args(24, 0, 1).data()) == -EINVAL);
 }
+
+// ---- docs/trace.md's args/out table says what the rows' fields say ----
+
+namespace {
+
+// The backticked names of a cell outside parentheses, and those of a
+// parenthesis that starts with "flag" (the command's flag names).
+struct TraceCell {
+    std::vector<std::string> names, flags;
+};
+
+TraceCell parse_trace_cell(const std::string& cell) {
+    TraceCell out;
+    int depth = 0;
+    bool flag_group = false;
+    std::string group_start;
+    for (size_t i = 0; i < cell.size(); ++i) {
+        const char c = cell[i];
+        if (c == '(') {
+            ++depth;
+            flag_group = cell.compare(i + 1, 4, "flag") == 0;
+        } else if (c == ')') {
+            --depth;
+        } else if (c == '`') {
+            const size_t end = cell.find('`', i + 1);
+            const std::string name = cell.substr(i + 1, end - i - 1);
+            if (depth == 0)
+                out.names.push_back(name);
+            else if (flag_group)
+                out.flags.push_back(name);
+            i = end;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> split_cells(const std::string& line) {
+    std::vector<std::string> out;
+    std::stringstream in(line.substr(1));
+    for (std::string cell; std::getline(in, cell, '|');)
+        out.push_back(cell);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("docs/trace.md: each command's args and out fields are its row's") {
+    std::ifstream file(CUSE_IOMMU_SCRIPTS "/../docs/trace.md");
+    REQUIRE(file);
+    std::set<std::string> seen;
+    for (std::string line; std::getline(file, line);) {
+        if (line.rfind("| `", 0) != 0)
+            continue;
+        const auto row = split_cells(line);
+        if (row.size() < 3)
+            continue;
+        for (const std::string& name : parse_trace_cell(row[0]).names) {
+            const CommandSpec* spec = nullptr;
+            for (const CommandSpec& s : all_commands())
+                spec = name == s.name ? &s : spec;
+            if (!spec || spec->kind != ArgKind::kStruct)
+                continue;  // another table of the page
+            CAPTURE(name);
+            seen.insert(name);
+            std::vector<std::string> in, out, flags;
+            for (const FieldSpec& f : spec->field_list()) {
+                if (f.dir != Dir::kOut)
+                    in.push_back(f.name);
+                if (f.dir != Dir::kIn)
+                    out.push_back(f.name);
+            }
+            if (!spec->out_flag_names.empty())
+                out.insert(out.begin(), {spec->convention->size_name, "flags"});
+            if (spec->tail == Tail::kDeviceInfoCaps)
+                out.push_back("caps");
+            for (const NamedValue& n : spec->flags())
+                flags.push_back(n.name);
+            const TraceCell args = parse_trace_cell(row[1]);
+            CHECK(args.names == in);
+            CHECK(args.flags == flags);
+            CHECK(parse_trace_cell(row[2]).names == out);
+        }
+    }
+    size_t struct_rows = 0;
+    for (const CommandSpec& s : all_commands())
+        struct_rows += s.kind == ArgKind::kStruct;
+    CHECK(seen.size() == struct_rows);
+}
