@@ -1,6 +1,7 @@
-// The trace's view of uAPI structs (docs/trace.md): one decoder row per
-// command, turning the bytes a call passed (and the bytes copied back) into
-// JSON fields.  Pure functions of the bytes: no model, no locks.
+// The trace's view of uAPI structs (docs/trace.md): the command table's rows
+// (dispatcher/command_table.cpp) say how to turn the bytes a call passed
+// (and the bytes copied back) into JSON fields.  Pure functions of the
+// bytes: no model, no locks.
 #pragma once
 
 #include <cstddef>
@@ -29,7 +30,7 @@ Json decode_args(unsigned cmd, uint64_t arg, std::span<const std::byte> in);
 // The output fields of what was copied back (zero-extended); an empty
 // object if the command copies nothing back.
 Json decode_out(unsigned cmd, std::span<const std::byte> out);
-// Whether the command has a decoder row (every command of the table must).
+// Whether the command has a decoder: every command of the table has.
 bool has_decoder(unsigned cmd);
 
 // One fault record, flags/perm/reason as names, addr as hex.
