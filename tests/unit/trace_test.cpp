@@ -569,6 +569,50 @@ TEST_CASE("decoders: one per command; only the bytes passed, zero-extended") {
     CHECK(trace::hex(0x100000) == "0x100000");
 }
 
+// The generic decoder's field kinds, whole lines, as docs/trace.md shows them.
+TEST_CASE("decoders: signed, enumerations with a named special value, reserved, flags, out order") {
+    auto bytes_of = [](const auto& s) {
+        std::vector<std::byte> bytes(sizeof(s));
+        std::memcpy(bytes.data(), &s, sizeof(s));
+        return bytes;
+    };
+    const iommu_fault_eventfd efd{sizeof(efd), 0, -1, 0};
+    CHECK(trace::decode_args(IOMMU_FAULT_SET_EVENTFD, 0, bytes_of(efd)) ==
+          Json{{"argsz", 16}, {"flags", Json::array()}, {"fd", -1}});
+
+    const iommu_invalidate_cache inv{sizeof(inv), 0, 3, IOMMU_INV_GRAN_RANGE,
+                                     IOMMU_INV_CACHE_IOTLB | 0x40, IOMMU_INV_PASID_RID, 0x2000, 4096};
+    CHECK(trace::decode_args(IOMMU_INVALIDATE_CACHE, 0, bytes_of(inv)) ==
+          Json{{"argsz", 40}, {"flags", Json::array()}, {"ioasid", 3}, {"granularity", "RANGE"},
+               {"cache", {"IOTLB", "0x40"}}, {"pasid", "RID"}, {"addr", "0x2000"}, {"size", 4096}});
+
+    const iommu_map_dma map{sizeof(map), IOMMU_MAP_DMA_WRITE, 1, 5, 0x7000, 0x1000, 4096};
+    CHECK(trace::decode_args(IOMMU_MAP_DMA, 0, bytes_of(map)) ==
+          Json{{"argsz", 40}, {"flags", {"WRITE"}}, {"ioasid", 1}, {"vaddr", "0x7000"}, {"iova", "0x1000"},
+               {"size", 4096}, {"__reserved", 5}});
+
+    iommu_sim_dma_status st{};
+    st.argsz = sizeof(st);
+    st.dma_id = 9;
+    st.status = IOMMU_SIM_DMA_FAULT;
+    st.fault_reason = IOMMU_FAULT_REASON_PERMISSION;
+    st.bytes_done = 64;
+    st.fault_addr = 0x3000;
+    st.fault_flags = IOMMU_FAULT_WRITE | IOMMU_FAULT_STAGE2;
+    CHECK(trace::decode_args(IOMMU_SIM_DMA_STATUS, 0, bytes_of(st)) ==
+          Json{{"argsz", 48}, {"flags", Json::array()}, {"dma_id", 9}});
+    CHECK(trace::decode_out(IOMMU_SIM_DMA_STATUS, bytes_of(st)) ==
+          Json{{"status", "FAULT"}, {"bytes_done", 64}, {"fault_addr", "0x3000"}, {"fault_reason", "PERMISSION"},
+               {"fault_flags", {"WRITE", "STAGE2"}}});
+
+    const iommu_unmap_dma unmap{sizeof(unmap), IOMMU_UNMAP_DMA_ALL, 2, 0, 0, 8192};
+    CHECK(trace::decode_out(IOMMU_UNMAP_DMA, bytes_of(unmap)) == Json{{"size", 8192}});
+    CHECK(trace::decode_args(IOMMU_CHECK_EXTENSION, IOMMU_EXT_DMA_NO_SNOOP, {}) ==
+          Json{{"value", IOMMU_EXT_DMA_NO_SNOOP}, {"extension", "DMA_NO_SNOOP"}});
+    CHECK(trace::decode_args(IOMMU_CHECK_EXTENSION, 99, {}) == Json{{"value", 99}, {"extension", 99}});
+    CHECK(trace::decode_args(IOMMU_GET_API_VERSION, 0, {}) == Json{{"value", 0}});
+}
+
 TEST_CASE("the daemon refuses a --trace file it cannot open, before touching /dev/cuse") {
     const std::string command = std::string(CUSE_IOMMU_DAEMON) + " --trace /nonexistent-dir/t.jsonl 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
