@@ -1,12 +1,12 @@
-// The device commands (device_ioctls.cpp).  Each receives arguments the
+// The device commands (device_ioctls.cpp). Each receives arguments the
 // dispatcher has already checked (argsz, flags, reserved fields) and runs
 // with the model lock held unless its row says otherwise
 // (dispatcher/command_table.cpp).
 #pragma once
 
-#include "../core/call_env.h"
-
 namespace ciommu {
+
+struct CallEnv;  // core/call_env.h
 
 long ioctl_device_bind(CallEnv& env);
 long ioctl_device_unbind(CallEnv& env);
