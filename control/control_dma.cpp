@@ -15,10 +15,12 @@
 
 #include <algorithm>
 #include <mutex>
+#include <span>
 
 #include "../core/model.h"
 #include "../devices/dma_engine.h"
 #include "../devices/stalled_dma.h"
+#include "../toolkit/hex_text.h"
 #include "control_commands.h"
 #include "control_names.h"
 #include "cuse-iommu.h"
@@ -44,7 +46,7 @@ json job_json(const DmaReport& report, const DmaJob* job) {
     if (report.status == IOMMU_SIM_DMA_PENDING)
         out["dma_id"] = report.dma_id;
     else if (job && !job->req.write)  // unbind drops a held job's data
-        out["data"] = to_hex(job->bytes.data(), std::min<size_t>(job->done, job->bytes.size()));
+        out["data"] = to_hex(std::span(job->bytes).first(std::min<size_t>(job->done, job->bytes.size())));
     return std::exchange(out, nullptr);
 }
 
