@@ -1,7 +1,7 @@
 // dma and dma-status: a device's DMA started from the control socket.  The
 // bytes live in the request and the response (no initiator process), and
 // the job goes through the same life as a client's SIM_DMA
-// (fault-region/stalled_dma.h) in the device's owning context: admitted
+// (devices/stalled_dma.h) in the device's owning context: admitted
 // against the device's page-request credits, run with the model lock
 // dropped around client memory, stalled on page requests; a stalled one
 // waits in that context's dmas until dma-status reaps it.
@@ -13,11 +13,14 @@
 #include <utility>
 #include <vector>
 
-#include "../devices/dma_engine.h"
-#include "../core/model.h"
-#include "../fault-region/stalled_dma.h"
 #include <algorithm>
 #include <mutex>
+#include <span>
+
+#include "../core/model.h"
+#include "../devices/dma_engine.h"
+#include "../devices/stalled_dma.h"
+#include "../toolkit/hex_text.h"
 #include "control_commands.h"
 #include "control_names.h"
 #include "cuse-iommu.h"
@@ -43,7 +46,7 @@ json job_json(const DmaReport& report, const DmaJob* job) {
     if (report.status == IOMMU_SIM_DMA_PENDING)
         out["dma_id"] = report.dma_id;
     else if (job && !job->req.write)  // unbind drops a held job's data
-        out["data"] = to_hex(job->bytes.data(), std::min<size_t>(job->done, job->bytes.size()));
+        out["data"] = to_hex(std::span(job->bytes).first(std::min<size_t>(job->done, job->bytes.size())));
     return std::exchange(out, nullptr);
 }
 
@@ -157,11 +160,10 @@ json cmd_dma(Model& model, const json& request) {
     if (!dev)
         return error_response(error);
     DmaJob& job = fields.job;
-    if (job.req.pasid) {
-        if (long err = check_dma_pasid(model, *dev->spec, *job.req.pasid))
-            return error_response(pasid_error(model, *dev->spec, err, *job.req.pasid));
-    }
-    if (admit_dma(*dev->ctx, *dev, job))
+    const long admitted = admit_dma(model, *dev, job);
+    if (admitted && admitted != -EBUSY)
+        return error_response(pasid_error(model, *dev->spec, admitted, *job.req.pasid));
+    if (admitted)
         return error_response("device: " + json_quoted(fields.device) + " has no page-request credit left (" +
                               std::to_string(dev->max_page_requests) +
                               " page requests outstanding or DMAs held; answer or reap some, or raise "

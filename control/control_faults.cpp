@@ -11,6 +11,7 @@
 #include "../devices/device_info.h"
 #include "../core/model.h"
 #include "../fault-region/fault_injection.h"
+#include "../toolkit/uapi_names.h"
 #include "control_commands.h"
 #include "control_names.h"
 #include "cuse-iommu.h"
@@ -39,15 +40,16 @@ std::string route_text(const Model& model, const RouteKey& route) {
 // The fault a request describes, its route not yet known.
 bool read_fault_fields(Fields& f, InjectedFault& fault) {
     fault.addr = f.number("addr", 0, std::numeric_limits<uint64_t>::max());
+    static constexpr auto kPermNames = text_names(kFaultPerms);
     for (const std::string& name : f.names("perm", kPermNames))
-        fault.perm |= perm_bit(name);
+        fault.perm |= value_of_text(kFaultPerms, name).value_or(0);
     fault.recoverable = f.boolean("recoverable", false);
     const std::string reason = f.optional_string("reason").value_or("not-mapped");
     if (!f.ok())
         return false;
-    const auto code = fault_reason_from(reason);
+    const auto code = value_of_text(kFaultReasons, reason);
     if (!code)
-        return f.fail("reason", "expected one of blocked, not-mapped, permission, reserved, addr-size; got " +
+        return f.fail("reason", "expected one of " + text_names_listed(kFaultReasons) + "; got " +
                                     json_quoted(reason));
     if (fault.recoverable && *code != IOMMU_FAULT_REASON_NOT_MAPPED)
         return f.fail("reason", "a recoverable fault (a page request) is always \"not-mapped\"");

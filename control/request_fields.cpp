@@ -1,7 +1,8 @@
 #include "request_fields.h"
 
 #include <algorithm>
-#include <charconv>
+
+#include "../toolkit/hex_text.h"
 
 namespace ciommu {
 namespace {
@@ -15,45 +16,7 @@ template <typename Names> std::string one_of(const Names& names) {
     return out;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-// "0x..." -> value; "" on success, else why not.
-std::string from_hex_text(std::string_view s, uint64_t& out) {
-    if (s.size() < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-        return "bad";
-    s.remove_prefix(2);
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
-    if (ec == std::errc::result_out_of_range)
-        return "does not fit in 64 bits";
-    return ec == std::errc{} && end == s.data() + s.size() ? "" : "bad";
-}
-
 }  // namespace
-
-std::string json_quoted(std::string_view s) {
-    return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string shown(const json& v) {
-    switch (v.type()) {
-    case json::value_t::object:
-        return "an object";
-    case json::value_t::array:
-        return "an array";
-    default: {
-        std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-        return s.size() <= 40 ? s : s.substr(0, 37) + "...";
-    }
-    }
-}
 
 Fields::Fields(const json& request, std::initializer_list<std::string_view> allowed) : request_(request) {
     for (const auto& [key, value] : request.items()) {
@@ -85,14 +48,14 @@ std::optional<uint64_t> Fields::optional_number(const char* key, uint64_t lo, ui
     if (!v)
         return std::nullopt;
     uint64_t out = 0;
-    // Parsed text gives a non-negative integer as unsigned; a json built in
-    // C++ from an int keeps it signed.  Either is fine if it is not negative.
-    if (v->is_number_unsigned() || (v->is_number_integer() && v->get<int64_t>() >= 0)) {
-        out = v->get<uint64_t>();
-    } else if (std::string why = v->is_string() ? from_hex_text(v->get_ref<const std::string&>(), out) : "bad";
-               !why.empty()) {
-        fail(key, why == "bad" ? "expected a non-negative integer or a hex string like \"0x1000\", got " + shown(*v)
-                               : shown(*v) + " " + why);
+    switch (json_u64(*v, kHex, out)) {
+    case NumberError::kNone:
+        break;
+    case NumberError::kTooBig:
+        fail(key, shown(*v) + " does not fit in 64 bits");
+        return std::nullopt;
+    case NumberError::kBad:
+        fail(key, "expected a non-negative integer or a hex string like \"0x1000\", got " + shown(*v));
         return std::nullopt;
     }
     if (out < lo || out > hi) {
@@ -192,16 +155,6 @@ std::vector<unsigned char> Fields::hex_bytes(const char* key, uint64_t length) {
         bytes[i] = static_cast<unsigned char>(hi << 4 | lo);
     }
     return bytes;
-}
-
-std::string to_hex(const unsigned char* bytes, size_t length) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out(2 * length, '0');
-    for (size_t i = 0; i < length; ++i) {
-        out[2 * i] = kDigits[bytes[i] >> 4];
-        out[2 * i + 1] = kDigits[bytes[i] & 0xf];
-    }
-    return out;
 }
 
 }  // namespace ciommu

@@ -14,12 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ciommu {
+#include "../toolkit/json_text.h"
 
-// A JSON value as an error message shows it after "got".
-std::string shown(const nlohmann::json& value);
-// s as a JSON string, quotes included.
-std::string json_quoted(std::string_view s);
+namespace ciommu {
 
 class Fields {
 public:
@@ -53,8 +50,5 @@ private:
     const nlohmann::json& request_;
     std::string error_;
 };
-
-// "00ff..." (lower case), two digits a byte.
-std::string to_hex(const unsigned char* bytes, size_t length);
 
 }  // namespace ciommu

@@ -23,6 +23,7 @@
 
 #include "../dispatcher/dispatcher.h"
 #include "../core/model.h"
+#include "../toolkit/proc_status.h"
 #include "cuse-iommu.h"
 #include "trace_decoders.h"
 
@@ -78,7 +79,7 @@ struct TraceWriter::Impl {
                 pid_cache.erase(it);
             }
         }
-        const pid_t pid = read_tgid(tid);
+        const pid_t pid = ciommu::read_tgid(tid);
         if (pid > 0) {
             std::lock_guard guard(pid_mutex);
             if (pid_cache.size() >= 4096)  // bounded: forget everything, relearn
@@ -86,24 +87,6 @@ struct TraceWriter::Impl {
             pid_cache[tid] = pid;
         }
         return pid;
-    }
-    static pid_t read_tgid(pid_t tid) {
-        char path[48];
-        std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(tid));
-        FILE* f = std::fopen(path, "re");
-        if (!f)
-            return -1;
-        pid_t tgid = -1;
-        char line[256];
-        while (std::fgets(line, sizeof(line), f)) {
-            int value = 0;
-            if (std::sscanf(line, "Tgid: %d", &value) == 1) {
-                tgid = value;
-                break;
-            }
-        }
-        std::fclose(f);
-        return tgid;
     }
 
     // body: a JSON object without type/seq/time; they are put first.

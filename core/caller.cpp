@@ -1,6 +1,7 @@
 #include "caller.h"
 
 #include "../ioasid/process.h"
+#include "../toolkit/proc_status.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -26,19 +27,8 @@ pid_t Caller::tgid() const {
     // tgkill(tid, tid, 0) proves it with one system call and no /proc read.
     if (syscall(SYS_tgkill, tid_, tid_, 0) == 0)
         return tgid_;
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(tid_));
-    if (FILE* f = std::fopen(path, "re")) {
-        char line[256];
-        while (std::fgets(line, sizeof(line), f)) {
-            int value = 0;
-            if (std::sscanf(line, "Tgid: %d", &value) == 1) {
-                tgid_ = value;
-                break;
-            }
-        }
-        std::fclose(f);
-    }
+    if (pid_t from_proc = read_tgid(tid_); from_proc > 0)
+        tgid_ = from_proc;
     return tgid_;
 }
 

@@ -1,6 +1,8 @@
 #include "model.h"
 
 #include "../devices/device_ops.h"
+#include "../devices/mdev_pins.h"
+#include "../fault-region/fault_router.h"
 #include "../ioasid/ioasid_ops.h"
 
 namespace ciommu {
@@ -9,7 +11,9 @@ Model::Model(const Topology& topology, PinLedger::LimitFn memlock_limit)
     : topology_(topology),
       device_limit_(topology.devices.size() + kDeviceHeadroom),
       devices_(topology.devices.size()),
-      ledger_(std::move(memlock_limit)) {
+      ledger_(std::move(memlock_limit)),
+      fault_port_(fault_router_port()),
+      unmap_listeners_{drop_mdev_pins_in} {
     topology_.devices.reserve(device_limit_);
 }
 

@@ -15,11 +15,13 @@
 #include <sys/types.h>
 
 #include "../devices/device_table.h"
+#include "../devices/fault_port.h"
 #include "../devices/routing_table.h"
 #include "../devices/topology.h"
 #include "../ioasid/iotlb.h"
 #include "../ioasid/pin_ledger.h"
 #include "../ioasid/process.h"
+#include "../ioasid/unmap_listener.h"
 #include "context.h"
 #include "new_records.h"
 
@@ -118,6 +120,16 @@ public:
     Iotlb& iotlb() { return iotlb_; }
     PinLedger& ledger() { return ledger_; }
 
+    // The seams that keep the model folders layered (docs/design.md):
+    // devices reach fault reporting through fault_port(); an unmap tells
+    // the listeners the core registered (a software mdev's pins).
+    const FaultPort& fault_port() const { return fault_port_; }
+    void notify_unmapped(Context& ctx, const IoAddressSpace& space, uint64_t first_page,
+                         uint64_t last_page) noexcept {
+        for (UnmapListener listener : unmap_listeners_)
+            listener(*this, ctx, space, first_page, last_page);
+    }
+
 private:
     ProcessTable processes_;  // first: destroyed after everything holding a Process
     std::mutex mutex_;
@@ -128,6 +140,8 @@ private:
     Iotlb iotlb_;
     PinLedger ledger_;
     std::function<Clock::time_point()> clock_;
+    const FaultPort& fault_port_;
+    std::vector<UnmapListener> unmap_listeners_;
     EventListener event_listener_;
     std::mutex records_mutex_;  // guards new_records_ only
     NewRecords new_records_;

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "../devices/device_ops.h"
-#include "../fault-region/stalled_dma.h"
+#include "../devices/stalled_dma.h"
 #include "model.h"
 
 namespace ciommu {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 
+#include "../core/call_env.h"
 #include "../core/context.h"
 #include "../core/model.h"
 #include "cuse-iommu.h"

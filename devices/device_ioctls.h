@@ -1,10 +1,8 @@
-// The device commands (device_ioctls.cpp).  Each receives arguments the
+// The device commands (device_ioctls.cpp). Each receives arguments the
 // dispatcher has already checked (argsz, flags, reserved fields) and runs
 // with the model lock held unless its row says otherwise
 // (dispatcher/command_table.cpp).
 #pragma once
-
-#include "../core/call_env.h"
 
 struct iommu_device_bind;
 struct iommu_device_unbind;
@@ -13,6 +11,8 @@ struct iommu_device_attach;
 struct iommu_device_detach;
 
 namespace ciommu {
+
+struct CallEnv;  // core/call_env.h
 
 long ioctl_device_bind(CallEnv& env, const iommu_device_bind& req);
 long ioctl_device_unbind(CallEnv& env, const iommu_device_unbind& req);

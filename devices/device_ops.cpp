@@ -3,9 +3,8 @@
 #include <cerrno>
 
 #include "../core/model.h"
-#include "../fault-region/page_requests.h"
-#include "../fault-region/stalled_dma.h"
 #include "mdev_pins.h"
+#include "stalled_dma.h"
 
 namespace ciommu {
 namespace {
@@ -70,7 +69,7 @@ long check_attach_caps(const DeviceSpec& spec, const IommuUnit& unit, const IoAd
 }
 
 void remove_attachment(Model& model, Context& ctx, BoundDevice& dev, uint32_t key) {
-    abort_page_requests(model, dev, key);  // nothing may wait on a route that is gone
+    model.fault_port().abort_page_requests(model, dev, key);  // nothing may wait on a route that is gone
     Attachment& attachment = dev.attachments.at(key);
     IoAddressSpace& space = *attachment.space;
     if (auto route = route_of(model, attachment)) {
@@ -195,7 +194,7 @@ long unbind_device(Model& model, Context& ctx, uint64_t cookie) noexcept {
         return -ENOENT;
     while (!dev->attachments.empty())
         remove_attachment(model, ctx, *dev, dev->attachments.begin()->first);
-    abort_page_requests(model, *dev, std::nullopt);
+    model.fault_port().abort_page_requests(model, *dev, std::nullopt);
     forget_dma_data(ctx, dev->binding);  // what one binding held stays bounded
 
     DeviceTable& table = model.devices();

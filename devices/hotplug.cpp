@@ -1,7 +1,6 @@
 #include "hotplug.h"
 
 #include "../core/model.h"
-#include "../fault-region/fault_router.h"
 #include "cuse-iommu.h"
 #include "device_ops.h"
 
@@ -53,7 +52,7 @@ void revoke_bind(Model& model, BoundDevice& dev) noexcept {
     iommu_fault_record record{};
     record.flags = IOMMU_FAULT_RECORD_REVOKED;
     record.cookie = cookie;
-    deliver_record(model, owner, record);
+    model.fault_port().deliver_record(model, owner, record);
 }
 
 }  // namespace ciommu

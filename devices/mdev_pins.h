@@ -21,7 +21,8 @@ long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint
 // Detach / unbind: every pin of dev goes.
 void release_all_mdev_pins(Model& model, BoundDevice& dev) noexcept;
 // UNMAP of [first_page, last_page] in space: pins there go, as a vendor
-// driver's DMA-unmap notifier would drop them.
+// driver's DMA-unmap notifier would drop them.  An UnmapListener
+// (ioasid/unmap_listener.h) the core registers.
 void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, uint64_t first_page,
                        uint64_t last_page) noexcept;
 

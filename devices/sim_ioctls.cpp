@@ -7,15 +7,16 @@
 #include <mutex>
 #include <new>
 
+#include "../core/call_env.h"
 #include "../core/caller.h"
 #include "../core/context.h"
 #include "../core/model.h"
+#include "../ioasid/process.h"
 #include "cuse-iommu.h"
-#include "../fault-region/fault_router.h"
-#include "../fault-region/stalled_dma.h"
 #include "dma_engine.h"
 #include "mdev_pins.h"
-#include "../ioasid/process.h"
+#include "page_request_capability.h"
+#include "stalled_dma.h"
 
 namespace ciommu {
 namespace {
@@ -39,13 +40,10 @@ long admit_sim_dma(CallEnv& env, const iommu_sim_dma& req, DmaJob& job) {
     if (req.length == 0 || req.length > IOMMU_SIM_DMA_MAX)
         return -EINVAL;
     std::optional<uint32_t> pasid;
-    if (req.flags & IOMMU_SIM_DMA_PASID) {
-        if (long err = check_dma_pasid(env.model, *dev->spec, req.pasid))
-            return err;
+    if (req.flags & IOMMU_SIM_DMA_PASID)
         pasid = req.pasid;
-    }
     job.req = {req.iova, req.length, (req.flags & IOMMU_SIM_DMA_WRITE) != 0, pasid, nullptr, req.data};
-    return admit_dma(env.ctx, *dev, job);
+    return admit_dma(env.model, *dev, job);
 }
 
 // Between admission and the run, without the lock: only a read that may

@@ -111,9 +111,6 @@ std::string describe(const TopologyError& e);
 // answer (which lists them and the ranges between them) fits IOMMU_ARGSZ_MAX.
 inline constexpr size_t kMaxReservedRegions = 64;
 
-// "BB:DD.F" (hex; device 00..1f, function 0..7) -> bus<<8 | dev<<3 | fn.
-std::optional<uint16_t> parse_bdf(std::string_view bdf);
-
 // The device's IOMMU (an mdev: its parent's); nullptr for a software mdev.
 const IommuUnit* iommu_of(const Topology& topo, const DeviceSpec& dev);
 

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <map>
 
+#include "../toolkit/hex_text.h"
+
 namespace ciommu {
 namespace topology_reader {
 namespace {
@@ -65,7 +67,7 @@ bool read_device(const Node& n, Draft& d) {
     const bool pci = s.kind == DeviceKind::kPci;
     for (const auto& [key, value] : n.v.items()) {
         if (!pci && contains(kPciKeys, key) && !contains(kMdevKeys, key))
-            return n.errs.fail(child(n.path, key), "not allowed for type " + in_quotes(kind_name(s.kind)) +
+            return n.errs.fail(json_pointer_child(n.path, key), "not allowed for type " + json_quoted(kind_name(s.kind)) +
                                                        ": an mdev has only \"name\", \"type\" and \"parent\" "
                                                        "(the rest comes from the parent)");
     }
@@ -78,7 +80,7 @@ bool read_device(const Node& n, Draft& d) {
 }
 
 std::string device_path(size_t i, std::string_view key) {
-    return child(child("/devices", i), key);
+    return json_pointer_child(json_pointer_child("/devices", i), key);
 }
 
 // path: the device's "iommu" key.
@@ -89,7 +91,7 @@ bool resolve_iommu(const std::vector<IommuUnit>& iommus, const std::string& path
             return true;
         }
     }
-    return errs.fail(path, "no IOMMU named " + in_quotes(d.iommu_name));
+    return errs.fail(path, "no IOMMU named " + json_quoted(d.iommu_name));
 }
 
 // A group is isolated as a whole, by one IOMMU: all its devices sit behind it.
@@ -103,9 +105,9 @@ bool check_groups(const Topology& topo, Errors& errs) {
         const DeviceSpec& other = topo.devices[it->second];
         if (!fresh && other.iommu != d.iommu)
             return errs.fail(device_path(i, "group"),
-                             "group " + std::to_string(d.group) + " holds " + in_quotes(other.name) + " behind " +
-                                 in_quotes(topo.iommus[other.iommu].name) + ", but this device is behind " +
-                                 in_quotes(topo.iommus[d.iommu].name) + " (a group sits behind one IOMMU)");
+                             "group " + std::to_string(d.group) + " holds " + json_quoted(other.name) + " behind " +
+                                 json_quoted(topo.iommus[other.iommu].name) + ", but this device is behind " +
+                                 json_quoted(topo.iommus[d.iommu].name) + " (a group sits behind one IOMMU)");
     }
     return true;
 }
@@ -117,18 +119,18 @@ bool resolve_parent(const Topology& topo, DeviceSpec& m, const std::string& pare
                     Errors& errs) {
     const DeviceSpec* p = topo.find_device(parent_name);
     if (!p)
-        return errs.fail(path, "no device named " + in_quotes(parent_name));
+        return errs.fail(path, "no device named " + json_quoted(parent_name));
     if (p->kind != DeviceKind::kPci)
-        return errs.fail(path, in_quotes(p->name) + " is of type " + in_quotes(kind_name(p->kind)) +
+        return errs.fail(path, json_quoted(p->name) + " is of type " + json_quoted(kind_name(p->kind)) +
                                    "; a parent must be of type \"pci\"");
     if (m.kind == DeviceKind::kMdev) {
         const IommuUnit& u = topo.iommus[p->iommu];
         if (u.pasid_width == 0)
-            return errs.fail(path, "parent " + in_quotes(p->name) + " sits behind " + in_quotes(u.name) +
+            return errs.fail(path, "parent " + json_quoted(p->name) + " sits behind " + json_quoted(u.name) +
                                        ", which has no PASID support (pasid_width 0); an IOMMU-backed mdev "
                                        "needs a defPASID");
         if (!p->pasid)
-            return errs.fail(path, "parent " + in_quotes(p->name) + " is not PASID-capable; an IOMMU-backed mdev "
+            return errs.fail(path, "parent " + json_quoted(p->name) + " is not PASID-capable; an IOMMU-backed mdev "
                                        "needs a defPASID");
         m.iommu = p->iommu;
         m.pri = p->pri;
@@ -149,14 +151,14 @@ bool read_drafts(const Node& n, const std::vector<IommuUnit>& iommus, std::vecto
             return false;
         const DeviceSpec& s = drafts[i].spec;
         if (auto [it, fresh] = names.emplace(s.name, i); !fresh)
-            return n.errs.fail(child(e.path, "name"), "duplicate name " + in_quotes(s.name) + " (also " +
-                                                          child(n.path, it->second) + ")");
+            return n.errs.fail(json_pointer_child(e.path, "name"), "duplicate name " + json_quoted(s.name) + " (also " +
+                                                          json_pointer_child(n.path, it->second) + ")");
         if (s.kind != DeviceKind::kPci)
             continue;
         if (auto [it, fresh] = rids.emplace(s.rid, i); !fresh)
-            return n.errs.fail(child(e.path, "bdf"), in_quotes(s.bdf) + " is also the BDF of " +
-                                                         in_quotes(drafts[it->second].spec.name) + " (" +
-                                                         child(n.path, it->second) + ")");
+            return n.errs.fail(json_pointer_child(e.path, "bdf"), json_quoted(s.bdf) + " is also the BDF of " +
+                                                         json_quoted(drafts[it->second].spec.name) + " (" +
+                                                         json_pointer_child(n.path, it->second) + ")");
         if (!resolve_iommu(iommus, device_path(i, "iommu"), drafts[i], n.errs))
             return false;
     }
@@ -172,22 +174,22 @@ bool check_new_pci(const Topology& topo, const std::string& path, Draft& d, Erro
     const DeviceSpec& s = d.spec;
     for (const DeviceSpec& other : topo.devices) {
         if (other.present && other.kind == DeviceKind::kPci && other.rid == s.rid)
-            return errs.fail(child(path, "bdf"), in_quotes(s.bdf) + " is also the BDF of " + in_quotes(other.name));
+            return errs.fail(json_pointer_child(path, "bdf"), json_quoted(s.bdf) + " is also the BDF of " + json_quoted(other.name));
     }
-    if (!resolve_iommu(topo.iommus, child(path, "iommu"), d, errs))
+    if (!resolve_iommu(topo.iommus, json_pointer_child(path, "iommu"), d, errs))
         return false;
     for (const DeviceSpec& other : topo.devices) {
         if (!other.present || other.group != s.group)
             continue;
         const std::string group = "group " + std::to_string(s.group);
         if (other.kind != DeviceKind::kPci)
-            return errs.fail(child(path, "group"), group + " is the group of mdev " + in_quotes(other.name) +
+            return errs.fail(json_pointer_child(path, "group"), group + " is the group of mdev " + json_quoted(other.name) +
                                                        " (every mdev has a group of its own)");
         if (other.iommu != s.iommu)
-            return errs.fail(child(path, "group"), group + " holds " + in_quotes(other.name) + " behind " +
-                                                       in_quotes(topo.iommus[other.iommu].name) +
+            return errs.fail(json_pointer_child(path, "group"), group + " holds " + json_quoted(other.name) + " behind " +
+                                                       json_quoted(topo.iommus[other.iommu].name) +
                                                        ", but this device is behind " +
-                                                       in_quotes(topo.iommus[s.iommu].name) +
+                                                       json_quoted(topo.iommus[s.iommu].name) +
                                                        " (a group sits behind one IOMMU)");
     }
     return true;
@@ -204,10 +206,10 @@ unsigned next_mdev_group(const Topology& topo) {
 
 bool check_new_device(const Topology& topo, const std::string& path, Draft& d, Errors& errs) {
     if (topo.find_device(d.spec.name))
-        return errs.fail(child(path, "name"), "a device named " + in_quotes(d.spec.name) + " is present already");
+        return errs.fail(json_pointer_child(path, "name"), "a device named " + json_quoted(d.spec.name) + " is present already");
     if (d.spec.kind == DeviceKind::kPci)
         return check_new_pci(topo, path, d, errs);
-    if (!resolve_parent(topo, d.spec, d.parent_name, child(path, "parent"), errs))
+    if (!resolve_parent(topo, d.spec, d.parent_name, json_pointer_child(path, "parent"), errs))
         return false;
     d.spec.group = next_mdev_group(topo);
     return true;

@@ -74,7 +74,7 @@ bool read_region(const Node& n, unsigned width, ReservedRegion& r) {
         return false;
     const uint64_t limit = (width >= 64) ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
     if (r.last > limit) {
-        return n.errs.fail(child(n.path, n.v.contains("last") ? "last" : "size"),
+        return n.errs.fail(json_pointer_child(n.path, n.v.contains("last") ? "last" : "size"),
                            "ends at " + hex(r.last) + ", past the " + std::to_string(width) +
                                "-bit address space (last address " + hex(limit) + ")");
     }
@@ -100,7 +100,7 @@ bool read_regions(const Node& n, unsigned width, std::vector<ReservedRegion>& ou
         const size_t a = order[k - 1], b = order[k];
         if (regions[b].start <= regions[a].last) {
             const size_t blamed = std::max(a, b), other = std::min(a, b);
-            return n.errs.fail(child(n.path, blamed), "overlaps " + child(n.path, other) + " [" +
+            return n.errs.fail(json_pointer_child(n.path, blamed), "overlaps " + json_pointer_child(n.path, other) + " [" +
                                                           hex(regions[other].start) + ", " +
                                                           hex(regions[other].last) + "]");
         }
@@ -130,10 +130,10 @@ bool read_formats(const Node& n, uint32_t& bits) {
 // parent), and nesting is of no use without a format to walk.
 bool check_nesting_formats(const Node& n, const IommuUnit& u) {
     if (u.nesting == Nesting::kNone && u.pgtable_formats != 0)
-        return n.errs.fail(child(n.path, "pgtable_formats"),
+        return n.errs.fail(json_pointer_child(n.path, "pgtable_formats"),
                            "user page-table formats need nesting, but \"nesting\" is \"none\"");
     if (u.nesting != Nesting::kNone && u.pgtable_formats == 0)
-        return n.errs.fail(child(n.path, "nesting"), "nesting needs at least one entry in \"pgtable_formats\"");
+        return n.errs.fail(json_pointer_child(n.path, "nesting"), "nesting needs at least one entry in \"pgtable_formats\"");
     return true;
 }
 
@@ -167,8 +167,8 @@ bool read_iommus(const Node& n, std::vector<IommuUnit>& out) {
         if (!read_iommu(e, out[i]))
             return false;
         if (auto [it, fresh] = seen.emplace(out[i].name, i); !fresh)
-            return e.errs.fail(child(e.path, "name"), "duplicate name " + in_quotes(out[i].name) + " (also " +
-                                                          child(n.path, it->second) + ")");
+            return e.errs.fail(json_pointer_child(e.path, "name"), "duplicate name " + json_quoted(out[i].name) + " (also " +
+                                                          json_pointer_child(n.path, it->second) + ")");
     }
     return true;
 }

@@ -23,28 +23,6 @@ unsigned Topology::index_of(const DeviceSpec& dev) const {
     return kNoIndex;
 }
 
-std::optional<uint16_t> parse_bdf(std::string_view bdf) {
-    const auto hex_digit = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    if (bdf.size() != 7 || bdf[2] != ':' || bdf[5] != '.')
-        return std::nullopt;
-    const int digits[] = {hex_digit(bdf[0]), hex_digit(bdf[1]), hex_digit(bdf[3]), hex_digit(bdf[4]),
-                          hex_digit(bdf[6])};
-    if (std::find(std::begin(digits), std::end(digits), -1) != std::end(digits))
-        return std::nullopt;
-    const int bus = digits[0] << 4 | digits[1], dev = digits[2] << 4 | digits[3], fn = digits[4];
-    if (dev > 0x1f || fn > 7)
-        return std::nullopt;
-    return static_cast<uint16_t>(bus << 8 | dev << 3 | fn);
-}
-
 const IommuUnit* iommu_of(const Topology& topo, const DeviceSpec& dev) {
     if (dev.kind == DeviceKind::kSwMdev || dev.iommu >= topo.iommus.size())
         return nullptr;

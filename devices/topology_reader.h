@@ -18,21 +18,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../toolkit/json_text.h"
 #include "topology.h"
 
 namespace ciommu::topology_reader {
 
 using nlohmann::json;
 
-// ---- JSON pointers and message pieces ----
+// ---- message pieces (JSON pointers, shown values: toolkit/json_text.h) ----
 
-// path + "/" + key, the key escaped as RFC 6901 asks ("~" -> "~0", "/" -> "~1").
-std::string child(const std::string& path, std::string_view key);
-std::string child(const std::string& path, size_t index);
 std::string hex(uint64_t v);
-std::string in_quotes(std::string_view s);
-// A value as an error message shows it after "got".
-std::string shown(const json& v);
 
 // ---- reading values: every reader records the first error and returns false ----
 
@@ -51,7 +46,7 @@ struct Node {
     std::string path;
     Errors& errs;
     bool fail(std::string message) const { return errs.fail(path, std::move(message)); }
-    Node element(size_t i) const { return {v[i], child(path, i), errs}; }
+    Node element(size_t i) const { return {v[i], json_pointer_child(path, i), errs}; }
 };
 
 using Keys = std::initializer_list<std::string_view>;
@@ -68,14 +63,14 @@ bool required(const Node& n, const char* key, const Read& read) {
     auto it = n.v.find(key);
     if (it == n.v.end())
         return n.fail("missing required key \"" + std::string(key) + "\"");
-    return read(Node{*it, child(n.path, key), n.errs});
+    return read(Node{*it, json_pointer_child(n.path, key), n.errs});
 }
 
 // Runs `read` on n[key] if it is there (the caller's default stands otherwise).
 template <class Read>
 bool if_present(const Node& n, const char* key, const Read& read) {
     auto it = n.v.find(key);
-    return it == n.v.end() || read(Node{*it, child(n.path, key), n.errs});
+    return it == n.v.end() || read(Node{*it, json_pointer_child(n.path, key), n.errs});
 }
 
 bool read_bool(const Node& n, bool& out);
@@ -105,7 +100,7 @@ bool read_enum(const Node& n, std::span<const Named<E>> names, E& out) {
             out = entry.value;
             return true;
         }
-        expected += (expected.empty() ? "" : " or ") + in_quotes(entry.name);
+        expected += (expected.empty() ? "" : " or ") + json_quoted(entry.name);
     }
     return n.fail("expected " + expected + ", got " + shown(n.v));
 }

@@ -39,7 +39,7 @@ public:
     std::string current_path() const {
         std::string path;
         for (const Frame& f : stack_)
-            path = f.array ? child(path, f.index) : child(path, f.key);
+            path = f.array ? json_pointer_child(path, f.index) : json_pointer_child(path, f.key);
         return path;
     }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include "../devices/page_request_capability.h"
 #include "../devices/translation.h"
 #include "../core/model.h"
 #include "cuse-iommu.h"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../devices/translation.h"
+#include "../core/call_env.h"
 #include "../core/caller.h"
 #include "../core/model.h"
 #include "cuse-iommu.h"
@@ -16,7 +17,7 @@
 #include "fault_injection.h"
 #include "fault_router.h"
 #include "page_requests.h"
-#include "stalled_dma.h"
+#include "../devices/stalled_dma.h"
 
 namespace ciommu {
 namespace {

@@ -1,10 +1,8 @@
-// The fault-region commands (fault_ioctls.cpp).  Each receives arguments the
+// The fault-region commands (fault_ioctls.cpp). Each receives arguments the
 // dispatcher has already checked (argsz, flags, reserved fields) and runs
 // with the model lock held unless its row says otherwise
 // (dispatcher/command_table.cpp).
 #pragma once
-
-#include "../core/call_env.h"
 
 struct iommu_device_fault;
 struct iommu_fault_eventfd;
@@ -13,6 +11,8 @@ struct iommu_fault_region_info;
 struct iommu_sim_inject_fault;
 
 namespace ciommu {
+
+struct CallEnv;  // core/call_env.h
 
 long ioctl_device_fault_register(CallEnv& env, const iommu_device_fault& req);
 long ioctl_device_fault_unregister(CallEnv& env, const iommu_device_fault& req);

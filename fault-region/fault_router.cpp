@@ -1,6 +1,8 @@
 #include "fault_router.h"
 
+#include "../devices/page_request_capability.h"
 #include "../devices/translation.h"
+#include "page_requests.h"
 #include "../core/model.h"
 #include "cuse-iommu.h"
 
@@ -55,22 +57,6 @@ bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) noexc
     return queued;
 }
 
-bool can_page_request(const Model& model, const BoundDevice& dev) {
-    const DeviceSpec& spec = *dev.spec;
-    return spec.kind != DeviceKind::kSwMdev && spec.pri && model.topology().iommus[spec.iommu].iopf;
-}
-
-bool is_page_request(const Model& model, const BoundDevice& dev, uint32_t attachment_key, const Fault& fault) {
-    if (fault.reason != IOMMU_FAULT_REASON_NOT_MAPPED || fault.host_owned || !can_page_request(model, dev))
-        return false;
-    if (fault.flags & IOMMU_FAULT_STAGE1)
-        return true;
-    // Stage 2 of a nested IOASID is the host's business (nested IOPF:
-    // "[RFC PATCH v3 8/8] vfio: Add nested IOPF support", Shenming Lu, May 2021).
-    auto it = dev.attachments.find(attachment_key);
-    return it != dev.attachments.end() && it->second.space->kind() == IoasKind::kKernelManaged;
-}
-
 FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, const Fault& fault,
                       bool recoverable, uint64_t dma_id, uint32_t* grpid) {
     Context& ctx = *dev.ctx;
@@ -107,6 +93,11 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
     if (grpid)
         *grpid = group;
     return FaultFate::kStalled;
+}
+
+const FaultPort& fault_router_port() {
+    static constexpr FaultPort port{raise_fault, deliver_record, abort_page_requests};
+    return port;
 }
 
 }  // namespace ciommu

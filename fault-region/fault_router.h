@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "../devices/fault_port.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {
@@ -17,19 +18,6 @@ class Model;
 struct BoundDevice;
 struct Context;
 struct Fault;
-
-enum class FaultFate {
-    kStalled,        // reported as a page request: the DMA waits for the answer
-    kAborted,        // a page request answered INVALID at once (no consumer, lost, stopped)
-    kUnrecoverable,  // reported (or counted) and done with
-};
-
-// Could the device have asked for this page (PRI device, IOPF IOMMU, a
-// non-present page in a table the user manages: stage 1 of a nested IOASID,
-// or a plain kernel-managed IOASID)?
-bool is_page_request(const Model& model, const BoundDevice& dev, uint32_t attachment_key, const Fault& fault);
-// True if dev can issue page requests at all.
-bool can_page_request(const Model& model, const BoundDevice& dev);
 
 // Queues a record in ctx's fault region (its seq and LOST_BEFORE are filled
 // in there), notes the context so its readers wake once the lock is
@@ -42,5 +30,10 @@ bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) noexc
 // none).  *grpid receives a page request's group id.
 FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, const Fault& fault,
                       bool recoverable, uint64_t dma_id, uint32_t* grpid = nullptr);
+
+// raise_fault, deliver_record and abort_page_requests (page_requests.h) as
+// the devices reach them (devices/fault_port.h); the core installs this in
+// the Model.
+const FaultPort& fault_router_port();
 
 }  // namespace ciommu

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <mutex>
 
+#include "../core/call_env.h"
 #include "../core/caller.h"
 #include "../core/context.h"
 #include "../core/model.h"

@@ -1,10 +1,8 @@
-// The IOASID commands (ioasid_ioctls.cpp).  Each receives arguments the
+// The IOASID commands (ioasid_ioctls.cpp). Each receives arguments the
 // dispatcher has already checked (argsz, flags, reserved fields) and runs
 // with the model lock held unless its row says otherwise
 // (dispatcher/command_table.cpp).
 #pragma once
-
-#include "../core/call_env.h"
 
 struct iommu_ioasid_alloc;
 struct iommu_ioasid_free;
@@ -13,6 +11,8 @@ struct iommu_unmap_dma;
 struct iommu_invalidate_cache;
 
 namespace ciommu {
+
+struct CallEnv;  // core/call_env.h
 
 long ioctl_ioasid_alloc(CallEnv& env, const iommu_ioasid_alloc& req);
 long ioctl_ioasid_free(CallEnv& env, const iommu_ioasid_free& req);

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 
-#include "../devices/mdev_pins.h"
 #include "../core/model.h"
 #include "cuse-iommu.h"
 
@@ -120,7 +119,7 @@ long long unmap_dma(Model& model, Context& ctx, uint32_t ioasid, uint64_t iova, 
     if (unmapped == 0)
         return 0;  // nothing changed: nothing cached can be stale
     model.iotlb().flush_stage2(space, first, last);
-    drop_mdev_pins_in(model, ctx, *space, first, last);
+    model.notify_unmapped(ctx, *space, first, last);
     return unmapped;
 }
 

@@ -1,20 +1,10 @@
 #include "args.h"
 
-#include <charconv>
+#include "../toolkit/number_text.h"
 
 namespace iommuctl {
 
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 const OptionSpec* find_spec(std::string_view name, std::initializer_list<OptionSpec> spec) {
     for (const OptionSpec& s : spec)
@@ -106,31 +96,22 @@ void expect_positional(const ParsedArgs& args, size_t n, std::string_view usage)
 }
 
 uint64_t parse_number(std::string_view text, std::string_view what, uint64_t max) {
-    const std::string shown(text);
-    std::string_view digits = text;
-    int base = 10;
-    if (digits.starts_with("0x") || digits.starts_with("0X")) {
-        digits.remove_prefix(2);
-        base = 16;
-    }
     uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
-    if (digits.empty() || ec == std::errc::invalid_argument || end != digits.data() + digits.size())
-        throw UsageError(std::string(what) + ": expected a number (decimal or 0x-hex), got '" + shown + "'");
-    if (ec == std::errc::result_out_of_range || value > max)
-        throw UsageError(std::string(what) + ": " + shown + " is out of range (at most " + std::to_string(max) + ")");
+    const ciommu::NumberError error = ciommu::parse_u64(text, ciommu::kDecimal | ciommu::kHex, value);
+    if (error == ciommu::NumberError::kBad)
+        throw UsageError(std::string(what) + ": expected a number (decimal or 0x-hex), got '" + std::string(text) +
+                         "'");
+    if (error == ciommu::NumberError::kTooBig || value > max)
+        throw UsageError(std::string(what) + ": " + std::string(text) + " is out of range (at most " +
+                         std::to_string(max) + ")");
     return value;
 }
 
 uint32_t parse_rid(std::string_view text) {
     // BB:DD.F as in a topology file.
     if (text.size() == 7 && text[2] == ':' && text[5] == '.') {
-        const int b1 = hex_digit(text[0]), b0 = hex_digit(text[1]);
-        const int d1 = hex_digit(text[3]), d0 = hex_digit(text[4]);
-        const int f = hex_digit(text[6]);
-        const int dev = d1 * 16 + d0;
-        if (b1 >= 0 && b0 >= 0 && d1 >= 0 && d0 >= 0 && f >= 0 && f <= 7 && dev <= 0x1f)
-            return static_cast<uint32_t>((b1 * 16 + b0) << 8 | dev << 3 | f);
+        if (auto rid = ciommu::parse_bdf(text))
+            return *rid;
         throw UsageError("RID: expected BB:DD.F (hex; device 00-1f, function 0-7) or a number, got '" +
                          std::string(text) + "'");
     }
@@ -149,7 +130,7 @@ std::vector<uint8_t> parse_hex_bytes(std::string_view text, std::string_view wha
                 throw UsageError(std::string(what) + ": a separator splits a byte in '" + std::string(text) + "'");
             continue;
         }
-        const int d = hex_digit(c);
+        const int d = ciommu::hex_digit(c);
         if (d < 0)
             throw UsageError(std::string(what) + ": '" + std::string(1, c) + "' is not a hex digit");
         if (high < 0) {
@@ -163,32 +144,6 @@ std::vector<uint8_t> parse_hex_bytes(std::string_view text, std::string_view wha
         throw UsageError(std::string(what) + ": an odd number of hex digits");
     if (bytes.empty())
         throw UsageError(std::string(what) + ": no bytes");
-    return bytes;
-}
-
-std::string to_hex(const std::vector<uint8_t>& bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(bytes.size() * 2);
-    for (uint8_t b : bytes) {
-        hex.push_back(kDigits[b >> 4]);
-        hex.push_back(kDigits[b & 15]);
-    }
-    return hex;
-}
-
-std::optional<std::vector<uint8_t>> from_hex(std::string_view text) {
-    if (text.starts_with("0x") || text.starts_with("0X"))
-        text.remove_prefix(2);
-    if (text.size() % 2)
-        return std::nullopt;
-    std::vector<uint8_t> bytes(text.size() / 2);
-    for (size_t i = 0; i < bytes.size(); ++i) {
-        const int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
-    }
     return bytes;
 }
 

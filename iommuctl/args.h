@@ -13,6 +13,8 @@
 
 #include "cli.h"
 
+#include "../toolkit/hex_text.h"
+
 namespace iommuctl {
 
 struct OptionSpec {
@@ -52,9 +54,8 @@ uint32_t parse_rid(std::string_view text);
 
 // Hex bytes: "48656c6c6f", "0x48656c6c6f", "48 65 6c", "48:65:6c".
 std::vector<uint8_t> parse_hex_bytes(std::string_view text, std::string_view what);
-// Lower-case hex, no separators (the protocol's `data`).
-std::string to_hex(const std::vector<uint8_t>& bytes);
-// The inverse, as the daemon sends it; nullopt if it is not hex.
-std::optional<std::vector<uint8_t>> from_hex(std::string_view text);
+// The protocol's `data`: lower-case hex, no separators, and back.
+using ciommu::from_hex;
+using ciommu::to_hex;
 
 }  // namespace iommuctl

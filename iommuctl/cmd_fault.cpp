@@ -4,6 +4,7 @@
 #include <array>
 #include <ostream>
 
+#include "../toolkit/uapi_names.h"
 #include "args.h"
 #include "cli.h"
 #include "client.h"
@@ -35,7 +36,6 @@ namespace {
 
 constexpr std::array<std::pair<std::string_view, char>, 4> kPerms = {
     {{"read", 'r'}, {"write", 'w'}, {"exec", 'x'}, {"priv", 'p'}}};
-constexpr std::array<std::string_view, 5> kReasons = {"not-mapped", "permission", "blocked", "reserved", "addr-size"};
 
 nlohmann::json parse_perm(std::string_view list) {
     bool wanted[kPerms.size()] = {};
@@ -84,9 +84,9 @@ int cmd_fault(Env& env, const std::vector<std::string>& words) {
     if (auto pasid = args.value("--pasid"))
         request["pasid"] = parse_number(*pasid, "--pasid", UINT32_MAX);
     if (auto reason = args.value("--reason")) {
-        if (std::find(kReasons.begin(), kReasons.end(), *reason) == kReasons.end())
-            throw UsageError("--reason: '" + *reason +
-                             "' is not one of not-mapped, permission, blocked, reserved, addr-size");
+        if (!ciommu::value_of_text(ciommu::kFaultReasons, *reason))
+            throw UsageError("--reason: '" + *reason + "' is not one of " +
+                             ciommu::text_names_listed(ciommu::kFaultReasons));
         if (args.has("--recoverable"))
             throw UsageError("--reason is for unrecoverable faults; a page request has none");
         request["reason"] = *reason;

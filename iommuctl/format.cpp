@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "../toolkit/json_text.h"
+
 namespace iommuctl {
 
 namespace {
@@ -23,27 +25,10 @@ const json& array_field(const json& obj, std::string_view key) {
 }
 
 std::optional<uint64_t> as_u64(const json& value) {
-    if (value.is_number_unsigned())
-        return value.get<uint64_t>();
-    if (value.is_number_integer() && value.get<int64_t>() >= 0)
-        return static_cast<uint64_t>(value.get<int64_t>());
-    if (value.is_string()) {
-        const std::string& s = value.get_ref<const std::string&>();
-        if (s.empty())
-            return std::nullopt;
-        const bool is_hex = s.starts_with("0x") || s.starts_with("0X");
-        const std::string digits = is_hex ? s.substr(2) : s;
-        if (digits.empty() ||
-            digits.find_first_not_of(is_hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos ||
-            digits.size() > (is_hex ? 16u : 20u))
-            return std::nullopt;
-        try {
-            return std::stoull(digits, nullptr, is_hex ? 16 : 10);
-        } catch (...) {
-            return std::nullopt;
-        }
-    }
-    return std::nullopt;
+    uint64_t out = 0;
+    if (ciommu::json_u64(value, ciommu::kDecimal | ciommu::kHex, out) != ciommu::NumberError::kNone)
+        return std::nullopt;
+    return out;
 }
 
 std::string printable(std::string_view s) {

@@ -47,7 +47,7 @@ TEST_CASE("hex bytes") {
     CHECK_THROWS_WITH(parse_hex_bytes("", "D"), doctest::Contains("no bytes"));
     CHECK_THROWS_WITH(parse_hex_bytes("0x", "D"), doctest::Contains("no bytes"));
     CHECK_THROWS_WITH(parse_hex_bytes("0g", "D"), doctest::Contains("'g' is not a hex digit"));
-    CHECK(to_hex({0x00, 0x0f, 0xa0, 0xff}) == "000fa0ff");
+    CHECK(to_hex(Bytes{0x00, 0x0f, 0xa0, 0xff}) == "000fa0ff");
     CHECK(from_hex("000FA0ff") == Bytes{0x00, 0x0f, 0xa0, 0xff});
     CHECK(from_hex("") == Bytes{});
     CHECK(!from_hex("abc"));

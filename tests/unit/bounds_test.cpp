@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <optional>
 
-#include "../../fault-region/stalled_dma.h"
+#include "../../devices/stalled_dma.h"
 #include "fixture.h"
 
 using namespace ciommu;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../../devices/topology.h"
+#include "../../toolkit/hex_text.h"
 
 using namespace ciommu;
 using nlohmann::json;

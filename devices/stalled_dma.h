@@ -18,7 +18,7 @@
 #include <mutex>
 #include <optional>
 
-#include "../devices/dma_engine.h"
+#include "dma_engine.h"
 
 namespace ciommu {
 
@@ -38,10 +38,12 @@ struct DmaReport {
 // reaped), whatever devices come and go.
 inline constexpr size_t kContextDmaLimit = 4096;
 
-// Reserves one of dev's DMA slots for `job` and fills its device fields:
-// 0, or -EBUSY when dev has max_page_requests page requests outstanding or
-// DMAs held, or its context holds kContextDmaLimit.
-long admit_dma(Context& ctx, BoundDevice& dev, DmaJob& job);
+// Checks job's PASID (if any) against dev, reserves one of dev's DMA slots
+// for `job` and fills its device fields: 0, -EOPNOTSUPP or -EINVAL (the
+// PASID: check_dma_pasid), or -EBUSY when dev has max_page_requests page
+// requests outstanding or DMAs held, or its context holds kContextDmaLimit.
+// SIM_DMA and the control socket's dma both start a DMA here.
+long admit_dma(const Model& model, BoundDevice& dev, DmaJob& job);
 // Runs an admitted job (its bytes loaded) in context `context_id`.  A job
 // left PENDING is kept in the context (report->dma_id); any other ends
 // here, its slot released, and stays with the caller (a read's bytes are

@@ -4,7 +4,7 @@
 
 #include "../core/model.h"
 #include "cuse-iommu.h"
-#include "fault_router.h"
+#include "page_request_capability.h"
 
 namespace ciommu {
 namespace {
@@ -45,7 +45,7 @@ long advance_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t cont
     BoundDevice& dev = *model.find_context(context_id)->find_device(job.cookie);
     const uint32_t key = job.req.pasid.value_or(kNoPasid);
     const bool recoverable = is_page_request(model, dev, key, job.fault);
-    switch (raise_fault(model, dev, key, job.fault, recoverable, dma_id)) {
+    switch (model.fault_port().raise_fault(model, dev, key, job.fault, recoverable, dma_id, nullptr)) {
     case FaultFate::kStalled:
         job.status = IOMMU_SIM_DMA_PENDING;
         break;
@@ -61,7 +61,12 @@ long advance_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t cont
 
 }  // namespace
 
-long admit_dma(Context& ctx, BoundDevice& dev, DmaJob& job) {
+long admit_dma(const Model& model, BoundDevice& dev, DmaJob& job) {
+    if (job.req.pasid) {
+        if (long err = check_dma_pasid(model, *dev.spec, *job.req.pasid))
+            return err;
+    }
+    const Context& ctx = *dev.ctx;
     if (dev.held_dmas >= dev.max_page_requests || dev.page_requests.size() >= dev.max_page_requests ||
         ctx.dmas.size() >= kContextDmaLimit)
         return -EBUSY;

@@ -1,0 +1,12 @@
+// What /proc/<tid>/status says of a thread.
+#pragma once
+
+#include <sys/types.h>
+
+namespace ciommu {
+
+// The thread group (process) id of thread `tid`, or -1 when /proc cannot
+// tell (the thread is gone, or /proc is not mounted).
+pid_t read_tgid(pid_t tid);
+
+}  // namespace ciommu
