@@ -7,13 +7,11 @@
 #include <linux/ioctl.h>
 
 #include "../dispatcher/command_table.h"
-#include "../dispatcher/uapi_names.h"
+#include "../toolkit/uapi_names.h"
 #include "cuse-iommu.h"
 
 namespace ciommu::trace {
 namespace {
-
-using namespace names;
 
 using Bytes = std::span<const std::byte>;
 
@@ -33,7 +31,7 @@ Json flag_names(uint32_t flags, Names names) {
     Json list = Json::array();
     for (const NamedValue& n : names) {
         if (flags & n.value) {
-            list.push_back(n.name);
+            list.push_back(n.uapi);
             flags &= ~n.value;
         }
     }
@@ -46,22 +44,10 @@ Json flag_names(uint32_t flags, Names names) {
 Json value_name(uint32_t value, Names names) {
     for (const NamedValue& n : names) {
         if (value == n.value)
-            return n.name;
+            return n.uapi;
     }
     return value;
 }
-
-// Names only the capability chain uses.
-constexpr NamedValue kCapIds[] = {{IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, "PAGE_SIZES"},
-                                  {IOMMU_DEVICE_INFO_CAP_IOVA_RANGES, "IOVA_RANGES"},
-                                  {IOMMU_DEVICE_INFO_CAP_RESV_REGIONS, "RESV_REGIONS"},
-                                  {IOMMU_DEVICE_INFO_CAP_NESTING, "NESTING"},
-                                  {IOMMU_DEVICE_INFO_CAP_PASID, "PASID"},
-                                  {IOMMU_DEVICE_INFO_CAP_PRI, "PRI"}};
-constexpr NamedValue kResvTypes[] = {
-    {IOMMU_RESV_RESERVED, "RESERVED"}, {IOMMU_RESV_MSI, "MSI"}, {IOMMU_RESV_DIRECT, "DIRECT"}};
-constexpr NamedValue kNestingFlags[] = {{IOMMU_NESTING_SUPPORTED, "SUPPORTED"}, {IOMMU_NESTING_HARDWARE, "HARDWARE"}};
-constexpr NamedValue kPasidFlags[] = {{IOMMU_PASID_IOPF, "IOPF"}};
 
 // A char array (a device name): up to its NUL (or all of it), printable ASCII as is,
 // any other byte as \xNN, so the line is valid UTF-8 whatever was passed.
@@ -96,7 +82,7 @@ Json decode_caps(Bytes b, uint32_t first) {
         const Bytes at = b.subspan(offset);
         const auto header = load<iommu_info_cap_header>(at);
         Json cap;
-        cap["id"] = value_name(header.id, kCapIds);
+        cap["id"] = value_name(header.id, kDeviceInfoCapIds);
         cap["version"] = header.version;
         switch (header.id) {
         case IOMMU_DEVICE_INFO_CAP_PAGE_SIZES:
@@ -124,7 +110,7 @@ Json decode_caps(Bytes b, uint32_t first) {
                     break;
                 const auto r = load<iommu_resv_region>(at.subspan(pos));
                 regions.push_back(
-                    {{"start", hex(r.start)}, {"last", hex(r.last)}, {"type", value_name(r.type, kResvTypes)}});
+                    {{"start", hex(r.start)}, {"last", hex(r.last)}, {"type", value_name(r.type, kResvRegionTypes)}});
             }
             cap["regions"] = std::move(regions);
             break;
@@ -135,7 +121,7 @@ Json decode_caps(Bytes b, uint32_t first) {
             Json formats = Json::array();
             for (unsigned bit = 0; bit < 32; ++bit) {
                 if (c.pgtable_formats & (1u << bit))
-                    formats.push_back(value_name(bit, kFormats));
+                    formats.push_back(value_name(bit, kPgtableFormats));
             }
             cap["pgtable_formats"] = std::move(formats);
             break;
@@ -143,7 +129,7 @@ Json decode_caps(Bytes b, uint32_t first) {
         case IOMMU_DEVICE_INFO_CAP_PASID: {
             const auto c = load<iommu_info_cap_pasid>(at);
             cap["pasid_width"] = c.pasid_width;
-            cap["flags"] = flag_names(c.flags, kPasidFlags);
+            cap["flags"] = flag_names(c.flags, kPasidCapFlags);
             break;
         }
         case IOMMU_DEVICE_INFO_CAP_PRI: {
@@ -299,12 +285,12 @@ Json decode_out(unsigned cmd, std::span<const std::byte> out) {
 
 Json decode_fault_record(const iommu_fault_record& r) {
     Json j;
-    j["flags"] = flag_names(r.flags, kRecordFlags);
-    j["reason"] = value_name(r.reason, kReasons);
+    j["flags"] = flag_names(r.flags, kFaultRecordFlags);
+    j["reason"] = value_name(r.reason, kFaultReasons);
     j["cookie"] = r.cookie;
     j["ioasid"] = r.ioasid;
     j["pasid"] = r.pasid;
-    j["perm"] = flag_names(r.perm, kPerm);
+    j["perm"] = flag_names(r.perm, kFaultPerms);
     j["grpid"] = r.grpid;
     j["addr"] = hex(r.addr);
     j["seq"] = r.seq;
@@ -322,7 +308,7 @@ std::string errno_name(int err) {
 }
 
 std::string page_response_code_name(uint32_t code) {
-    const Json name = value_name(code, kRespCodes);
+    const Json name = value_name(code, kPageResponseCodes);
     return name.is_string() ? name.get<std::string>() : std::to_string(code);
 }
 

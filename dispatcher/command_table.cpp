@@ -13,15 +13,12 @@
 #include "cuse-iommu.h"
 #include "extensions.h"
 #include "handlers.h"
-#include "uapi_names.h"
 
 namespace ciommu {
 
 namespace {
 
 using namespace rows;
-using names::kCaches, names::kDmaStatus, names::kFaultFlags, names::kFormats, names::kGranularity,
-    names::kInfoFlags, names::kInvPasid, names::kPerm, names::kReasons, names::kRespCodes;
 constexpr const Convention& kRfc = kRfcConvention;
 
 constexpr CommandSpec kCommands[] = {
@@ -33,7 +30,7 @@ constexpr CommandSpec kCommands[] = {
         return struct_row<ioctl_device_get_info>(kRfc, IOMMU_NR_DEVICE_GET_INFO, "DEVICE_GET_INFO")
             .fields({IN(cookie, kNumber), OUT(cap_offset, kNumber)})
             .reserved(RESERVED(__reserved))
-            .out_header(kInfoFlags)
+            .out_header(kDeviceInfoFlags)
             .output_tail(Tail::kDeviceInfoCaps);
     }(),
     [] {
@@ -43,7 +40,7 @@ constexpr CommandSpec kCommands[] = {
             .flags({{IOMMU_IOASID_USER_PGTABLE, "USER_PGTABLE"},
                     {IOMMU_IOASID_IDENTITY, "IDENTITY"},
                     {IOMMU_IOASID_ENFORCE_SNOOP, "ENFORCE_SNOOP"}})
-            .fields({IN(parent_ioasid, kNumber), IN(pgtable_format, kEnum, kFormats), IN(user_pgd, kHex)})
+            .fields({IN(parent_ioasid, kNumber), IN(pgtable_format, kEnum, kPgtableFormats), IN(user_pgd, kHex)})
             .self_locked();
     }(),
     [] {
@@ -71,8 +68,8 @@ constexpr CommandSpec kCommands[] = {
     [] {
         using S = iommu_invalidate_cache;
         return struct_row<ioctl_invalidate_cache>(kRfc, IOMMU_NR_INVALIDATE_CACHE, "INVALIDATE_CACHE")
-            .fields({IN(ioasid, kNumber), IN(granularity, kEnum, kGranularity), IN(cache, kFlags, kCaches),
-                     IN(pasid, kEnum, kInvPasid), IN(addr, kHex), IN(size, kNumber)});
+            .fields({IN(ioasid, kNumber), IN(granularity, kEnum, kInvGranularities), IN(cache, kFlags, kInvCaches),
+                     IN(pasid, kEnum, kInvPasids), IN(addr, kHex), IN(size, kNumber)});
     }(),
     [] {
         using S = iommu_device_bind;
@@ -118,9 +115,9 @@ constexpr CommandSpec kCommands[] = {
         return struct_row<ioctl_sim_dma>(kRfc, IOMMU_NR_SIM_DMA, "SIM_DMA")
             .min_end(OFFSET_END(S, data))
             .flags({{IOMMU_SIM_DMA_WRITE, "WRITE"}, {IOMMU_SIM_DMA_PASID, "PASID"}})
-            .fields({IN(cookie, kNumber), IN(pasid, kNumber), OUT(status, kEnum, kDmaStatus), IN(iova, kHex),
+            .fields({IN(cookie, kNumber), IN(pasid, kNumber), OUT(status, kEnum, kDmaStatuses), IN(iova, kHex),
                      IN(length, kNumber), IN(data, kHex), OUT(bytes_done, kNumber), OUT(fault_addr, kHex),
-                     OUT(fault_reason, kEnum, kReasons), OUT(fault_flags, kFlags, kFaultFlags),
+                     OUT(fault_reason, kEnum, kFaultReasons), OUT(fault_flags, kFlags, kDmaFaultFlags),
                      OUT(dma_id, kNumber)})
             .self_locked();
     }(),
@@ -146,7 +143,7 @@ constexpr CommandSpec kCommands[] = {
     [] {
         using S = iommu_page_response;
         return struct_row<ioctl_page_response>(kRfc, IOMMU_NR_PAGE_RESPONSE, "PAGE_RESPONSE")
-            .fields({IN(cookie, kNumber), IN(grpid, kNumber), IN(code, kEnum, kRespCodes)})
+            .fields({IN(cookie, kNumber), IN(grpid, kNumber), IN(code, kEnum, kPageResponseCodes)})
             .self_locked();
     }(),
     [] {
@@ -166,15 +163,15 @@ constexpr CommandSpec kCommands[] = {
                     {IOMMU_SIM_FAULT_PASID, "PASID"},
                     {IOMMU_SIM_FAULT_RECOVERABLE, "RECOVERABLE"}})
             .fields({IN(cookie, kNumber), IN(rid, kNumber), IN(pasid, kNumber), IN(addr, kHex),
-                     IN(perm, kFlags, kPerm), IN(reason, kEnum, kReasons)});
+                     IN(perm, kFlags, kFaultPerms), IN(reason, kEnum, kFaultReasons)});
     }(),
     [] {
         using S = iommu_sim_dma_status;
         return struct_row<ioctl_sim_dma_status>(kRfc, IOMMU_NR_SIM_DMA_STATUS, "SIM_DMA_STATUS")
             .min_end(OFFSET_END(S, dma_id))
             // Out fields in SIM_DMA's order, not the struct's (docs/trace.md).
-            .fields({IN(dma_id, kNumber), OUT(status, kEnum, kDmaStatus), OUT(bytes_done, kNumber),
-                     OUT(fault_addr, kHex), OUT(fault_reason, kEnum, kReasons), OUT(fault_flags, kFlags, kFaultFlags)})
+            .fields({IN(dma_id, kNumber), OUT(status, kEnum, kDmaStatuses), OUT(bytes_done, kNumber),
+                     OUT(fault_addr, kHex), OUT(fault_reason, kEnum, kFaultReasons), OUT(fault_flags, kFlags, kDmaFaultFlags)})
             .reserved(RESERVED(__reserved))
             .self_locked();
     }(),

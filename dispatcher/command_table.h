@@ -12,6 +12,7 @@
 #include <span>
 
 #include "../core/call_env.h"
+#include "../toolkit/uapi_names.h"
 
 namespace ciommu {
 
@@ -20,11 +21,10 @@ enum class ArgKind {
     kStruct,  // the argument points to a struct the row's convention frames
 };
 
-// A number and its name: a flag bit, or one value of an enumeration.
-struct NamedValue {
-    uint32_t value;
-    const char* name;
-};
+// A number and its name: a flag bit, or one value of an enumeration
+// (toolkit/uapi_names.h; rows name their own input flags with the uapi
+// spelling only).
+using NamedValue = UapiName;
 using NameTable = std::span<const NamedValue>;
 
 // How the trace prints a field (docs/trace.md, "Arguments").

@@ -1,8 +1,9 @@
-// The names of the uapi's enumerations, kept once: each value with its
-// uapi spelling (the trace: "NOT_MAPPED") and its text spelling (the
-// control protocol, the state dump and iommuctl: "not-mapped"), in uapi
-// order.  Message lists ("one of ...") come from here too, so the edges
-// cannot disagree on a name or its order.
+// The names of the uapi's enumerations and flag sets, kept once: each value
+// with its uapi spelling (the trace: "NOT_MAPPED") and, where the control
+// protocol, the state dump or iommuctl spell it as text, its text spelling
+// ("not-mapped"), in uapi order.  Message lists ("one of ...") come from here
+// too, so the edges cannot disagree on a name or its order.  A command's own
+// input flags are named in its row (dispatcher/command_table.cpp) instead.
 #pragma once
 
 #include <array>
@@ -20,7 +21,8 @@ namespace ciommu {
 struct UapiName {
     uint32_t value;
     std::string_view uapi;  // as in the header, after the prefix: "NOT_MAPPED"
-    std::string_view text;  // as the control protocol and iommuctl write it: "not-mapped"
+    std::string_view text = {};  // as the control protocol and iommuctl write it:
+                                 // "not-mapped" (empty: only the trace names it)
 };
 
 // IOMMU_FAULT_REASON_*
@@ -47,6 +49,52 @@ inline constexpr UapiName kFaultPerms[] = {
     {IOMMU_FAULT_PERM_EXEC, "EXEC", "exec"},
     {IOMMU_FAULT_PERM_PRIV, "PRIV", "priv"},
 };
+
+// --- named only by the trace (uapi spelling) ---
+
+// IOMMU_FAULT_WRITE, _STAGE1, _STAGE2: a DMA's fault_flags
+inline constexpr UapiName kDmaFaultFlags[] = {
+    {IOMMU_FAULT_WRITE, "WRITE"}, {IOMMU_FAULT_STAGE1, "STAGE1"}, {IOMMU_FAULT_STAGE2, "STAGE2"}};
+// IOMMU_FAULT_RECORD_*: a fault record's flags
+inline constexpr UapiName kFaultRecordFlags[] = {{IOMMU_FAULT_RECORD_RECOVERABLE, "RECOVERABLE"},
+                                                 {IOMMU_FAULT_RECORD_LAST, "LAST"},
+                                                 {IOMMU_FAULT_RECORD_PASID_VALID, "PASID_VALID"},
+                                                 {IOMMU_FAULT_RECORD_STAGE1, "STAGE1"},
+                                                 {IOMMU_FAULT_RECORD_STAGE2, "STAGE2"},
+                                                 {IOMMU_FAULT_RECORD_LOST_BEFORE, "LOST_BEFORE"},
+                                                 {IOMMU_FAULT_RECORD_REVOKED, "REVOKED"}};
+// IOMMU_PGTABLE_FORMAT_*
+inline constexpr UapiName kPgtableFormats[] = {{IOMMU_PGTABLE_FORMAT_X86_64, "X86_64"}};
+// IOMMU_INV_GRAN_*, IOMMU_INV_CACHE_* (bits), IOMMU_INV_PASID_RID
+inline constexpr UapiName kInvGranularities[] = {
+    {IOMMU_INV_GRAN_ALL, "ALL"}, {IOMMU_INV_GRAN_PASID, "PASID"}, {IOMMU_INV_GRAN_RANGE, "RANGE"}};
+inline constexpr UapiName kInvCaches[] = {
+    {IOMMU_INV_CACHE_IOTLB, "IOTLB"}, {IOMMU_INV_CACHE_DEVTLB, "DEVTLB"}, {IOMMU_INV_CACHE_PASID, "PASID"}};
+inline constexpr UapiName kInvPasids[] = {{IOMMU_INV_PASID_RID, "RID"}};
+// IOMMU_PAGE_RESP_*
+inline constexpr UapiName kPageResponseCodes[] = {{IOMMU_PAGE_RESP_SUCCESS, "SUCCESS"},
+                                                  {IOMMU_PAGE_RESP_INVALID, "INVALID"},
+                                                  {IOMMU_PAGE_RESP_FAILURE, "FAILURE"}};
+// IOMMU_DEVICE_INFO_* (DEVICE_GET_INFO's flags, bits)
+inline constexpr UapiName kDeviceInfoFlags[] = {{IOMMU_DEVICE_INFO_MDEV, "MDEV"},
+                                                {IOMMU_DEVICE_INFO_SW_MDEV, "SW_MDEV"},
+                                                {IOMMU_DEVICE_INFO_PASID, "PASID"},
+                                                {IOMMU_DEVICE_INFO_PRI, "PRI"},
+                                                {IOMMU_DEVICE_INFO_ENFORCE_SNOOP, "ENFORCE_SNOOP"},
+                                                {IOMMU_DEVICE_INFO_CAPS, "CAPS"}};
+// DEVICE_GET_INFO's capability chain: IOMMU_DEVICE_INFO_CAP_*, IOMMU_RESV_*,
+// IOMMU_NESTING_* (bits), IOMMU_PASID_* (bits)
+inline constexpr UapiName kDeviceInfoCapIds[] = {{IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, "PAGE_SIZES"},
+                                                 {IOMMU_DEVICE_INFO_CAP_IOVA_RANGES, "IOVA_RANGES"},
+                                                 {IOMMU_DEVICE_INFO_CAP_RESV_REGIONS, "RESV_REGIONS"},
+                                                 {IOMMU_DEVICE_INFO_CAP_NESTING, "NESTING"},
+                                                 {IOMMU_DEVICE_INFO_CAP_PASID, "PASID"},
+                                                 {IOMMU_DEVICE_INFO_CAP_PRI, "PRI"}};
+inline constexpr UapiName kResvRegionTypes[] = {
+    {IOMMU_RESV_RESERVED, "RESERVED"}, {IOMMU_RESV_MSI, "MSI"}, {IOMMU_RESV_DIRECT, "DIRECT"}};
+inline constexpr UapiName kNestingFlags[] = {{IOMMU_NESTING_SUPPORTED, "SUPPORTED"},
+                                             {IOMMU_NESTING_HARDWARE, "HARDWARE"}};
+inline constexpr UapiName kPasidCapFlags[] = {{IOMMU_PASID_IOPF, "IOPF"}};
 
 // The text spellings of a table, for readers that take a list of names.
 template <size_t N>

@@ -127,7 +127,7 @@ TEST_CASE("docs/uapi.md: the per-command table says what each struct row checks"
         }
         REQUIRE(flags.size() == spec.flag_count);
         for (size_t i = 0; i < flags.size(); ++i)
-            CHECK(ends_with(flags[i], spec.flag_names[i].name));
+            CHECK(ends_with(flags[i], std::string(spec.flag_names[i].uapi)));
         CHECK((row[4] != "—") == (spec.reserved[0].size != 0));
         CHECK(starts_with(row[5], "yes") == spec.copies_out);
     }
@@ -300,7 +300,7 @@ TEST_CASE("docs/trace.md: each command's args and out fields are its row's") {
             if (spec->tail == Tail::kDeviceInfoCaps)
                 out.push_back("caps");
             for (const NamedValue& n : spec->flags())
-                flags.push_back(n.name);
+                flags.push_back(std::string(n.uapi));
             const TraceCell args = parse_trace_cell(row[1]);
             CHECK(args.names == in);
             CHECK(args.flags == flags);

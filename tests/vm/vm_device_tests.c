@@ -1543,7 +1543,9 @@ static int in_child(int (*fn)(void))
 		/* The child's reason, marked as such. */
 		char tmp[sizeof(why)];
 
-		snprintf(tmp, sizeof(tmp), "in the child: %s", why);
+		/* Cut the reason so the prefix fits (no truncation warning). */
+		snprintf(tmp, sizeof(tmp), "in the child: %.*s",
+			 (int)(sizeof(tmp) - sizeof("in the child: ")), why);
 		memcpy(why, tmp, sizeof(why));
 		return -1;
 	}
