@@ -64,7 +64,7 @@ json ioasid_json(uint32_t id, const IoAddressSpace& space) {
     json out = json_object("id", id, "kind", kKinds[static_cast<unsigned>(space.kind())], "parent",
                            or_null(user, space.parent_id), "user_pgd", or_null(user, space.user_pgd),
                            "pgtable_format", user ? json("x86_64") : json(nullptr), "enforce_snoop",
-                           space.enforce_snoop, "attachments", space.attachments, "children", space.children,
+                           space.enforce_snoop, "dirty_tracking", space.dirty_tracking(), "attachments", space.attachments, "children", space.children,
                            "mapping_count", space.mapping_count(), "mapped_bytes", space.mapped_bytes());
     JsonScope out_scope(out);
     if (truncated)

@@ -27,7 +27,8 @@ constexpr char kDefaultTopology[] = R"json({
       "pasid_width": 20,
       "iopf": true,
       "snoop_control": true,
-      "pgtable_formats": ["x86_64"]
+      "pgtable_formats": ["x86_64"],
+      "dirty_tracking": true
     },
     {
       "name": "iommu1",

@@ -142,6 +142,8 @@ uint32_t device_info_flags(const Topology& topo, const DeviceSpec& dev) {
         flags |= IOMMU_DEVICE_INFO_PRI;
     if (iommu->snoop_control)
         flags |= IOMMU_DEVICE_INFO_ENFORCE_SNOOP;
+    if (iommu->dirty_tracking)
+        flags |= IOMMU_DEVICE_INFO_DIRTY_TRACKING;
     return flags;
 }
 

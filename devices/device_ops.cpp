@@ -65,6 +65,10 @@ long check_attach_caps(const DeviceSpec& spec, const IommuUnit& unit, const IoAd
     const bool snoop = space.enforce_snoop || (stage2 && stage2->enforce_snoop);
     if (snoop && !unit.snoop_control)
         return -EOPNOTSUPP;
+    // iommufd refuses a device that cannot set dirty bits on a tracking
+    // domain the same way.
+    if (stage2 && stage2->dirty_tracking() && !unit.dirty_tracking)
+        return -EINVAL;
     return 0;
 }
 

@@ -44,6 +44,7 @@ struct IommuUnit {
     bool iopf;                             // reports recoverable faults (PRI/stall)
     bool snoop_control;                    // can enforce snooping
     uint32_t pgtable_formats;              // bit N = IOMMU_PGTABLE_FORMAT N supported for user page tables
+    bool dirty_tracking;                   // sets dirty bits in its IOPTEs (IOMMU_DIRTY_TRACKING)
 };
 
 // kMdev: IOMMU-backed (routed by parent RID + defPASID); kSwMdev: software-only.

@@ -139,10 +139,10 @@ bool check_nesting_formats(const Node& n, const IommuUnit& u) {
 
 bool read_iommu(const Node& n, IommuUnit& u) {
     using F = const Node&;
-    u = IommuUnit{"", 0, 0, {}, Nesting::kNone, 0, false, false, 0};
+    u = IommuUnit{"", 0, 0, {}, Nesting::kNone, 0, false, false, 0, false};
     const unsigned& width = u.address_width;  // read before what depends on it
     return check_object(n, {"name", "page_sizes", "address_width", "reserved_regions", "nesting", "pasid_width",
-                            "iopf", "snoop_control", "pgtable_formats"}) &&
+                            "iopf", "snoop_control", "pgtable_formats", "dirty_tracking"}) &&
            required(n, "name", [&](F f) { return read_name(f, u.name); }) &&
            required(n, "address_width", [&](F f) { return read_uint(f, 32, 48, u.address_width); }) &&
            required(n, "page_sizes", [&](F f) { return read_page_sizes(f, width, u.pgsize_bitmap); }) &&
@@ -152,6 +152,7 @@ bool read_iommu(const Node& n, IommuUnit& u) {
            if_present(n, "iopf", [&](F f) { return read_bool(f, u.iopf); }) &&
            if_present(n, "snoop_control", [&](F f) { return read_bool(f, u.snoop_control); }) &&
            if_present(n, "pgtable_formats", [&](F f) { return read_formats(f, u.pgtable_formats); }) &&
+           if_present(n, "dirty_tracking", [&](F f) { return read_bool(f, u.dirty_tracking); }) &&
            check_nesting_formats(n, u);
 }
 

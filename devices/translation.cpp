@@ -183,6 +183,21 @@ Translation translate_in(Model& model, Context& ctx, uint32_t ioasid, uint64_t i
     return Walk{model, ctx, iova, write, true, memory}.stage2(ioasid, iova, write);
 }
 
+namespace {
+
+// A write sets the dirty bit of the stage-2 entry it went through, as the
+// IOMMU sets it in its IOPTE (IOMMU_DIRTY_TRACKING); an identity space has
+// no entries.
+void note_write(Context& ctx, const Attachment& attachment, uint64_t s2_page) {
+    IoAddressSpace* s2 = attachment.space;
+    if (s2->kind() == IoasKind::kUserPgtable)
+        s2 = ctx.ioasids.find(s2->parent_id);
+    if (s2 && s2->kind() == IoasKind::kKernelManaged)
+        s2->mark_dirty(s2_page);
+}
+
+}  // namespace
+
 Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova, bool write,
                              const MemoryOracle& memory) {
     const IommuUnit& unit = model.topology().iommus[route.unit];
@@ -201,6 +216,8 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
         Translation t =
             reached({(hit->va_page << kPageShift) | (iova & (kPageSize - 1)), hit->owner, hit->prot, true});
         t.iotlb_hit = true;
+        if (write)
+            note_write(ctx, *attachment, hit->s2_page);
         return t;
     }
 
@@ -237,8 +254,11 @@ Translation translate_routed(Model& model, const RouteKey& route, uint64_t iova,
     }
     if (!t.needs_memory())
         ++ctx.iotlb_misses;  // once per translation, not per pass
-    if (t.ok)
+    if (t.ok) {
         model.iotlb().insert(key, entry);
+        if (write)
+            note_write(ctx, *attachment, entry.s2_page);
+    }
     return t;
 }
 

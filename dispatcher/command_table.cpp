@@ -66,6 +66,18 @@ constexpr CommandSpec kCommands[] = {
             .reserved(RESERVED(__reserved));
     }(),
     [] {
+        using S = iommu_dirty_tracking;
+        return struct_row<ioctl_dirty_tracking>(kRfc, IOMMU_NR_DIRTY_TRACKING, "DIRTY_TRACKING")
+            .flags({{IOMMU_DIRTY_TRACKING_START, "START"},
+                    {IOMMU_DIRTY_TRACKING_STOP, "STOP"},
+                    {IOMMU_DIRTY_TRACKING_GET_BITMAP, "GET_BITMAP"},
+                    {IOMMU_DIRTY_TRACKING_NO_CLEAR, "NO_CLEAR"}})
+            .fields({IN(ioasid, kNumber), IN(iova, kHex), IN(length, kNumber), IN(page_size, kNumber),
+                     IN(data, kHex)})
+            .reserved(RESERVED(__reserved))
+            .self_locked();
+    }(),
+    [] {
         using S = iommu_invalidate_cache;
         return struct_row<ioctl_invalidate_cache>(kRfc, IOMMU_NR_INVALIDATE_CACHE, "INVALIDATE_CACHE")
             .fields({IN(ioasid, kNumber), IN(granularity, kEnum, kInvGranularities), IN(cache, kFlags, kInvCaches),

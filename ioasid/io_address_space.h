@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <sys/types.h>
 #include <utility>
@@ -116,6 +117,23 @@ public:
     uint64_t mapped_bytes() const { return mapped_pages_ * kPageSize; }
     size_t table_bytes() const { return pages_.table_bytes() + iopf_.size() * kIopfRecordBytes; }
 
+    // --- dirty tracking (IOMMU_DIRTY_TRACKING): a dirty bit per IOPTE ---
+    bool dirty_tracking() const { return dirty_tracking_; }
+    // On: every dirty bit is cleared first (as iommufd does when it
+    // enables tracking).  Off: the bits stay, unread.
+    void set_dirty_tracking(bool on) noexcept;
+    // A device wrote IOVA page `page` (tracking on): its entry's dirty bit,
+    // as the IOMMU sets it in the IOPTE.
+    void mark_dirty(uint64_t page) noexcept;
+    // Whether every page of [first_page, last_page] is mapped (pinned or
+    // IOPF).  Costs a step per pinned page, one per IOPF range.
+    bool fully_mapped(uint64_t first_page, uint64_t last_page) const;
+    // Appends the dirty pages of [first_page, last_page] to out, ascending.
+    // May throw bad_alloc (nothing changed but out).
+    void collect_dirty(uint64_t first_page, uint64_t last_page, std::vector<uint64_t>& out) const;
+    // Sets or clears the dirty bit of each page of `pages` still mapped.
+    void set_dirty(std::span<const uint64_t> pages, bool dirty) noexcept;
+
     // --- constraints from attached devices' IOMMUs ---
     // 0, -ERANGE (a mapping beyond aperture_end) or -EADDRINUSE (a mapping in
     // a reserved range): whether the current mappings fit.
@@ -152,6 +170,7 @@ private:
     // mapping, whose boundaries and size live in its range record.
     static constexpr uint64_t kValid = 1u << 0, kRead = 1u << 1, kWrite = 1u << 2;
     static constexpr uint64_t kStart = 1u << 3, kEnd = 1u << 4, kPinned = 1u << 5, kIopf = 1u << 6;
+    static constexpr uint64_t kDirty = 1u << 7;  // a device wrote the page while tracking was on
     static constexpr uint64_t kVaMask = ((uint64_t{1} << 48) - 1) & ~(kPageSize - 1);
     static constexpr unsigned kOwnerShift = 48;
 
@@ -188,6 +207,7 @@ private:
     uint64_t mapped_pages_ = 0;           // pinned mappings' pages + IOPF ranges' pages
     uint64_t aperture_end_ = kApertureEnd;
     std::vector<IovaRange> reserved_;
+    bool dirty_tracking_ = false;
 };
 
 template <typename OnPage>

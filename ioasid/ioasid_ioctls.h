@@ -9,6 +9,7 @@ struct iommu_ioasid_free;
 struct iommu_map_dma;
 struct iommu_unmap_dma;
 struct iommu_invalidate_cache;
+struct iommu_dirty_tracking;
 
 namespace ciommu {
 
@@ -19,5 +20,6 @@ long ioctl_ioasid_free(CallEnv& env, const iommu_ioasid_free& req);
 long ioctl_map_dma(CallEnv& env, const iommu_map_dma& req);
 long ioctl_unmap_dma(CallEnv& env, iommu_unmap_dma& req);
 long ioctl_invalidate_cache(CallEnv& env, const iommu_invalidate_cache& req);
+long ioctl_dirty_tracking(CallEnv& env, const iommu_dirty_tracking& req);  // dirty_ioctls.cpp
 
 }  // namespace ciommu

@@ -173,6 +173,8 @@ void render_ioasid(const ContextView& view, const json& ioasid,
     }
     if (field(ioasid, "enforce_snoop") == true)
         head.push_back("enforce snoop");
+    if (field(ioasid, "dirty_tracking") == true)
+        head.push_back("dirty tracking");
     const json& count = field(ioasid, "mapping_count");
     if (!count.is_null() && (count != 0 || field(ioasid, "kind") == "kernel")) {  // only kernel-managed IOASIDs map
         std::string m = text(count) + (count == 1 ? " mapping" : " mappings");

@@ -81,7 +81,8 @@ inline constexpr UapiName kDeviceInfoFlags[] = {{IOMMU_DEVICE_INFO_MDEV, "MDEV"}
                                                 {IOMMU_DEVICE_INFO_PASID, "PASID"},
                                                 {IOMMU_DEVICE_INFO_PRI, "PRI"},
                                                 {IOMMU_DEVICE_INFO_ENFORCE_SNOOP, "ENFORCE_SNOOP"},
-                                                {IOMMU_DEVICE_INFO_CAPS, "CAPS"}};
+                                                {IOMMU_DEVICE_INFO_CAPS, "CAPS"},
+                                                {IOMMU_DEVICE_INFO_DIRTY_TRACKING, "DIRTY_TRACKING"}};
 // DEVICE_GET_INFO's capability chain: IOMMU_DEVICE_INFO_CAP_*, IOMMU_RESV_*,
 // IOMMU_NESTING_* (bits), IOMMU_PASID_* (bits)
 inline constexpr UapiName kDeviceInfoCapIds[] = {{IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, "PAGE_SIZES"},

@@ -72,7 +72,7 @@
 #define IOMMU_NR_PAGE_RESPONSE		(IOMMU_BASE + 0x0d)
 #define IOMMU_NR_FAULT_REGION_INFO	(IOMMU_BASE + 0x0e)
 #define IOMMU_NR_GET_STATS		(IOMMU_BASE + 0x0f)
-#define IOMMU_NR_DIRTY_TRACKING		(IOMMU_BASE + 0x10)	/* planned (RFC: TBD) */
+#define IOMMU_NR_DIRTY_TRACKING		(IOMMU_BASE + 0x10)
 #define IOMMU_NR_DEVICE_FAULT_REGISTER	(IOMMU_BASE + 0x11)
 #define IOMMU_NR_DEVICE_FAULT_UNREGISTER (IOMMU_BASE + 0x12)
 /* 0xb0 + 0x13 .. 0xcf: free for future /dev/iommu commands. */
@@ -358,6 +358,7 @@ struct iommu_device_unbind {
 #define IOMMU_DEVICE_INFO_PRI		(1u << 3)	/* can issue page requests */
 #define IOMMU_DEVICE_INFO_ENFORCE_SNOOP	(1u << 4)	/* its IOMMU can force snooping */
 #define IOMMU_DEVICE_INFO_CAPS		(1u << 5)	/* @cap_offset is valid */
+#define IOMMU_DEVICE_INFO_DIRTY_TRACKING (1u << 6)	/* its IOMMU can track dirty pages */
 
 struct iommu_device_info {
 	__u32		argsz;
@@ -577,6 +578,58 @@ struct iommu_stats {
 	__aligned_u64	mappings;
 	__aligned_u64	iotlb_hits;
 	__aligned_u64	iotlb_misses;
+};
+
+/*
+ * IOMMU_DIRTY_TRACKING - _IO(IOMMU_TYPE, IOMMU_BASE + 0x10)
+ *
+ * Dirty tracking of a kernel-managed IOASID, for live migration: the RFC
+ * left it "TBD"; this follows iommufd's IOMMU_HWPT_SET_DIRTY_TRACKING and
+ * IOMMU_HWPT_GET_DIRTY_BITMAP, one command with VFIO_IOMMU_DIRTY_PAGES'
+ * flag style.  While tracking is on, every device write through the IOASID
+ * (directly, or as stage 2 of a nested one) sets the dirty bit of the
+ * IOMMU page (4 KiB) it lands in, as the IOMMU sets a dirty bit in its
+ * IOPTE.  A software mdev has no IOMMU: its writes are not tracked.
+ *
+ * @argsz: sizeof(struct iommu_dirty_tracking)
+ * @flags: exactly one of START, STOP, GET_BITMAP; NO_CLEAR only with
+ *         GET_BITMAP
+ *   START: tracking on, every dirty bit cleared (again, if it was on).
+ *          EOPNOTSUPP unless every IOMMU attached to the IOASID (or to a
+ *          child of it) can track dirty pages (topology: "dirty_tracking");
+ *          while it is on, attaching a device behind another IOMMU fails
+ *          with EINVAL.
+ *   STOP: tracking off (0 if it was off).
+ *   GET_BITMAP: for each @page_size unit of [@iova, @iova + @length) that
+ *          holds a dirty IOMMU page, sets its bit (bit n: the unit at
+ *          @iova + n * @page_size; bits in little-endian 64-bit words, as
+ *          iommufd's) in the bitmap at @data -- other bits are left as they
+ *          are, so start with a zeroed bitmap -- and clears the dirty bits
+ *          read, unless NO_CLEAR.  EINVAL if tracking is off, @length is 0,
+ *          @page_size is not a power of two, @iova or @iova + @length is not
+ *          aligned to 4 KiB and to @page_size, or a page of the range is
+ *          not mapped; EOVERFLOW if the range wraps; EFAULT if the bitmap
+ *          cannot be read and written (the dirty bits are kept then).
+ * @ioasid: a kernel-managed IOASID of this context (ENOENT if there is
+ *          none; EOPNOTSUPP for a user-managed or identity one)
+ * @iova, @length, @page_size, @data: GET_BITMAP only (else must be 0)
+ */
+#define IOMMU_DIRTY_TRACKING	_IO(IOMMU_TYPE, IOMMU_NR_DIRTY_TRACKING)
+
+#define IOMMU_DIRTY_TRACKING_START	(1u << 0)
+#define IOMMU_DIRTY_TRACKING_STOP	(1u << 1)
+#define IOMMU_DIRTY_TRACKING_GET_BITMAP	(1u << 2)
+#define IOMMU_DIRTY_TRACKING_NO_CLEAR	(1u << 3)
+
+struct iommu_dirty_tracking {
+	__u32		argsz;
+	__u32		flags;
+	__u32		ioasid;
+	__u32		__reserved;
+	__aligned_u64	iova;
+	__aligned_u64	length;
+	__aligned_u64	page_size;
+	__aligned_u64	data;
 };
 
 /* ------------------------------------------------------------------------

@@ -31,7 +31,7 @@ Devices
 
 Contexts
   context 1  pid 4242  IOTLB 12 hits, 3 misses
-    IOASID 1  kernel  1 child  2 mappings (12 KiB)
+    IOASID 1  kernel  1 child  dirty tracking  2 mappings (12 KiB)
       0x100000-0x101fff  8 KiB  -> 0x7f0000000000  pid 4242  rw
       0x200000-0x200fff  4 KiB  -> 0x7f0000010000  pid 4242  r-
       attached: nic0 (RID), accel0 (PASID 5)

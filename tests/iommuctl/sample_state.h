@@ -36,11 +36,11 @@ inline nlohmann::json sample_state() {
     {"id": 1, "pid": 4242,
      "ioasids": [
        {"id": 1, "kind": "kernel", "parent": null, "user_pgd": null, "pgtable_format": null,
-        "enforce_snoop": false, "attachments": 2, "children": 1, "mapping_count": 2, "mapped_bytes": 12288,
+        "enforce_snoop": false, "dirty_tracking": true, "attachments": 2, "children": 1, "mapping_count": 2, "mapped_bytes": 12288,
         "mappings": [{"iova": 1048576, "size": 8192, "vaddr": 139637976727552, "pid": 4242, "prot": ["read", "write"]},
                      {"iova": 2097152, "size": 4096, "vaddr": 139637976793088, "pid": 4242, "prot": ["read"]}]},
        {"id": 2, "kind": "user", "parent": 1, "user_pgd": 1073741824, "pgtable_format": "x86_64",
-        "enforce_snoop": true, "attachments": 1, "children": 0, "mapping_count": 0, "mapped_bytes": 0,
+        "enforce_snoop": true, "dirty_tracking": false, "attachments": 1, "children": 0, "mapping_count": 0, "mapped_bytes": 0,
         "mappings": []},
        {"id": 3, "kind": "identity", "parent": null, "user_pgd": null, "pgtable_format": null,
         "enforce_snoop": false, "attachments": 0, "children": 0, "mapping_count": 0, "mapped_bytes": 0,

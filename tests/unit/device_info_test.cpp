@@ -109,7 +109,7 @@ TEST_CASE("accel0's whole chain describes iommu0") {
     CHECK(info.cookie == kCookie);
     CHECK(info.__reserved == 0);
     CHECK(info.flags == (IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI | IOMMU_DEVICE_INFO_ENFORCE_SNOOP |
-                         IOMMU_DEVICE_INFO_CAPS));
+                         IOMMU_DEVICE_INFO_DIRTY_TRACKING | IOMMU_DEVICE_INFO_CAPS));
 
     const auto caps = walk(a);
     REQUIRE(ids(caps) == std::vector<uint16_t>{IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, IOMMU_DEVICE_INFO_CAP_IOVA_RANGES,
@@ -160,10 +160,18 @@ TEST_CASE("flags of every default device") {
     const Topology& topo = default_topology();
     constexpr uint32_t MDEV = IOMMU_DEVICE_INFO_MDEV, SW = IOMMU_DEVICE_INFO_SW_MDEV,
                        PASID = IOMMU_DEVICE_INFO_PASID, PRI = IOMMU_DEVICE_INFO_PRI,
-                       SNOOP = IOMMU_DEVICE_INFO_ENFORCE_SNOOP;
+                       SNOOP = IOMMU_DEVICE_INFO_ENFORCE_SNOOP, DIRTY = IOMMU_DEVICE_INFO_DIRTY_TRACKING;
+    // iommu0 (snoop control, dirty tracking) is behind all but legacy0
+    // (iommu1) and the software mdev (no IOMMU).
     const std::pair<const char*, uint32_t> cases[] = {
-        {"nic0", SNOOP},   {"nic1", SNOOP},         {"nic2", SNOOP},     {"accel0", PASID | PRI | SNOOP},
-        {"gpu0", PASID | SNOOP}, {"mdev0", MDEV | SNOOP}, {"mdev1", MDEV | SNOOP}, {"vmdev0", MDEV | SW},
+        {"nic0", SNOOP | DIRTY},
+        {"nic1", SNOOP | DIRTY},
+        {"nic2", SNOOP | DIRTY},
+        {"accel0", PASID | PRI | SNOOP | DIRTY},
+        {"gpu0", PASID | SNOOP | DIRTY},
+        {"mdev0", MDEV | SNOOP | DIRTY},
+        {"mdev1", MDEV | SNOOP | DIRTY},
+        {"vmdev0", MDEV | SW},
         {"legacy0", 0},
     };
     for (const auto& c : cases) {
@@ -205,7 +213,8 @@ TEST_CASE("a buffer too small for the chain gets the struct and argsz = the size
         CHECK(a.needed == needed);
         CHECK(info.argsz == needed);
         CHECK(info.cap_offset == 0);
-        CHECK(info.flags == (IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI | IOMMU_DEVICE_INFO_ENFORCE_SNOOP));
+        CHECK(info.flags == (IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI | IOMMU_DEVICE_INFO_ENFORCE_SNOOP |
+                             IOMMU_DEVICE_INFO_DIRTY_TRACKING));
         CHECK(info.cookie == kCookie);
         for (size_t i = sizeof info; i < size; ++i)
             CHECK(a.buf[i] == std::byte{0});  // no stale bytes go back

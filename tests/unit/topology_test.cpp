@@ -58,6 +58,7 @@ void check_documented_iommus(const Topology& topo) {
     CHECK(u0.pasid_width == 20);
     CHECK(u0.iopf);
     CHECK(u0.snoop_control);
+    CHECK(u0.dirty_tracking);
     CHECK(u0.pgtable_formats == 1u << IOMMU_PGTABLE_FORMAT_X86_64);
 
     const IommuUnit& u1 = topo.iommus[1];
@@ -73,6 +74,7 @@ void check_documented_iommus(const Topology& topo) {
     CHECK(u1.pasid_width == 0);
     CHECK_FALSE(u1.iopf);
     CHECK_FALSE(u1.snoop_control);
+    CHECK_FALSE(u1.dirty_tracking);
     CHECK(u1.pgtable_formats == 0);
 }
 
@@ -490,7 +492,7 @@ TEST_CASE("load_topology_file") {
 
 TEST_CASE("usable IOVA ranges: the aperture minus every reserved region") {
     const auto unit = [](std::vector<ReservedRegion> reserved) {
-        return IommuUnit{"u", K4, 32, std::move(reserved), Nesting::kNone, 0, false, false, 0};
+        return IommuUnit{"u", K4, 32, std::move(reserved), Nesting::kNone, 0, false, false, 0, false};
     };
     const auto ranges = [](const IommuUnit& u) {
         std::vector<std::pair<uint64_t, uint64_t>> out;

@@ -327,7 +327,7 @@ TEST_CASE("every uAPI call and fault event of a scripted client becomes one JSON
     SUBCASE("out: only the output fields; GET_INFO's capability chain decoded") {
         size_t i = find_line(lines, "command", "DEVICE_GET_INFO");
         const Json& out = lines[i]["out"];
-        CHECK(out["flags"] == Json{"PASID", "PRI", "ENFORCE_SNOOP", "CAPS"});
+        CHECK(out["flags"] == Json{"PASID", "PRI", "ENFORCE_SNOOP", "CAPS", "DIRTY_TRACKING"});
         REQUIRE(out["caps"].is_array());
         std::set<std::string> ids;
         for (const Json& cap : out["caps"])

@@ -3,7 +3,8 @@
  * through the real kernel CUSE path (tier 3): bind and group rules, the
  * GET_INFO capability chain, attach per RID / PASID / mdev, DMA into this
  * process's own memory, nesting through a stage-1 table this process builds,
- * IOTLB staleness, RLIMIT_MEMLOCK accounting and reclaim of a dead client.
+ * IOTLB staleness, RLIMIT_MEMLOCK accounting, reclaim of a dead client and
+ * dirty tracking.
  * Runs inside the QEMU guest (scripts/vm/tier3.sh) after vm_tests, as an
  * ordinary client: it includes only the uAPI header and libc.  It assumes the
  * daemon's default topology (docs/topology.md) and that it is the daemon's
@@ -41,6 +42,9 @@
 #define BRIDGE_LAST	0xefffffffULL
 #define IOMMU0_LAST	((1ULL << 48) - 1)
 #define IOMMU1_LAST	((1ULL << 39) - 1)
+/* iommu0 has snoop control and dirty tracking; iommu1 neither. */
+#define DIRTY		IOMMU_DEVICE_INFO_DIRTY_TRACKING
+#define SNOOP_DIRTY	(IOMMU_DEVICE_INFO_ENFORCE_SNOOP | DIRTY)
 
 /* ---------------------------------------------------------------------------
  * Helpers of this file (the shared ones are in vm_ioctls.h)
@@ -280,13 +284,14 @@ static const char *info_flags_str(__u32 f)
 	static int i;
 
 	i = (i + 1) % 4;
-	snprintf(str[i], sizeof(str[i]), "0x%x(%s%s%s%s%s%s)", f,
+	snprintf(str[i], sizeof(str[i]), "0x%x(%s%s%s%s%s%s%s)", f,
 		 f & IOMMU_DEVICE_INFO_MDEV ? "MDEV " : "",
 		 f & IOMMU_DEVICE_INFO_SW_MDEV ? "SW_MDEV " : "",
 		 f & IOMMU_DEVICE_INFO_PASID ? "PASID " : "",
 		 f & IOMMU_DEVICE_INFO_PRI ? "PRI " : "",
 		 f & IOMMU_DEVICE_INFO_ENFORCE_SNOOP ? "ENFORCE_SNOOP " : "",
-		 f & IOMMU_DEVICE_INFO_CAPS ? "CAPS " : "");
+		 f & IOMMU_DEVICE_INFO_CAPS ? "CAPS " : "",
+		 f & IOMMU_DEVICE_INFO_DIRTY_TRACKING ? "DIRTY_TRACKING " : "");
 	return str[i];
 }
 
@@ -502,8 +507,8 @@ static int t_info_too_small(struct ctx *c)
 	      small.i.cap_offset);
 	CHECK(small.i.cookie == 9, "cookie came back %llu", (unsigned long long)small.i.cookie);
 	CHECK(small.i.flags == (IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI |
-				IOMMU_DEVICE_INFO_ENFORCE_SNOOP),
-	      "flags %s, expected PASID|PRI|ENFORCE_SNOOP and no CAPS",
+				IOMMU_DEVICE_INFO_ENFORCE_SNOOP | DIRTY),
+	      "flags %s, expected PASID|PRI|ENFORCE_SNOOP|DIRTY_TRACKING and no CAPS",
 	      info_flags_str(small.i.flags));
 	CHECK(small.tail[0] == 0x5c && small.tail[7] == 0x5c,
 	      "bytes past argsz were written (0x%02x)", small.tail[0]);
@@ -560,8 +565,8 @@ static int t_info_nic0(struct ctx *c)
 	GET_INFO(c->a, 0x1234567890ULL);
 	CHECK(info.head.argsz == INFO_SIZE_IOMMU0, "argsz %u, expected %u",
 	      info.head.argsz, INFO_SIZE_IOMMU0);
-	CHECK(info.head.flags == (IOMMU_DEVICE_INFO_ENFORCE_SNOOP | IOMMU_DEVICE_INFO_CAPS),
-	      "flags %s, expected ENFORCE_SNOOP|CAPS", info_flags_str(info.head.flags));
+	CHECK(info.head.flags == (IOMMU_DEVICE_INFO_ENFORCE_SNOOP | DIRTY | IOMMU_DEVICE_INFO_CAPS),
+	      "flags %s, expected ENFORCE_SNOOP|DIRTY_TRACKING|CAPS", info_flags_str(info.head.flags));
 	CHECK(info.ncaps == 5, "%d capabilities, expected 5", info.ncaps);
 	CAP(IOMMU_DEVICE_INFO_CAP_PAGE_SIZES, &ps);
 	CHECK((ps.pgsize_bitmap & (1ULL << 12)) && (ps.pgsize_bitmap & (1ULL << 21)) &&
@@ -594,8 +599,9 @@ static int t_info_accel0(struct ctx *c)
 	CHECK_OK("bind accel0", do_bind(c->a, "accel0", 3));
 	GET_INFO(c->a, 3);
 	CHECK(info.head.flags == (IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI |
-				  IOMMU_DEVICE_INFO_ENFORCE_SNOOP | IOMMU_DEVICE_INFO_CAPS),
-	      "flags %s, expected PASID|PRI|ENFORCE_SNOOP|CAPS", info_flags_str(info.head.flags));
+				  IOMMU_DEVICE_INFO_ENFORCE_SNOOP | DIRTY | IOMMU_DEVICE_INFO_CAPS),
+	      "flags %s, expected PASID|PRI|ENFORCE_SNOOP|DIRTY_TRACKING|CAPS",
+	      info_flags_str(info.head.flags));
 	CAP(IOMMU_DEVICE_INFO_CAP_PASID, &pasid);
 	CHECK(pasid.pasid_width == 20, "pasid_width %u, expected 20", pasid.pasid_width);
 	CHECK(pasid.flags == IOMMU_PASID_IOPF, "PASID flags 0x%x, expected IOPF", pasid.flags);
@@ -649,17 +655,14 @@ static int t_info_flags_all(struct ctx *c)
 		const char *name;
 		__u32 flags, argsz;
 	} devs[] = {
-		{ "gpu0", IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_ENFORCE_SNOOP,
-			INFO_SIZE_IOMMU0 },
-		{ "nic0", IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0 },
-		{ "nic1", IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0 },
-		{ "nic2", IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0 },
-		{ "accel0", IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI |
-			IOMMU_DEVICE_INFO_ENFORCE_SNOOP, INFO_SIZE_IOMMU0_PRI },
-		{ "mdev0", IOMMU_DEVICE_INFO_MDEV | IOMMU_DEVICE_INFO_ENFORCE_SNOOP,
-			INFO_SIZE_IOMMU0 },
-		{ "mdev1", IOMMU_DEVICE_INFO_MDEV | IOMMU_DEVICE_INFO_ENFORCE_SNOOP,
-			INFO_SIZE_IOMMU0 },
+		{ "gpu0", IOMMU_DEVICE_INFO_PASID | SNOOP_DIRTY, INFO_SIZE_IOMMU0 },
+		{ "nic0", SNOOP_DIRTY, INFO_SIZE_IOMMU0 },
+		{ "nic1", SNOOP_DIRTY, INFO_SIZE_IOMMU0 },
+		{ "nic2", SNOOP_DIRTY, INFO_SIZE_IOMMU0 },
+		{ "accel0", IOMMU_DEVICE_INFO_PASID | IOMMU_DEVICE_INFO_PRI | SNOOP_DIRTY,
+			INFO_SIZE_IOMMU0_PRI },
+		{ "mdev0", IOMMU_DEVICE_INFO_MDEV | SNOOP_DIRTY, INFO_SIZE_IOMMU0 },
+		{ "mdev1", IOMMU_DEVICE_INFO_MDEV | SNOOP_DIRTY, INFO_SIZE_IOMMU0 },
 		{ "vmdev0", IOMMU_DEVICE_INFO_MDEV | IOMMU_DEVICE_INFO_SW_MDEV,
 			INFO_SIZE_SW_MDEV },
 		{ "legacy0", 0, INFO_SIZE_IOMMU1 },
@@ -1653,6 +1656,90 @@ static int reclaim(struct ctx *c, enum leave_how how)
 static int t_reclaim_exit(struct ctx *c) { return reclaim(c, LEAVE_EXIT); }
 static int t_reclaim_sigkill(struct ctx *c) { return reclaim(c, LEAVE_KILL); }
 
+/* 7. Dirty tracking ---------------------------------------------------------- */
+
+static long dirty_op(int fd, __u32 flags, long ioasid, __u64 iova, __u64 length,
+		     __u64 page_size, void *bitmap)
+{
+	struct iommu_dirty_tracking d;
+
+	memset(&d, 0, sizeof(d));
+	d.argsz = sizeof(d);
+	d.flags = flags;
+	d.ioasid = (__u32)ioasid;
+	d.iova = iova;
+	d.length = length;
+	d.page_size = page_size;
+	d.data = (__u64)(unsigned long)bitmap;
+	return io(fd, IOMMU_DIRTY_TRACKING, &d);
+}
+
+#define GET_BITMAP	IOMMU_DIRTY_TRACKING_GET_BITMAP
+
+/*
+ * The device's writes, and only they, come back as bits of the bitmap, once
+ * (then cleared); a device behind an IOMMU that cannot track is refused.
+ */
+static int t_dirty_tracking(struct ctx *c)
+{
+	unsigned char *mem = pages(8);
+	__u64 bitmap[2];
+	char byte = 'd';
+	long id = do_alloc(c->a);
+
+	CHECK(mem != NULL, "mmap: %s", strerror(errno));
+	CHECK_OK("IOASID_ALLOC", id);
+	CHECK(io_val(c->a, IOMMU_CHECK_EXTENSION, IOMMU_EXT_DIRTY_TRACKING) == 1,
+	      "CHECK_EXTENSION(DIRTY_TRACKING) is not 1");
+	CHECK_OK("MAP 32K", do_map(c->a, id, mem, IOVA_BASE, 8 * PAGE, RW));
+	CHECK_OK("bind nic0", do_bind(c->a, "nic0", 1));
+	CHECK_OK("attach nic0", do_attach(c->a, 1, id, NO_PASID));
+	memset(bitmap, 0, sizeof(bitmap));
+	CHECK_ERR("GET_BITMAP before START", dirty_op(c->a, GET_BITMAP, id, IOVA_BASE,
+		  8 * PAGE, PAGE, bitmap), EINVAL);
+	CHECK_OK("START", dirty_op(c->a, IOMMU_DIRTY_TRACKING_START, id, 0, 0, 0, NULL));
+
+	DMA_OK("write page 2", c->a, 1, IOVA_BASE + 2 * PAGE, &byte, 1, 1, NO_PASID);
+	DMA_OK("write pages 5-6", c->a, 1, IOVA_BASE + 6 * PAGE - 1, mem, 2, 1, NO_PASID);
+	DMA_OK("read page 7", c->a, 1, IOVA_BASE + 7 * PAGE, &byte, 1, 0, NO_PASID);
+	CHECK_OK("GET_BITMAP NO_CLEAR", dirty_op(c->a, GET_BITMAP | IOMMU_DIRTY_TRACKING_NO_CLEAR,
+		 id, IOVA_BASE, 8 * PAGE, PAGE, bitmap));
+	CHECK(bitmap[0] == 0x64, "bitmap 0x%llx, expected 0x64 (pages 2, 5, 6)",
+	      (unsigned long long)bitmap[0]);
+	bitmap[0] = 0;
+	CHECK_OK("GET_BITMAP in 8K units", dirty_op(c->a, GET_BITMAP, id, IOVA_BASE,
+		 8 * PAGE, 2 * PAGE, bitmap));
+	CHECK(bitmap[0] == 0x6, "bitmap 0x%llx, expected 0x6 (units 1, 2)",
+	      (unsigned long long)bitmap[0]);
+	bitmap[0] = 0;
+	CHECK_OK("GET_BITMAP after the clearing read", dirty_op(c->a, GET_BITMAP, id, IOVA_BASE,
+		 8 * PAGE, PAGE, bitmap));
+	CHECK(bitmap[0] == 0, "bitmap 0x%llx after a clearing read, expected 0",
+	      (unsigned long long)bitmap[0]);
+
+	CHECK_ERR("GET_BITMAP into unmapped memory",
+		  dirty_op(c->a, GET_BITMAP, id, IOVA_BASE, 8 * PAGE, PAGE, (void *)8), EFAULT);
+	CHECK_ERR("GET_BITMAP past the mapping",
+		  dirty_op(c->a, GET_BITMAP, id, IOVA_BASE, 9 * PAGE, PAGE, bitmap), EINVAL);
+	CHECK_ERR("GET_BITMAP wrapping", dirty_op(c->a, GET_BITMAP, id, ~0ULL - PAGE + 1,
+		  2 * PAGE, PAGE, bitmap), EOVERFLOW);
+	CHECK_ERR("START and STOP at once", dirty_op(c->a, IOMMU_DIRTY_TRACKING_START |
+		  IOMMU_DIRTY_TRACKING_STOP, id, 0, 0, 0, NULL), EINVAL);
+	CHECK_ERR("START of an IOASID of another open",
+		  dirty_op(c->b, IOMMU_DIRTY_TRACKING_START, id, 0, 0, 0, NULL), ENOENT);
+
+	CHECK_OK("bind legacy0", do_bind(c->a, "legacy0", 2));
+	CHECK_ERR("attach legacy0 (iommu1: no dirty tracking) while tracking",
+		  do_attach(c->a, 2, id, NO_PASID), EINVAL);
+	CHECK_OK("STOP", dirty_op(c->a, IOMMU_DIRTY_TRACKING_STOP, id, 0, 0, 0, NULL));
+	CHECK_OK("attach legacy0 after STOP", do_attach(c->a, 2, id, NO_PASID));
+	CHECK_ERR("START with legacy0 attached",
+		  dirty_op(c->a, IOMMU_DIRTY_TRACKING_START, id, 0, 0, 0, NULL), EOPNOTSUPP);
+	munmap(mem, 8 * PAGE);
+	return 0;
+}
+
+
 static const struct vm_test tests[] = {
 	{ "bind_names_cookies", t_bind_names_cookies },
 	{ "bind_elsewhere", t_bind_elsewhere },
@@ -1678,6 +1765,7 @@ static const struct vm_test tests[] = {
 	{ "nested_dma", t_nested_dma },
 	{ "nested_faults", t_nested_faults },
 	{ "iotlb_stale", t_iotlb_stale },
+	{ "dirty_tracking", t_dirty_tracking },
 	{ "memlock_limit", t_memlock_limit },
 	{ "memlock_cap_exempt", t_memlock_cap_exempt },
 	{ "reclaim_exit", t_reclaim_exit },

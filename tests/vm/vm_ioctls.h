@@ -27,6 +27,14 @@ static inline long io(int fd, unsigned long cmd, void *arg)
 	return r < 0 ? -(long)errno : r;
 }
 
+/* A value command (GET_API_VERSION, CHECK_EXTENSION): the argument is a number. */
+static inline long io_val(int fd, unsigned long cmd, unsigned long arg)
+{
+	int r = ioctl(fd, cmd, arg);
+
+	return r < 0 ? -(long)errno : r;
+}
+
 /* ---------------------------------------------------------------------------
  * Argument builders: zero the whole struct, then fill in what the caller
  * names, so fields a newer header adds read as zero ("not used").

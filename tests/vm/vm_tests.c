@@ -32,14 +32,6 @@ static char *buf;		/* BUF_SIZE bytes of ordinary anonymous memory */
  * Helpers of this file (the shared ones are in vm_ioctls.h)
  * ------------------------------------------------------------------------- */
 
-/* An ioctl whose argument is a value, not a pointer: result or -errno. */
-static long io_val(int fd, unsigned long cmd, unsigned long arg)
-{
-	int r = ioctl(fd, cmd, arg);
-
-	return r < 0 ? -(long)errno : r;
-}
-
 static int stats_equal(const struct iommu_sim_daemon_stats *a,
 		       const struct iommu_sim_daemon_stats *b)
 {
@@ -313,23 +305,6 @@ static int t_unknown_command(struct ctx *c)
 	memset(zero, 0, sizeof(zero));
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		CHECK_ERR(cmds[i].name, io(c->a, cmds[i].cmd, zero), ENOTTY);
-	return 0;
-}
-
-/*
- * A number the plan reserves but the daemon does not implement yet.  The
- * other "planned" numbers are being implemented one by one; dirty tracking
- * is left "TBD" by the RFC itself, so it stays planned the longest.
- */
-static int t_planned_command(struct ctx *c)
-{
-	/* A plausible argument (argsz 64, zeros), so only "planned" can object. */
-	__u32 arg[16];
-
-	memset(arg, 0, sizeof(arg));
-	arg[0] = sizeof(arg);
-	CHECK_ERR("DIRTY_TRACKING (planned)",
-		  io(c->a, _IO(IOMMU_TYPE, IOMMU_NR_DIRTY_TRACKING), arg), ENOTTY);
 	return 0;
 }
 
@@ -793,7 +768,6 @@ static const struct vm_test tests[] = {
 	{ "unknown_flags", t_unknown_flags },
 	{ "reserved_nonzero", t_reserved_nonzero },
 	{ "unknown_command", t_unknown_command },
-	{ "planned_command", t_planned_command },
 	{ "null_argument", t_null_argument },
 	{ "map_misaligned", t_map_misaligned },
 	{ "map_size_zero", t_map_size_zero },
