@@ -1,7 +1,8 @@
-// Reading one control request's fields (docs/control.md).  Every reader
-// records the first problem as "<field>: <what was wrong>" and returns a
-// neutral value, so a command reads all its fields, then checks ok() once
-// before it touches the model.
+// Reading one control request's fields (docs/control.md), with the JSON
+// reader of toolkit/json_reader.h.  Every reader records the first problem
+// as "<field>: <what was wrong>" (the JSON pointer of the value, without its
+// leading "/") and returns a neutral value, so a command reads all its
+// fields, then checks ok() once before it touches the model.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../toolkit/json_text.h"
+#include "../toolkit/json_reader.h"
 
 namespace ciommu {
 
@@ -24,8 +25,9 @@ public:
     // optional field must not be silently ignored.
     Fields(const nlohmann::json& request, std::initializer_list<std::string_view> allowed);
 
-    bool ok() const { return error_.empty(); }
-    const std::string& error() const { return error_; }
+    bool ok() const { return !errs_.first; }
+    // "" while ok().
+    std::string error() const;
     bool has(const char* key) const { return request_.contains(key); }
     // Records "<key>: <message>" unless a problem was recorded already; false.
     bool fail(std::string_view key, const std::string& message);
@@ -45,10 +47,11 @@ public:
     std::vector<unsigned char> hex_bytes(const char* key, uint64_t length);
 
 private:
-    const nlohmann::json* find(const char* key, bool required);
+    std::optional<JsonNode> find(const char* key, bool required);
 
     const nlohmann::json& request_;
-    std::string error_;
+    JsonErrors errs_;
+    JsonNode root_{request_, "", errs_};
 };
 
 }  // namespace ciommu

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "../toolkit/json_error.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {
@@ -80,10 +81,8 @@ struct Topology {
 
 // path: a JSON pointer (RFC 6901) to the offending value, e.g. "/devices/3/bdf";
 // "" for the document as a whole (syntax errors, unreadable files).
-struct TopologyError {
-    std::string path;
-    std::string message;
-};
+// Where in the document (a JSON pointer) and what was wrong.
+using TopologyError = JsonError;
 
 std::variant<Topology, TopologyError> parse_topology(std::string_view json_text);
 // File errors: path "" and the OS message.

@@ -41,8 +41,10 @@ bool read_page_sizes(const Node& n, unsigned width, uint64_t& bitmap) {
 // Reads "last" or "size" (exactly one) into r.last; r.start is already read.
 bool read_region_end(const Node& n, ReservedRegion& r) {
     const bool has_last = n.v.contains("last"), has_size = n.v.contains("size");
-    if (has_last == has_size)
-        return n.fail(has_last ? "give \"last\" or \"size\", not both" : "missing required key \"last\" (or \"size\")");
+    if (has_last && has_size)
+        return n.fail("give \"last\" or \"size\", not both");
+    if (!has_last && !has_size)
+        return n.errs.fail(json_pointer_child(n.path, "last"), "missing (or give \"size\")");
     if (has_last) {
         return required(n, "last", [&](const Node& f) {
             if (!read_number(f, Units::kPlain, r.last))

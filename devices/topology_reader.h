@@ -3,8 +3,9 @@
 // JSON values that record it.  The document's parts are read by one file
 // each (declared at the end); topology.cpp puts them together.
 //
-// Every reader returns false after recording the first error; nlohmann::json
-// may still throw, and the entry points (parse_topology, parse_device) catch.
+// Every reader returns false after recording the first error at the JSON
+// pointer of the value it is about; nlohmann::json may still throw, and the
+// entry points (parse_topology, parse_device) catch.
 #pragma once
 
 #include <cstddef>
@@ -18,63 +19,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../toolkit/json_text.h"
+#include "../toolkit/json_reader.h"
 #include "topology.h"
 
 namespace ciommu::topology_reader {
 
 using nlohmann::json;
 
-// ---- message pieces (JSON pointers, shown values: toolkit/json_text.h) ----
+// ---- the JSON reader (toolkit/json_reader.h), and what only topologies read ----
+
+using Node = JsonNode;
+using Errors = JsonErrors;
+using Keys = JsonKeys;
+template <class E> using Named = JsonNamed<E>;
 
 std::string hex(uint64_t v);
-
-// ---- reading values: every reader records the first error and returns false ----
-
-struct Errors {
-    std::optional<TopologyError> first;
-    bool fail(const std::string& path, std::string message) {
-        if (!first)
-            first = TopologyError{path, std::move(message)};
-        return false;
-    }
-};
-
-// A JSON value and where it sits in the document.
-struct Node {
-    const json& v;
-    std::string path;
-    Errors& errs;
-    bool fail(std::string message) const { return errs.fail(path, std::move(message)); }
-    Node element(size_t i) const { return {v[i], json_pointer_child(path, i), errs}; }
-};
-
-using Keys = std::initializer_list<std::string_view>;
-
 bool contains(Keys keys, std::string_view key);
 
-// An object whose keys are all in `allowed`.
-bool check_object(const Node& n, Keys allowed);
-bool check_array(const Node& n, std::string_view of);
-
-// Runs `read` on n[key]; a missing key is an error.
-template <class Read>
-bool required(const Node& n, const char* key, const Read& read) {
-    auto it = n.v.find(key);
-    if (it == n.v.end())
-        return n.fail("missing required key \"" + std::string(key) + "\"");
-    return read(Node{*it, json_pointer_child(n.path, key), n.errs});
-}
-
-// Runs `read` on n[key] if it is there (the caller's default stands otherwise).
-template <class Read>
-bool if_present(const Node& n, const char* key, const Read& read) {
-    auto it = n.v.find(key);
-    return it == n.v.end() || read(Node{*it, json_pointer_child(n.path, key), n.errs});
-}
-
-bool read_bool(const Node& n, bool& out);
-bool read_string(const Node& n, std::string& out);
 // Device and IOMMU names: they go into iommu_device_bind::name, NUL included.
 bool read_name(const Node& n, std::string& out);
 
@@ -82,28 +43,11 @@ bool read_name(const Node& n, std::string& out);
 enum class Units { kPlain, kSize };
 
 // A non-negative integer: a JSON integer or a hex string (a size: also "4K"...).
-bool read_number(const Node& n, Units units, uint64_t& out);
+inline bool read_number(const Node& n, Units units, uint64_t& out) {
+    return ciommu::read_number(n, units == Units::kSize ? kHex | kSizeSuffix : kHex, out);
+}
 // A number in [lo, hi].
 bool read_uint(const Node& n, unsigned lo, unsigned hi, unsigned& out);
-
-template <class E>
-struct Named {
-    std::string_view name;
-    E value;
-};
-
-template <class E>
-bool read_enum(const Node& n, std::span<const Named<E>> names, E& out) {
-    std::string expected;
-    for (const Named<E>& entry : names) {
-        if (n.v.is_string() && n.v.get_ref<const std::string&>() == entry.name) {
-            out = entry.value;
-            return true;
-        }
-        expected += (expected.empty() ? "" : " or ") + json_quoted(entry.name);
-    }
-    return n.fail("expected " + expected + ", got " + shown(n.v));
-}
 
 // ---- the document's parts, one file each ----
 

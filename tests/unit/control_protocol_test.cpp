@@ -41,9 +41,9 @@ TEST_CASE("control: requests that name no command are refused") {
     check_refused(f, {{"device", "nic0"}}, "cmd: missing; one of dump, dma, dma-status, fault, device-add");
     check_refused(f, {{"cmd", 5}}, "cmd: expected a string, got 5");
     check_refused(f, {{"cmd", "reboot"}}, "cmd: unknown command \"reboot\"");
-    check_refused(f, {{"cmd", "dump"}, {"verbose", true}}, "verbose: unknown field; this command takes none");
+    check_refused(f, {{"cmd", "dump"}, {"verbose", true}}, "verbose: unknown key; expected none");
     check_refused(f, {{"cmd", "set"}, {"context", 1}, {"fault_dpeth", 4}},
-                  "fault_dpeth: unknown field; this command takes \"context\", \"fault_depth\"");
+                  "fault_dpeth: unknown key; expected one of: context, fault_depth");
 }
 
 TEST_CASE("control: dump shows the topology, contexts, IOASIDs, devices, faults and accounting") {
@@ -158,7 +158,7 @@ TEST_CASE("control: check walks the model and finds it consistent") {
     REQUIRE(broken["problems"].size() == 1);
     CHECK(broken["problems"][0].get<std::string>().find("attachments, has 1") != std::string::npos);
     --f.ctx->ioasids.find(static_cast<uint32_t>(ioasid))->attachments;
-    check_refused(f, {{"cmd", "check"}, {"now", true}}, "now: unknown field");
+    check_refused(f, {{"cmd", "check"}, {"now", true}}, "now: unknown key");
 }
 
 TEST_CASE("control: set changes a PRI device's page-request credits, bound or not") {
@@ -188,7 +188,7 @@ TEST_CASE("control: set changes a PRI device's page-request credits, bound or no
     check_refused(f, {{"cmd", "set"}, {"device", "accel0"}}, "page_requests: missing");
     check_refused(f, {{"cmd", "set"}, {"device", "nope"}, {"page_requests", 4}}, "device: no device named");
     check_refused(f, {{"cmd", "set"}, {"device", "accel0"}, {"page_requests", 4}, {"context", 1}},
-                  "context: unknown field");
+                  "context: unknown key");
 }
 
 TEST_CASE("control: set changes a context's fault region with IOMMU_FAULT_REGION_INFO's rules") {
@@ -294,7 +294,7 @@ TEST_CASE("control: dma refusals name the field and change nothing") {
     check_refused(f, with({{"pasid", 1}}), "pasid: \"nic0\" cannot carry a PASID");
     check_refused(f, with({{"device", "accel0"}, {"pasid", 0}}), "pasid: expected 1..1048575 (20 PASID bits), got 0");
     check_refused(f, with({{"device", "accel0"}, {"pasid", 1 << 20}}), "pasid: expected 1..1048575");
-    check_refused(f, with({{"lenght", 2}}), "lenght: unknown field");
+    check_refused(f, with({{"lenght", 2}}), "lenght: unknown key");
 }
 
 TEST_CASE("control: a dma that stalls on a page request completes after PAGE_RESPONSE") {
@@ -484,7 +484,7 @@ TEST_CASE("control: device-add follows the topology file's rules; an added devic
                                            "device is behind \"iommu0\" (a group sits behind one IOMMU)");
     check_refused(f, pci_with("group", 6), "device/group: group 6 is the group of mdev \"mdev0\"");
     check_refused(f, pci_with("colour", "red"), "device/colour: unknown key");
-    check_refused(f, add({{"name", "m"}, {"type", "mdev"}}), "device: missing required key \"parent\"");
+    check_refused(f, add({{"name", "m"}, {"type", "mdev"}}), "device/parent: missing");
     check_refused(f, add({{"name", "m"}, {"type", "mdev"}, {"parent", "ghost"}}), "device/parent: no device named");
     check_refused(f, add({{"name", "m"}, {"type", "mdev"}, {"parent", "mdev0"}}),
                   "device/parent: \"mdev0\" is of type \"mdev\"; a parent must be of type \"pci\"");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../../toolkit/hex_text.h"
+#include "../../toolkit/json_reader.h"
 #include "../../toolkit/json_text.h"
 #include "../../toolkit/number_text.h"
 #include "../../toolkit/proc_status.h"
@@ -126,4 +127,51 @@ TEST_CASE("every uapi name has its two spellings, in uapi order") {
 TEST_CASE("read_tgid: this thread's process, and -1 for no thread") {
     CHECK(read_tgid(gettid()) == getpid());
     CHECK(read_tgid(-5) == -1);
+}
+
+TEST_CASE("the JSON reader: the first error, at the pointer of the value it is about") {
+    const nlohmann::json doc = nlohmann::json::parse(R"({"a": {"n": "0x10", "b": 1, "s": 2}, "list": [true, 7]})");
+    JsonErrors errs;
+    const JsonNode root{doc, "", errs};
+    uint64_t n = 0;
+    bool b = false;
+    std::string s;
+    CHECK(check_object(root, {"a", "list"}));
+    CHECK(required(root, "a", [&](const JsonNode& a) { return required(a, "n", [&](const JsonNode& v) {
+        return read_number(v, kHex, n);
+    }); }));
+    CHECK(n == 16);
+    CHECK_FALSE(errs.first);
+
+    SUBCASE("a missing key is reported where it should be") {
+        CHECK_FALSE(required(root, "gone", [](const JsonNode&) { return true; }));
+        REQUIRE(errs.first);
+        CHECK(errs.first->path == "/gone");
+        CHECK(errs.first->message == "missing");
+        CHECK(if_present(root, "gone", [](const JsonNode&) { return false; }));  // absent: the default stands
+    }
+    SUBCASE("wrong types, at the value; only the first error is kept") {
+        const JsonNode a = *member(root, "a");
+        CHECK_FALSE(read_bool(*member(a, "b"), b));
+        CHECK_FALSE(read_string(*member(a, "s"), s));
+        REQUIRE(errs.first);
+        CHECK(errs.first->path == "/a/b");
+        CHECK(errs.first->message == "expected true or false, got 1");
+    }
+    SUBCASE("unknown keys name the allowed ones, not the unlisted ones") {
+        CHECK_FALSE(check_object(root, {"a"}, {"cmd"}));
+        REQUIRE(errs.first);
+        CHECK(errs.first->path == "/list");
+        CHECK(errs.first->message == "unknown key; expected one of: a");
+    }
+    SUBCASE("array elements and ranges") {
+        const JsonNode list = *member(root, "list");
+        CHECK(check_array(list, "flags"));
+        CHECK(read_bool(list.element(0), b));
+        CHECK(b);
+        CHECK_FALSE(read_number_in(list.element(1), 8, 9, n));
+        REQUIRE(errs.first);
+        CHECK(errs.first->path == "/list/1");
+        CHECK(errs.first->message == "expected 8..9, got 7");
+    }
 }
