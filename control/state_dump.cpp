@@ -7,6 +7,7 @@
 #include "../devices/device_info.h"
 #include "../core/model.h"
 #include "control_names.h"
+#include "../toolkit/uapi_names.h"
 #include "safe_json.h"
 #include "cuse-iommu.h"
 
@@ -23,19 +24,18 @@ template <typename T> json or_null(bool present, T value) {
 json pasid_json(uint32_t key) { return or_null(key != kNoPasid, key); }
 
 json iommu_json(const IommuUnit& unit) {
-    static constexpr const char* kNesting[] = {"none", "software", "hardware"};
-    static constexpr const char* kResv[] = {"reserved", "msi", "direct"};
     json page_sizes = json::array(), formats = json::array(), regions = json::array();
     JsonScope scope(page_sizes, formats, regions);
     for (uint64_t bits = unit.pgsize_bitmap; bits; bits &= bits - 1)
         page_sizes.push_back(uint64_t{1} << std::countr_zero(bits));
     if (unit.pgtable_formats & (1u << IOMMU_PGTABLE_FORMAT_X86_64))
-        formats.push_back("x86_64");
+        formats.push_back(text_name(kPgtableFormats, IOMMU_PGTABLE_FORMAT_X86_64));
     for (const ReservedRegion& r : unit.reserved)
-        push_json(regions, json_object("start", r.start, "last", r.last, "type", kResv[static_cast<unsigned>(r.type)]));
+        push_json(regions, json_object("start", r.start, "last", r.last, "type",
+                                            text_name(kResvRegionTypes, static_cast<uint32_t>(r.type))));
     return json_object("name", unit.name, "address_width", unit.address_width, "page_sizes", std::move(page_sizes),
                        "pasid_width", unit.pasid_width, "iopf", unit.iopf, "nesting",
-                       kNesting[static_cast<unsigned>(unit.nesting)], "snoop_control", unit.snoop_control,
+                       kNestingNames[static_cast<unsigned>(unit.nesting)], "snoop_control", unit.snoop_control,
                        "pgtable_formats", std::move(formats), "reserved_regions", std::move(regions));
 }
 
@@ -63,7 +63,7 @@ json ioasid_json(uint32_t id, const IoAddressSpace& space) {
     JsonScope scope(mappings);
     json out = json_object("id", id, "kind", kKinds[static_cast<unsigned>(space.kind())], "parent",
                            or_null(user, space.parent_id), "user_pgd", or_null(user, space.user_pgd),
-                           "pgtable_format", user ? json("x86_64") : json(nullptr), "enforce_snoop",
+                           "pgtable_format", user ? json(text_name(kPgtableFormats, space.pgtable_format)) : json(nullptr), "enforce_snoop",
                            space.enforce_snoop, "dirty_tracking", space.dirty_tracking(), "attachments", space.attachments, "children", space.children,
                            "mapping_count", space.mapping_count(), "mapped_bytes", space.mapped_bytes());
     JsonScope out_scope(out);

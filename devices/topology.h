@@ -34,6 +34,8 @@ struct ReservedRegion {
 };
 
 enum class Nesting { kNone, kSoftware, kHardware };
+// Their names in a topology and the state dump, in enum order.
+inline constexpr std::string_view kNestingNames[] = {"none", "software", "hardware"};
 
 struct IommuUnit {
     std::string name;

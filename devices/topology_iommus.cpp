@@ -12,11 +12,10 @@ namespace {
 
 constexpr uint64_t k4K = 4096;
 
-constexpr Named<Nesting> kNestingNames[] = {
-    {"none", Nesting::kNone}, {"software", Nesting::kSoftware}, {"hardware", Nesting::kHardware}};
-constexpr Named<ResvType> kResvNames[] = {
-    {"reserved", ResvType::kReserved}, {"msi", ResvType::kMsi}, {"direct", ResvType::kDirect}};
-constexpr Named<uint32_t> kFormatNames[] = {{"x86_64", IOMMU_PGTABLE_FORMAT_X86_64}};
+constexpr Named<Nesting> kNestingValues[] = {{kNestingNames[0], Nesting::kNone},
+                                             {kNestingNames[1], Nesting::kSoftware},
+                                             {kNestingNames[2], Nesting::kHardware}};
+
 
 bool read_page_sizes(const Node& n, unsigned width, uint64_t& bitmap) {
     if (!check_array(n, "page sizes like [\"4K\", \"2M\"]"))
@@ -80,7 +79,13 @@ bool read_region(const Node& n, unsigned width, ReservedRegion& r) {
                            "ends at " + hex(r.last) + ", past the " + std::to_string(width) +
                                "-bit address space (last address " + hex(limit) + ")");
     }
-    return required(n, "type", [&](const Node& f) { return read_enum<ResvType>(f, kResvNames, r.type); });
+    return required(n, "type", [&](const Node& f) {
+        uint32_t type = 0;
+        if (!read_uapi_name(f, kResvRegionTypes, type))
+            return false;
+        r.type = static_cast<ResvType>(type);
+        return true;
+    });
 }
 
 bool read_regions(const Node& n, unsigned width, std::vector<ReservedRegion>& out) {
@@ -119,7 +124,7 @@ bool read_formats(const Node& n, uint32_t& bits) {
     bits = 0;
     for (size_t i = 0; i < n.v.size(); ++i) {
         uint32_t format = 0;
-        if (!read_enum<uint32_t>(n.element(i), kFormatNames, format))
+        if (!read_uapi_name(n.element(i), kPgtableFormats, format))
             return false;
         if (bits & (1u << format))
             return n.element(i).fail(shown(n.v[i]) + " is listed twice");
@@ -149,7 +154,7 @@ bool read_iommu(const Node& n, IommuUnit& u) {
            required(n, "address_width", [&](F f) { return read_uint(f, 32, 48, u.address_width); }) &&
            required(n, "page_sizes", [&](F f) { return read_page_sizes(f, width, u.pgsize_bitmap); }) &&
            if_present(n, "reserved_regions", [&](F f) { return read_regions(f, width, u.reserved); }) &&
-           if_present(n, "nesting", [&](F f) { return read_enum<Nesting>(f, kNestingNames, u.nesting); }) &&
+           if_present(n, "nesting", [&](F f) { return read_enum<Nesting>(f, kNestingValues, u.nesting); }) &&
            if_present(n, "pasid_width", [&](F f) { return read_uint(f, 0, 20, u.pasid_width); }) &&
            if_present(n, "iopf", [&](F f) { return read_bool(f, u.iopf); }) &&
            if_present(n, "snoop_control", [&](F f) { return read_bool(f, u.snoop_control); }) &&

@@ -62,6 +62,19 @@ bool read_number(const JsonNode& n, unsigned forms, uint64_t& out) {
     return n.fail("expected a non-negative integer or a hex string like \"0x1000\", got " + shown(n.v));
 }
 
+bool read_uapi_name(const JsonNode& n, std::span<const UapiName> names, uint32_t& out) {
+    if (n.v.is_string()) {
+        if (const auto value = value_of_text(names, n.v.get_ref<const std::string&>())) {
+            out = *value;
+            return true;
+        }
+    }
+    std::string expected;
+    for (const UapiName& name : names)
+        expected += (expected.empty() ? "" : " or ") + json_quoted(name.text);
+    return n.fail("expected " + expected + ", got " + shown(n.v));
+}
+
 bool read_number_in(const JsonNode& n, uint64_t lo, uint64_t hi, uint64_t& out) {
     uint64_t v = 0;
     if (!read_number(n, kHex, v))

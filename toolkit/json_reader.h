@@ -18,6 +18,7 @@
 
 #include "json_error.h"
 #include "json_text.h"
+#include "uapi_names.h"
 
 namespace ciommu {
 
@@ -84,5 +85,8 @@ template <class E> bool read_enum(const JsonNode& n, std::span<const JsonNamed<E
     }
     return n.fail("expected " + expected + ", got " + shown(n.v));
 }
+
+// One of a uapi enumeration's text spellings (toolkit/uapi_names.h).
+bool read_uapi_name(const JsonNode& n, std::span<const UapiName> names, uint32_t& out);
 
 }  // namespace ciommu

@@ -63,8 +63,8 @@ inline constexpr UapiName kFaultRecordFlags[] = {{IOMMU_FAULT_RECORD_RECOVERABLE
                                                  {IOMMU_FAULT_RECORD_STAGE2, "STAGE2"},
                                                  {IOMMU_FAULT_RECORD_LOST_BEFORE, "LOST_BEFORE"},
                                                  {IOMMU_FAULT_RECORD_REVOKED, "REVOKED"}};
-// IOMMU_PGTABLE_FORMAT_*
-inline constexpr UapiName kPgtableFormats[] = {{IOMMU_PGTABLE_FORMAT_X86_64, "X86_64"}};
+// IOMMU_PGTABLE_FORMAT_* (the topology and the state dump: "x86_64")
+inline constexpr UapiName kPgtableFormats[] = {{IOMMU_PGTABLE_FORMAT_X86_64, "X86_64", "x86_64"}};
 // IOMMU_INV_GRAN_*, IOMMU_INV_CACHE_* (bits), IOMMU_INV_PASID_RID
 inline constexpr UapiName kInvGranularities[] = {
     {IOMMU_INV_GRAN_ALL, "ALL"}, {IOMMU_INV_GRAN_PASID, "PASID"}, {IOMMU_INV_GRAN_RANGE, "RANGE"}};
@@ -91,8 +91,10 @@ inline constexpr UapiName kDeviceInfoCapIds[] = {{IOMMU_DEVICE_INFO_CAP_PAGE_SIZ
                                                  {IOMMU_DEVICE_INFO_CAP_NESTING, "NESTING"},
                                                  {IOMMU_DEVICE_INFO_CAP_PASID, "PASID"},
                                                  {IOMMU_DEVICE_INFO_CAP_PRI, "PRI"}};
-inline constexpr UapiName kResvRegionTypes[] = {
-    {IOMMU_RESV_RESERVED, "RESERVED"}, {IOMMU_RESV_MSI, "MSI"}, {IOMMU_RESV_DIRECT, "DIRECT"}};
+// (IOMMU_RESV_*: the topology and the state dump spell them as text too)
+inline constexpr UapiName kResvRegionTypes[] = {{IOMMU_RESV_RESERVED, "RESERVED", "reserved"},
+                                                {IOMMU_RESV_MSI, "MSI", "msi"},
+                                                {IOMMU_RESV_DIRECT, "DIRECT", "direct"}};
 inline constexpr UapiName kNestingFlags[] = {{IOMMU_NESTING_SUPPORTED, "SUPPORTED"},
                                              {IOMMU_NESTING_HARDWARE, "HARDWARE"}};
 inline constexpr UapiName kPasidCapFlags[] = {{IOMMU_PASID_IOPF, "IOPF"}};

@@ -115,6 +115,7 @@ TEST_CASE("every uapi name has its two spellings, in uapi order") {
     check_table(kFaultReasons);
     check_table(kDmaStatuses);
     check_table(kFaultPerms);
+    check_table(kResvRegionTypes);
     CHECK(text_name(kFaultReasons, IOMMU_FAULT_REASON_NOT_MAPPED) == "not-mapped");
     CHECK(text_name(kFaultReasons, 999) == "?");
     CHECK_FALSE(value_of_text(kFaultReasons, "NOT_MAPPED"));
