@@ -13,6 +13,8 @@
 #   fuzz         the libFuzzer targets (dispatcher, control requests,
 #                topology), 60 s each from the committed corpus (scripts/fuzz.sh)
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
+#   run          scripts/run.sh -- PROGRAM: a C file written and built at test
+#                time runs against /dev/iommu in the VM (6.1 and 6.12 kernels)
 # then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +55,10 @@ count_summary build/logs/fuzz.log 'fuzz: '
 log "tier 3: end-to-end tests in a QEMU VM with a real kernel and cuse.ko"
 scripts/vm/tier3.sh build/release 2>&1 | tee build/logs/vm.log || status=1
 count_summary build/logs/vm.log
+
+log "tier run: scripts/run.sh -- PROGRAM with a program the build does not know (tests/vm/run_program_test.sh)"
+tests/vm/run_program_test.sh 2>&1 | tee build/logs/run.log || status=1
+count_summary build/logs/run.log 'run: '
 
 log "benchmark: ioctl round trips through CUSE (VM)"
 scripts/vm/bench.sh build/release 2>&1 | tee build/logs/bench.log || status=1

@@ -6,11 +6,14 @@
 #   --daemon       the cuse-iommu daemon; installed as /bin/cuse-iommu
 #   --bin          a client program; installed as /bin/<its name>
 #   --mode         the guest mode /init runs unless the kernel command line
-#                  says cuse_iommu.mode=... (default: test)
+#                  says cuse_iommu.mode=... (default: test; run: a host
+#                  program, scripts/vm/run-program.sh)
 #   --init-script  the guest script /init hands over to (default: guest.sh here)
 #
-# Contents: busybox-static with its applet links, /init (init.sh here), fuse.ko
-# and cuse.ko from prepare-kernel.sh, and the programs.  Dynamically linked
+# Contents: busybox-static with its applet links, /init (init.sh here), the
+# kernel modules prepare-kernel.sh lists (CUSE's, and the 9p share's for
+# run mode; decompressed, busybox insmod takes plain .ko files, each set with
+# a load-order file), and the programs.  Dynamically linked
 # programs get the shared libraries ldd lists (the loader included) at the same
 # paths; static ones are copied as they are.
 set -euo pipefail
@@ -34,13 +37,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$daemon" ] || usage
-case "$mode" in test|demo|bench|shell) ;; *) vm_die "unknown mode '$mode'" ;; esac
+case "$mode" in test|demo|bench|shell|run) ;; *) vm_die "unknown mode '$mode'" ;; esac
 for f in "$daemon" ${bins[@]+"${bins[@]}"}; do
 	[ -x "$f" ] || vm_die "$f is not an executable file"
 done
 [ -f "$guest" ] || vm_die "guest script $guest not found"
 
-need_pkgs busybox-static cpio gzip
+need_pkgs busybox-static cpio gzip xz-utils
 eval "$("$here/prepare-kernel.sh")"
 
 root=$(mktemp -d)
@@ -72,7 +75,25 @@ for b in ${bins[@]+"${bins[@]}"}; do
 	install_prog "$b" "$(basename "$b")"
 done
 
-cp "$FUSE_KO" "$CUSE_KO" "$root/lib/modules/"
+# install_modules SET FILE... - the modules of one set, in load order.
+install_modules() {
+	local set=$1 m name
+	shift
+	mkdir -p "$root/lib/modules/$set"
+	: >"$root/lib/modules/$set/order"
+	for m in "$@"; do
+		name=$(basename "${m%.xz}")
+		case "$m" in
+		*.xz)	xz -dc "$m" >"$root/lib/modules/$set/$name" ;;
+		*)	cp "$m" "$root/lib/modules/$set/$name" ;;
+		esac
+		echo "$name" >>"$root/lib/modules/$set/order"
+	done
+}
+# shellcheck disable=SC2086 # the lists are space-separated paths without spaces
+install_modules cuse $CUSE_MODULES
+# shellcheck disable=SC2086
+install_modules share $SHARE_MODULES
 install -m 755 "$here/init.sh" "$root/init"
 install -m 755 "$guest" "$root/etc/cuse-iommu/guest.sh"
 echo "$mode" >"$root/etc/cuse-iommu/mode"

@@ -96,6 +96,52 @@ test)
 	;;
 demo)	run_bounded 60 /bin/vm_demo ;;
 bench)	run_bounded 120 /bin/ioctl_bench ;;
+run)
+	# A host program (scripts/vm/run-program.sh): the host's root, read-only
+	# at /host (init.sh), becomes the program's root, with this VM's /dev
+	# (so /dev/iommu), /proc, /sys, /run (the daemon's control socket, for
+	# iommuctl), a fresh /tmp, and the working directory (tag "work").  The
+	# request in /run/ctl: cwd, argv (one argument per line), work-rw
+	# (present: the working directory is writable).  The program's status goes back in
+	# /run/ctl/status.  Its output is the console's.
+	ctl=/run/ctl
+	cwd=$(cat "$ctl/cwd")
+	for d in dev proc sys tmp run; do
+		[ -d "/host/$d" ] || { echo "vm: the host has no /$d to mount on"; exit 125; }
+	done
+	mkdir -p /dev/shm /dev/pts
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	mount -t devpts devpts /dev/pts
+	mount --bind /dev /host/dev && mount -t proc proc /host/proc &&
+		mount -t sysfs sysfs /host/sys && mount -t tmpfs -o mode=1777 tmpfs /host/tmp &&
+		mount --bind /run /host/run ||
+		{ echo "vm: cannot prepare the program's root"; exit 125; }
+	mount --bind /dev/shm /host/dev/shm 2>/dev/null
+	mount --bind /dev/pts /host/dev/pts 2>/dev/null
+	# The working directory, over whatever the fresh /tmp or /run hid.
+	access=ro
+	[ -f "$ctl/work-rw" ] && access=rw
+	mkdir -p "/host$cwd" 2>/dev/null
+	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=262144,cache=none,$access" work "/host$cwd" ||
+		{ echo "vm: cannot mount the working directory ($access)"; exit 125; }
+	set --
+	while IFS= read -r a; do set -- "$@" "$a"; done <"$ctl/argv"
+	# A clean environment, as a login would give.  stdin is /dev/null,
+	# unless the request is interactive (a shell: the console, as its tty).
+	term=dumb
+	[ -f "$ctl/interactive" ] && term=linux
+	set -- chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 TERM=$term CUSE_IOMMU_VM=1 \
+		/bin/sh -c 'cd "$1" || exit 126; shift; exec "$@"' run-program "$cwd" "$@"
+	if [ -f "$ctl/interactive" ]; then
+		setsid cttyhack "$@"
+	else
+		"$@" </dev/null
+	fi
+	rc=$?
+	echo "$rc" >"$ctl/status"
+	exit "$rc"
+	;;
 shell)
 	echo "vm: /dev/iommu is served by cuse-iommu (pid $IOMMU_DAEMON_PID; its output: /tmp/daemon.log)."
 	echo "vm: exit the shell to power off (or press Ctrl-A X to kill qemu)."
@@ -103,7 +149,7 @@ shell)
 	setsid cttyhack sh
 	;;
 *)
-	echo "vm: unknown mode '$1' (expected test, demo, bench or shell)"
+	echo "vm: unknown mode '$1' (expected test, demo, bench, run or shell)"
 	exit 2
 	;;
 esac

@@ -8,7 +8,7 @@
 #   test mode:  "... N passed, M failed"   (the last such line counts)
 #   all modes:  "vm: mode MODE exit RC"
 # Kernel command line knobs (read from /proc/cmdline):
-#   cuse_iommu.mode=test|demo|bench|shell   overrides the mode built in
+#   cuse_iommu.mode=test|demo|bench|shell|run   overrides the mode built in
 #   cuse_iommu.debug=1                      runs the daemon with --debug
 export PATH=/bin
 mount -t proc proc /proc
@@ -54,17 +54,45 @@ fail_setup() {
 }
 
 echo "vm: kernel $(uname -r), mode $mode"
-insmod /lib/modules/fuse.ko || fail_setup "insmod fuse.ko"
-insmod /lib/modules/cuse.ko || fail_setup "insmod cuse.ko"
-[ -c /dev/cuse ] || fail_setup "/dev/cuse did not appear after insmod cuse.ko"
+# load_modules SET - insmod the set's modules in their order (build-initramfs.sh).
+load_modules() {
+	while read -r m; do
+		insmod "/lib/modules/$1/$m" || fail_setup "insmod $m"
+	done <"/lib/modules/$1/order"
+}
+load_modules cuse
+[ -c /dev/cuse ] || fail_setup "/dev/cuse did not appear after loading CUSE"
+
+# Run mode: the host's files over virtio 9p (scripts/vm/run-program.sh):
+# "hostroot" (read-only) at /host, "ctl" (read-write: the request and the
+# results) at /run/ctl, and "work" (the working directory) if it is shared
+# writable.  The request may add daemon options, one per line.
+extra_daemon_args=
+if [ "$mode" = run ]; then
+	load_modules share
+	p9="trans=virtio,version=9p2000.L,msize=262144"
+	mkdir -p /host /run/ctl
+	mount -t 9p -o "$p9,ro,cache=loose" hostroot /host || fail_setup "mounting the host's files (9p)"
+	mount -t 9p -o "$p9,cache=none" ctl /run/ctl || fail_setup "mounting the run's control share (9p)"
+	[ -f /run/ctl/daemon-args ] && extra_daemon_args=/run/ctl/daemon-args
+fi
 
 daemon_args=--foreground
 [ "$(cmdline_arg debug)" = 1 ] && daemon_args="$daemon_args --debug"
 # The daemon's output goes to a file, not the console, so it cannot split the
 # test lines the host matches; it is shown when something fails.
-# shellcheck disable=SC2086 # daemon_args is a list of options
-/bin/cuse-iommu $daemon_args >"$daemon_log" 2>&1 &
-daemon_pid=$!
+# start_daemon - cuse-iommu with daemon_args and, in run mode, the request's
+# options (one per line, so any of them may hold spaces).
+start_daemon() {
+	# shellcheck disable=SC2086 # daemon_args is a list of options
+	set -- $daemon_args
+	if [ -n "$extra_daemon_args" ]; then
+		while IFS= read -r a; do set -- "$@" "$a"; done <"$extra_daemon_args"
+	fi
+	/bin/cuse-iommu "$@" >"$daemon_log" 2>&1 &
+	daemon_pid=$!
+}
+start_daemon
 
 # The kernel creates /dev/iommu (devtmpfs) as soon as the daemon answers
 # CUSE_INIT.  Bounded wait: 200 x 0.1 s.
@@ -93,7 +121,8 @@ if ! kill -0 "$daemon_pid" 2>/dev/null; then
 	echo "vm: 0 passed, 1 failed"
 	rc=1
 else
-	[ $rc -eq 0 ] || show_daemon_log
+	# A run's program may fail on its own; its status is not the daemon's.
+	[ $rc -eq 0 ] || [ "$mode" = run ] || show_daemon_log
 	kill -TERM "$daemon_pid"
 	# Bounded: a daemon that ignores SIGTERM must not keep the VM up.
 	i=0

@@ -47,6 +47,7 @@ vm_mode_run() {
 	demo)	progs=(tests/vm/vm_demo) ;;
 	bench)	progs=(bench/vm/ioctl_bench) ;;
 	shell)	progs=("${examples[@]}") ;;
+	run)	progs=() ;;	# the program and its tools are the host's (run-program.sh)
 	*)	vm_die "unknown mode '$mode'" ;;
 	esac
 	if [ -f "$build/CMakeCache.txt" ]; then
@@ -74,6 +75,7 @@ vm_mode_run() {
 		bench/vm/ioctl_bench "${examples[@]}" iommuctl/iommuctl; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
 	done
+	[ "$mode" = run ] && bins=()
 	mkdir -p "$build/vm"
 	"$here/build-initramfs.sh" "$build/vm/initrd-$mode.cpio.gz" \
 		--daemon "$build/cuse/cuse-iommu" ${bins[@]+"${bins[@]}"} --mode "$mode"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run-vm.sh - boot the test VM under QEMU (TCG) and judge its console.
 #
-# Usage: run-vm.sh --initrd FILE [--mode test|demo|bench|shell] [--log FILE]
+# Usage: run-vm.sh --initrd FILE [--mode test|demo|bench|shell|run] [--log FILE]
 #                  [--timeout SECONDS] [--smp N] [--debug] [--append "KERNEL ARGS"]
+#                  [--ctl DIR [--work DIR] [--interactive]]
 #   --initrd   an initramfs from build-initramfs.sh
 #   --mode     the guest mode, passed as cuse_iommu.mode= (default: test)
 #   --log      where the console is copied (default: next to the initrd)
@@ -11,17 +12,22 @@
 #   --smp      virtual CPUs; default 2, bench 1 (it measures more steadily)
 #   --debug    run the daemon with --debug (its output shows on failure)
 #   --append   more kernel command line, e.g. cuse_iommu.mode=shell
+#   --ctl      run mode: the request directory (run-program.sh), shared
+#              read-write as "ctl"; the host's / is shared read-only too
+#   --work     run mode: DIR shared read-write as "work"
+#   --interactive  run mode: the console is the user's terminal (a shell)
 #
 # Exit status: test mode - 0 only if the last "N passed, M failed" line of the
-# console has M = 0 and N > 0; other modes - 0 only if /init reported
-# "vm: mode MODE exit 0".  124 if the VM had to be killed.
+# console has M = 0 and N > 0; run mode - the program's exit status (125 if
+# it never ran); other modes - 0 only if /init reported "vm: mode MODE exit
+# 0".  124 if the VM had to be killed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() { sed -n '3,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
-initrd='' mode=test log='' limit='' smp='' extra=''
+initrd='' mode=test log='' limit='' smp='' extra='' ctl='' work='' interactive=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--initrd)	initrd=${2:?}; shift 2 ;;
@@ -31,6 +37,9 @@ while [ $# -gt 0 ]; do
 	--smp)		smp=${2:?}; shift 2 ;;
 	--debug)	extra="$extra cuse_iommu.debug=1"; shift ;;
 	--append)	extra="$extra ${2:?}"; shift 2 ;;
+	--ctl)		ctl=${2:?}; shift 2 ;;
+	--work)		work=${2:?}; shift 2 ;;
+	--interactive)	interactive=1; shift ;;
 	*)		usage ;;
 	esac
 done
@@ -40,6 +49,8 @@ test)	: "${limit:=770}" ;;	# guest.sh bounds its programs to 120 + 120 + 90 + 60
 demo)	: "${limit:=120}" ;;
 bench)	: "${limit:=300}" ;;
 shell)	: "${limit:=0}" ;;
+run)	[ -d "$ctl" ] || vm_die "run mode needs --ctl DIR"
+	if [ -n "$interactive" ]; then : "${limit:=0}"; else : "${limit:=3600}"; fi ;;
 *)	vm_die "unknown mode '$mode'" ;;
 esac
 : "${log:=$(dirname "$initrd")/vm-$mode.log}"
@@ -60,17 +71,54 @@ eval "$("$here/prepare-kernel.sh")"
 # -no-reboot + panic=-1: a kernel panic or an /init that exits ends qemu
 # instead of rebooting forever.  -nic none: no network is needed; it skips the
 # iPXE option ROM (a second of boot time, and ipxe-qemu is only a Recommends).
+# loglevel=1 in run mode: the kernel's warnings would mix into the program's output.
+[ "$mode" = run ] && extra="$extra loglevel=1"
 qemu=(qemu-system-x86_64 -accel tcg -m 512 -smp "$smp" -nographic -no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$initrd"
 	-append "console=ttyS0 quiet panic=-1 cuse_iommu.mode=$mode$extra")
+if [ "$mode" = run ]; then
+	# The host's files over virtio 9p.  security_model=none: the guest sees
+	# the host's owners and modes as they are (we run as root on both
+	# sides); multidevs=remap keeps inode numbers unique across the host's
+	# mounts.
+	qemu+=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+		-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none")
+	[ -n "$work" ] && qemu+=(-virtfs "local,path=$work,mount_tag=work,security_model=none,multidevs=remap")
+	:
+fi
 
-if [ "$mode" = shell ]; then
+if [ "$mode" = shell ] || [ -n "$interactive" ]; then
 	# Interactive: qemu owns the terminal; no timeout, no judging.
 	vm_log "booting a shell VM (Ctrl-A X quits qemu); console copied to $log"
 	bound=()
 	[ "$limit" -gt 0 ] && bound=(timeout --foreground "$limit")
 	${bound[@]+"${bound[@]}"} "${qemu[@]}" 2>&1 | tee "$log"
-	exit "${PIPESTATUS[0]}"
+	rc=${PIPESTATUS[0]}
+	[ "$mode" = run ] && rc=$(cat "$ctl/status" 2>/dev/null || echo 125)
+	exit "$rc"
+fi
+
+if [ "$mode" = run ]; then
+	# The program's output streams to stdout as the console gets it: what
+	# comes between "/dev/iommu is up" and init's last line.  The VM's own
+	# lines ("vm: ...") go to stderr; the firmware's and the kernel's
+	# (terminal escapes, the power-off) stay in the log.
+	set +e
+	timeout -k 10 "$limit" "${qemu[@]}" </dev/null 2>&1 | tee "$log" |
+		awk '{ sub(/\r$/, "") }
+			/^vm: / { print > "/dev/stderr"; fflush("/dev/stderr")
+				if ($0 ~ /^vm: \/dev\/iommu is up/) on = 1
+				if ($0 ~ /^vm: mode run exit/) on = 0
+				next }
+			on { print; fflush() }'
+	qemu_rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+		vm_log "FAILED: the program did not finish within ${limit}s (the VM was killed)"
+		exit 124
+	fi
+	[ -f "$ctl/status" ] || { vm_log "FAILED: the program never ran (console: $log)"; exit 125; }
+	exit "$(cat "$ctl/status")"
 fi
 
 vm_log "booting ($mode mode, $smp vCPU, at most ${limit}s); console copied to $log"
