@@ -75,7 +75,9 @@ vm_mode_run() {
 		bench/vm/ioctl_bench "${examples[@]}" iommuctl/iommuctl; do
 		[ -x "$build/$p" ] && bins+=(--bin "$build/$p")
 	done
+	# A run's program and tools are the host's; the demo needs only itself.
 	[ "$mode" = run ] && bins=()
+	[ "$mode" = demo ] && bins=(--bin "$build/tests/vm/vm_demo")
 	mkdir -p "$build/vm"
 	"$here/build-initramfs.sh" "$build/vm/initrd-$mode.cpio.gz" \
 		--daemon "$build/cuse/cuse-iommu" ${bins[@]+"${bins[@]}"} --mode "$mode"

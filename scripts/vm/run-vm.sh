@@ -98,7 +98,7 @@ if [ "$mode" = shell ] || [ -n "$interactive" ]; then
 	exit "$rc"
 fi
 
-if [ "$mode" = run ]; then
+if [ "$mode" = run ] || [ "$mode" = demo ]; then
 	# The program's output streams to stdout as the console gets it: what
 	# comes between "/dev/iommu is up" and init's last line.  The VM's own
 	# lines ("vm: ...") go to stderr; the firmware's and the kernel's
@@ -108,7 +108,7 @@ if [ "$mode" = run ]; then
 		awk '{ sub(/\r$/, "") }
 			/^vm: / { print > "/dev/stderr"; fflush("/dev/stderr")
 				if ($0 ~ /^vm: \/dev\/iommu is up/) on = 1
-				if ($0 ~ /^vm: mode run exit/) on = 0
+				if ($0 ~ /^vm: mode [a-z]+ exit/) on = 0
 				next }
 			on { print; fflush() }'
 	qemu_rc=${PIPESTATUS[0]}
@@ -116,6 +116,11 @@ if [ "$mode" = run ]; then
 	if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
 		vm_log "FAILED: the program did not finish within ${limit}s (the VM was killed)"
 		exit 124
+	fi
+	if [ "$mode" = demo ]; then
+		grep -q "vm: mode demo exit 0" "$log" && exit 0
+		vm_log "FAILED: the demo did not end well (console: $log)"
+		exit 1
 	fi
 	[ -f "$ctl/status" ] || { vm_log "FAILED: the program never ran (console: $log)"; exit 125; }
 	exit "$(cat "$ctl/status")"

@@ -5,7 +5,8 @@
 # this machine has no /dev/cuse).  Checks what run.sh promises: the
 # program's output alone on stdout, its exit status, the daemon's
 # --topology and --trace, the working directory read-only unless --rw, and
-# the 6.12 guest kernel.  Ends "run: N passed, M failed".
+# the 6.12 guest kernel; and with no program, the demo.  Ends "run: N
+# passed, M failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 passed=0 failed=0
@@ -95,6 +96,15 @@ if [ "$rc" -eq 3 ] && grep -q '^6\.12\.' k612.out && grep -qx 'bind only9: refus
 	pass "--kernel 6.12 (the default topology)"
 else
 	fail "--kernel 6.12" "status $rc: $(tr '\n' ' ' <k612.out | head -c 200)"; show_err k612
+fi
+
+# 4. No program: the demo, as plain text.
+run demo
+if [ "$rc" -eq 0 ] && grep -q '^demo: 5\. .*answered SUCCESS' demo.out && ! grep -q $'\e' demo.out &&
+	! grep -q '^vm: ' demo.out; then
+	pass "no program: the demo's account, without escape codes"
+else
+	fail "the demo" "status $rc: $(head -c 300 demo.out | od -c | head -n 4)"; show_err demo
 fi
 
 echo "run: $passed passed, $failed failed"
