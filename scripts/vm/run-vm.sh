@@ -99,6 +99,7 @@ if [ "$mode" = shell ] || [ -n "$interactive" ]; then
 fi
 
 if [ "$mode" = run ] || [ "$mode" = demo ]; then
+	start=$(date +%s)
 	# The program's output streams to stdout as the console gets it: what
 	# comes between "/dev/iommu is up" and init's last line.  The VM's own
 	# lines ("vm: ...") go to stderr; the firmware's and the kernel's
@@ -113,6 +114,7 @@ if [ "$mode" = run ] || [ "$mode" = demo ]; then
 			on { print; fflush() }'
 	qemu_rc=${PIPESTATUS[0]}
 	set -e
+	vm_log "the VM ran $(($(date +%s) - start)) s (boot, daemon, program, power-off)"
 	if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
 		vm_log "FAILED: the program did not finish within ${limit}s (the VM was killed)"
 		exit 124
