@@ -1,9 +1,12 @@
 #!/bin/bash
-# test-deb.sh: builds the .deb (build/deb: Release, prefix /usr, only the
-# daemon and iommuctl), installs it on THIS machine with apt-get, checks what
-# it installed (docs/install.md), then purges it.  Meant for throwaway CI
-# machines; run as root.  It does not start the daemon (that needs
-# /dev/cuse).  Ends with "deb: N passed, M failed"; exits 1 if M > 0.
+# test-deb.sh [BUILD_DIR]: builds the .deb (default build/deb: Release,
+# prefix /usr, only the daemon and iommuctl; a given BUILD_DIR, e.g.
+# scripts/test.sh's build/release, is reconfigured to prefix /usr and its
+# programs packaged as built), installs it on THIS machine with apt-get,
+# checks what it installed (docs/install.md), starts the installed daemon in
+# the QEMU VM and runs a client built with the installed header against it,
+# then purges it.  Meant for throwaway CI machines; run as root.  Ends with
+# "deb: N passed, M failed"; exits 1 if M > 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -13,7 +16,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(dpkg-dev file man-db)
 ensure_packages "${BUILD_PACKAGES[@]}" "${DEB_PACKAGES[@]}"
 
-dir=build/deb
+dir=${1:-build/deb}
 logs=$dir/logs
 passed=0 failed=0
 
@@ -33,9 +36,16 @@ check() {
 log "building $dir and its .deb"
 # CMAKE_SKIP_INSTALL_ALL_DEPENDENCY: cpack installs what was built instead
 # of building everything (benchmarks) first.
-build_tree "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-    -DCUSE_IOMMU_TESTS=OFF -DCUSE_IOMMU_VM_CLIENTS=OFF -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON \
-    -- cuse-iommu iommuctl
+if [ $# -ge 1 ]; then
+    # An existing tree: only the install prefix changes (the .pc file, the
+    # unit); nothing is compiled again.
+    cmake -S . -B "$dir" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >/dev/null
+    cmake --build "$dir" --target cuse-iommu iommuctl
+else
+    build_tree "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+        -DCUSE_IOMMU_TESTS=OFF -DCUSE_IOMMU_VM_CLIENTS=OFF -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON \
+        -- cuse-iommu iommuctl
+fi
 mkdir -p "$logs"
 rm -f "$dir"/cuse-iommu_*.deb
 (cd "$dir" && cpack -G DEB) >"$logs/cpack.log" 2>&1 || true
@@ -86,8 +96,32 @@ find_package(cuse-iommu 0.1 REQUIRED)
 add_executable(client client.c)
 target_link_libraries(client PRIVATE cuse-iommu::uapi)
 EOF
+cat >"$tmp/vm-client.c" <<'EOF'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <cuse-iommu.h>
+
+int main(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	int version = fd < 0 ? -1 : ioctl(fd, IOMMU_GET_API_VERSION);
+
+	printf("api %d %s\n", version, version == IOMMU_API_VERSION ? "ok" : "wrong");
+	return version == IOMMU_API_VERSION ? 0 : 1;
+}
+EOF
+check vm-client-builds bash -c \
+    "cc -std=c99 -Wall -Werror \$(pkg-config --cflags cuse-iommu) -o '$tmp/vm-client' '$tmp/vm-client.c'"
 check cmake-client bash -c \
     "cmake -S '$tmp' -B '$tmp/build' && cmake --build '$tmp/build' && '$tmp/build/client'"
+
+# The installed daemon, started: this machine has no /dev/cuse, so in the VM
+# (scripts/vm/run-program.sh packs it instead of the build's), serving a
+# client built from the installed header.  From the client's directory: the
+# VM's /tmp is its own, the working directory is shared.
+check installed-daemon-serves-client bash -c \
+    "cd '$tmp' && CUSE_IOMMU_VM_DAEMON=/usr/sbin/cuse-iommu '$PWD/scripts/vm/run-program.sh' '$PWD/$dir' -- ./vm-client | grep -qx 'api 0 ok'"
 
 unit=/lib/systemd/system/cuse-iommu.service
 check unit-installed test -f "$unit"

@@ -15,6 +15,9 @@
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
 #   run          scripts/run.sh -- PROGRAM: a C file written and built at test
 #                time runs against /dev/iommu in the VM (6.1 and 6.12 kernels)
+#   deb          the .deb: built by CPack, installed with apt-get, man pages,
+#                pkg-config and CMake clients, the unit, the installed daemon
+#                serving a client in the VM, purged (scripts/test-deb.sh)
 # then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +62,10 @@ count_summary build/logs/vm.log
 log "tier run: scripts/run.sh -- PROGRAM with a program the build does not know (tests/vm/run_program_test.sh)"
 tests/vm/run_program_test.sh 2>&1 | tee build/logs/run.log || status=1
 count_summary build/logs/run.log 'run: '
+
+log "tier deb: the .deb built, installed here, its daemon started in the VM, purged (scripts/test-deb.sh)"
+scripts/test-deb.sh build/release 2>&1 | tee build/logs/deb.log || status=1
+count_summary build/logs/deb.log 'deb: '
 
 log "benchmark: ioctl round trips through CUSE (VM)"
 scripts/vm/bench.sh build/release 2>&1 | tee build/logs/bench.log || status=1

@@ -27,6 +27,7 @@ vm_cache_dir() { printf '%s/cuse-iommu/kernel' "${XDG_CACHE_HOME:-$HOME/.cache}"
 # The body of tier3.sh, demo.sh, bench.sh and shell.sh: bring BUILD_DIR's
 # daemon and VM clients up to date, pack them into an initramfs under
 # BUILD_DIR/vm/ and boot it in MODE.  Returns run-vm.sh's verdict.
+# $CUSE_IOMMU_VM_DAEMON: another daemon to pack (an installed one).
 vm_mode_run() {
 	local build=$1 mode=$2 here target p
 	local progs=()
@@ -64,7 +65,8 @@ vm_mode_run() {
 				vm_log "warning: building iommuctl failed; the shell VM goes without it"
 		fi
 	fi
-	[ -x "$build/cuse/cuse-iommu" ] || vm_die "$build/cuse/cuse-iommu is missing"
+	local daemon=${CUSE_IOMMU_VM_DAEMON:-$build/cuse/cuse-iommu}
+	[ -x "$daemon" ] || vm_die "$daemon is missing"
 	for p in ${progs[@]+"${progs[@]}"}; do
 		[ -x "$build/$p" ] || vm_die "$build/$p is missing"
 	done
@@ -80,7 +82,7 @@ vm_mode_run() {
 	[ "$mode" = demo ] && bins=(--bin "$build/tests/vm/vm_demo")
 	mkdir -p "$build/vm"
 	"$here/build-initramfs.sh" "$build/vm/initrd-$mode.cpio.gz" \
-		--daemon "$build/cuse/cuse-iommu" ${bins[@]+"${bins[@]}"} --mode "$mode"
+		--daemon "$daemon" ${bins[@]+"${bins[@]}"} --mode "$mode"
 	"$here/run-vm.sh" --initrd "$build/vm/initrd-$mode.cpio.gz" --mode "$mode" \
 		--log "$build/vm/console-$mode.log" "$@"
 }
