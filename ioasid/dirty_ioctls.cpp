@@ -66,7 +66,10 @@ long check_bitmap_range(const iommu_dirty_tracking& req) {
 
 // Sets the bits of the dirty 4 KiB `pages` (ascending) in the bitmap at
 // req.data, a window of it at a time (read, OR, write back): 0 or -EFAULT.
-// Bits of clean units are left as they are, as iommufd leaves them.
+// Bits of clean units are left as they are, as iommufd leaves them.  The
+// first window is always read and written back, dirty bits or not: iommufd
+// pins the bitmap before it looks at any bit, so a bitmap it cannot reach
+// is EFAULT even when nothing is dirty.
 long set_bitmap_bits(const Caller& caller, const iommu_dirty_tracking& req, std::span<const uint64_t> pages) {
     constexpr uint64_t kWindow = 4096;  // bytes; one 4 KiB page's bits need at most 512
     std::vector<uint8_t> window;
@@ -75,6 +78,9 @@ long set_bitmap_bits(const Caller& caller, const iommu_dirty_tracking& req, std:
         return window.empty() ? 0 : caller.write_memory(req.data + window_start, window.data(), window.size());
     };
     const uint64_t bitmap_bytes = ((req.length / req.page_size) + 7) / 8;
+    window.resize(std::min(kWindow, bitmap_bytes));
+    if (caller.read_memory(req.data, window.data(), window.size()))
+        return -EFAULT;
     for (uint64_t page : pages) {
         const uint64_t first_bit = ((page << kPageShift) - req.iova) / req.page_size;
         const uint64_t last_bit = ((page << kPageShift) + kPageSize - 1 - req.iova) / req.page_size;

@@ -151,8 +151,15 @@ TEST_CASE("a bitmap the caller cannot take keeps the dirty bits: EFAULT") {
     void* unreadable = mmap(nullptr, K4, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(unreadable != MAP_FAILED);
     CHECK(dirty(f, kGet, t.ioasid, kIova, 8 * K4, K4, reinterpret_cast<uintptr_t>(unreadable)) == -EFAULT);
-    munmap(unreadable, K4);
     CHECK(t.pages() == Units{3});
+    // With nothing dirty the bitmap is still reached for (iommufd pins it first).
+    REQUIRE(t.pages() == Units{});
+    CHECK(dirty(f, kGet, t.ioasid, kIova, 8 * K4, K4, reinterpret_cast<uintptr_t>(unreadable)) == -EFAULT);
+    void* read_only = mmap(nullptr, K4, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(read_only != MAP_FAILED);
+    CHECK(dirty(f, kGet, t.ioasid, kIova, 8 * K4, K4, reinterpret_cast<uintptr_t>(read_only)) == -EFAULT);
+    munmap(read_only, K4);
+    munmap(unreadable, K4);
 }
 
 TEST_CASE("DIRTY_TRACKING's errnos, each changing nothing") {
