@@ -12,6 +12,8 @@
 #   --shell          an interactive shell (the host's /bin/bash) instead
 #   --timeout S      kill the VM after S seconds (default 3600; shell: none)
 #   --debug          the daemon runs with --debug (its log: the console file)
+#   --no-daemon      start no daemon: the program brings its own (a test of
+#                    scripts/native-run.sh, run.sh's path where /dev/cuse exists)
 # The guest kernel: $CUSE_IOMMU_KERNEL (6.1, default, or 6.12).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +23,7 @@ usage() { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 build=$1
 shift
-topology='' trace='' rw='' shell='' vm_opts=()
+topology='' trace='' rw='' shell='' no_daemon='' vm_opts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--topology)	topology=$(realpath -e "${2:?}") || vm_die "no topology file '$2'"; shift 2 ;;
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--shell)	shell=1; shift ;;
 	--timeout)	vm_opts+=(--timeout "${2:?}"); shift 2 ;;
 	--debug)	vm_opts+=(--debug); shift ;;
+	--no-daemon)	no_daemon=1; shift ;;
 	--)		shift; break ;;
 	*)		usage ;;
 	esac
@@ -56,6 +59,7 @@ printf '%s\n' "$@" >"$ctl/argv"
 # The working directory is shared on its own too (read-only unless --rw),
 # so it is there even where the program's root has a fresh /tmp or /run.
 [ -n "$rw" ] && touch "$ctl/work-rw"
+[ -n "$no_daemon" ] && touch "$ctl/no-daemon"
 [ -n "$shell" ] && { touch "$ctl/interactive"; vm_opts+=(--interactive); }
 
 set +e

@@ -108,7 +108,7 @@ if [ "$mode" = run ] || [ "$mode" = demo ]; then
 	timeout -k 10 "$limit" "${qemu[@]}" </dev/null 2>&1 | tee "$log" |
 		awk '{ sub(/\r$/, "") }
 			/^vm: / { print > "/dev/stderr"; fflush("/dev/stderr")
-				if ($0 ~ /^vm: \/dev\/iommu is up/) on = 1
+				if ($0 ~ /^vm: \/dev\/(iommu is up|cuse is ready)/) on = 1
 				if ($0 ~ /^vm: mode [a-z]+ exit/) on = 0
 				next }
 			on { print; fflush() }'

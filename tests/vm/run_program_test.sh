@@ -98,7 +98,20 @@ else
 	fail "--kernel 6.12" "status $rc: $(tr '\n' ' ' <k612.out | head -c 200)"; show_err k612
 fi
 
-# 4. No program: the demo, as plain text.
+# 4. The native path (where /dev/cuse exists, run.sh runs the daemon around
+# the program: scripts/native-run.sh), in the VM, which has /dev/cuse.
+"$repo/scripts/vm/run-program.sh" "$repo/build/release" --no-daemon -- \
+	"$repo/scripts/native-run.sh" "$repo/build/release/cuse/cuse-iommu" --topology topo.json -- \
+	./prog only9 >native.out 2>native.err
+rc=$?
+echo "--- native: native-run.sh in the VM -> $rc"
+if [ "$rc" -eq 3 ] && [ "$(cat native.out)" = "$want" ]; then
+	pass "native-run.sh: the daemon around the program, where /dev/cuse exists"
+else
+	fail "native-run.sh" "status $rc: $(head -c 300 native.out)"; show_err native
+fi
+
+# 5. No program: the demo, as plain text.
 run demo
 if [ "$rc" -eq 0 ] && grep -q '^demo: 5\. .*answered SUCCESS' demo.out && ! grep -q $'\e' demo.out &&
 	! grep -q '^vm: ' demo.out; then
