@@ -21,6 +21,7 @@
 #include "../devices/dma_engine.h"
 #include "../devices/stalled_dma.h"
 #include "../toolkit/hex_text.h"
+#include "../toolkit/uapi_names.h"
 #include "control_commands.h"
 #include "control_names.h"
 #include "cuse-iommu.h"
@@ -35,12 +36,12 @@ constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
 // A job's answer; `job` is the finished job (nullptr while PENDING).
 json job_json(const DmaReport& report, const DmaJob* job) {
-    json out = json_object("ok", true, "status", dma_status_name(report.status), "bytes_done", report.done);
+    json out = json_object("ok", true, "status", text_name(kDmaStatuses, report.status), "bytes_done", report.done);
     JsonScope scope(out);
     if (report.status != IOMMU_SIM_DMA_OK) {
         json flags = fault_flags_json(report.fault.flags);
         set_json(out, "fault",
-                 json_object("addr", report.fault.addr, "reason", fault_reason_name(report.fault.reason), "flags",
+                 json_object("addr", report.fault.addr, "reason", text_name(kFaultReasons, report.fault.reason), "flags",
                              std::move(flags)));
     }
     if (report.status == IOMMU_SIM_DMA_PENDING)
@@ -61,7 +62,7 @@ json brief_answer() {
 }
 
 json& fill_brief(json& brief, const DmaReport& report) {
-    brief.find("status")->get_ref<std::string&>().assign(dma_status_name(report.status));
+    brief.find("status")->get_ref<std::string&>().assign(text_name(kDmaStatuses, report.status));
     *brief.find("bytes_done") = report.done;
     *brief.find("dma_id") = report.dma_id;
     return brief;

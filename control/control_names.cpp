@@ -21,19 +21,11 @@ std::string_view device_kind_name(DeviceKind kind) {
     return "?";
 }
 
-std::string_view dma_status_name(uint32_t status) { return text_name(kDmaStatuses, status); }
-
-std::string_view fault_reason_name(uint32_t reason) { return text_name(kFaultReasons, reason); }
-
 nlohmann::json fault_flags_json(uint32_t flags) {
     auto out = nlohmann::json::array();
     JsonScope scope(out);
-    if (flags & IOMMU_FAULT_WRITE)
-        out.push_back("write");
-    if (flags & IOMMU_FAULT_STAGE1)
-        out.push_back("stage1");
-    if (flags & IOMMU_FAULT_STAGE2)
-        out.push_back("stage2");
+    for (std::string_view name : text_names_of_bits(kDmaFaultFlags, flags))
+        out.push_back(name);
     return std::exchange(out, nullptr);
 }
 

@@ -13,9 +13,8 @@
 namespace ciommu {
 
 std::string_view device_kind_name(DeviceKind kind);  // "pci", "mdev", "sw-mdev"
-// The text spellings of toolkit/uapi_names.h.
-std::string_view dma_status_name(uint32_t status);   // IOMMU_SIM_DMA_*: "ok", "fault", "pending", "aborted"
-std::string_view fault_reason_name(uint32_t reason); // IOMMU_FAULT_REASON_*: "not-mapped", ...
+// (The uapi enumerations' text spellings -- DMA statuses, fault reasons --
+// are toolkit/uapi_names.h's: text_name(kDmaStatuses, status).)
 
 // IOMMU_FAULT_WRITE | _STAGE1 | _STAGE2 -> ["write", "stage1", "stage2"].
 nlohmann::json fault_flags_json(uint32_t flags);

@@ -6,8 +6,8 @@
 #include "../devices/bound_device.h"
 #include "../devices/device_info.h"
 #include "../core/model.h"
-#include "control_names.h"
 #include "../toolkit/uapi_names.h"
+#include "control_names.h"
 #include "safe_json.h"
 #include "cuse-iommu.h"
 
@@ -91,7 +91,7 @@ json dma_json(const Model& model, uint64_t id, const DmaJob& job) {
     const auto& devices = model.topology().devices;
     return json_object("id", id, "cookie", job.cookie, "device",
                        job.device < devices.size() ? json(devices[job.device].name) : json(nullptr), "control",
-                       from_daemon(job), "write", job.req.write, "status", dma_status_name(job.status),
+                       from_daemon(job), "write", job.req.write, "status", text_name(kDmaStatuses, job.status),
                        "bytes_done", job.done, "length", job.req.length);
 }
 

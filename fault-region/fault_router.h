@@ -25,9 +25,7 @@ struct Fault;
 // false: the region was full and the record is lost.
 bool deliver_record(Model& model, Context& ctx, iommu_fault_record record) noexcept;
 
-// Reports one fault of dev, made through its attachment `attachment_key`
-// (a PASID or kNoPasid).  dma_id: the stalled DMA a SUCCESS resumes (0:
-// none).  *grpid receives a page request's group id.
+// FaultPort::raise_fault (devices/fault_port.h says what it takes).
 FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, const Fault& fault,
                       bool recoverable, uint64_t dma_id, uint32_t* grpid = nullptr);
 

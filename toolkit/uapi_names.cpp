@@ -23,6 +23,14 @@ std::optional<uint32_t> value_of_text(std::span<const UapiName> names, std::stri
     return std::nullopt;
 }
 
+std::vector<std::string_view> text_names_of_bits(std::span<const UapiName> names, uint32_t bits) {
+    std::vector<std::string_view> out;
+    for (const UapiName& n : names)
+        if (bits & n.value)
+            out.push_back(n.text);
+    return out;
+}
+
 std::string text_names_listed(std::span<const UapiName> names) {
     std::string out;
     for (const UapiName& n : names)

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cuse-iommu.h"
 
@@ -52,9 +53,11 @@ inline constexpr UapiName kFaultPerms[] = {
 
 // --- named only by the trace (uapi spelling) ---
 
-// IOMMU_FAULT_WRITE, _STAGE1, _STAGE2: a DMA's fault_flags
-inline constexpr UapiName kDmaFaultFlags[] = {
-    {IOMMU_FAULT_WRITE, "WRITE"}, {IOMMU_FAULT_STAGE1, "STAGE1"}, {IOMMU_FAULT_STAGE2, "STAGE2"}};
+// IOMMU_FAULT_WRITE, _STAGE1, _STAGE2: a DMA's fault_flags (bits; the
+// control protocol lists them as text too)
+inline constexpr UapiName kDmaFaultFlags[] = {{IOMMU_FAULT_WRITE, "WRITE", "write"},
+                                              {IOMMU_FAULT_STAGE1, "STAGE1", "stage1"},
+                                              {IOMMU_FAULT_STAGE2, "STAGE2", "stage2"}};
 // IOMMU_FAULT_RECORD_*: a fault record's flags
 inline constexpr UapiName kFaultRecordFlags[] = {{IOMMU_FAULT_RECORD_RECOVERABLE, "RECOVERABLE"},
                                                  {IOMMU_FAULT_RECORD_LAST, "LAST"},
@@ -114,6 +117,9 @@ std::string_view uapi_name(std::span<const UapiName> names, uint32_t value);
 std::string_view text_name(std::span<const UapiName> names, uint32_t value);
 // The value whose text spelling is `text`.
 std::optional<uint32_t> value_of_text(std::span<const UapiName> names, std::string_view text);
+// The text spellings of the bits set in `bits`, in table order (bits the
+// table does not name are left out).
+std::vector<std::string_view> text_names_of_bits(std::span<const UapiName> names, uint32_t bits);
 // "blocked, not-mapped, permission, reserved, addr-size": the text
 // spellings in order, for "expected one of ..." messages.
 std::string text_names_listed(std::span<const UapiName> names);

@@ -116,6 +116,9 @@ TEST_CASE("every uapi name has its two spellings, in uapi order") {
     check_table(kDmaStatuses);
     check_table(kFaultPerms);
     check_table(kResvRegionTypes);
+    check_table(kDmaFaultFlags);
+    CHECK(text_names_of_bits(kDmaFaultFlags, IOMMU_FAULT_WRITE | IOMMU_FAULT_STAGE2 | 0x80) ==
+          std::vector<std::string_view>{"write", "stage2"});
     CHECK(text_name(kFaultReasons, IOMMU_FAULT_REASON_NOT_MAPPED) == "not-mapped");
     CHECK(text_name(kFaultReasons, 999) == "?");
     CHECK_FALSE(value_of_text(kFaultReasons, "NOT_MAPPED"));
