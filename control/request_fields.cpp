@@ -49,9 +49,10 @@ std::optional<uint64_t> Fields::optional_number(const char* key, uint64_t lo, ui
 }
 
 uint64_t Fields::number(const char* key, uint64_t lo, uint64_t hi) {
-    if (!find(key, true))
-        return lo;
-    return optional_number(key, lo, hi).value_or(lo);
+    uint64_t out = lo;
+    if (const std::optional<JsonNode> v = find(key, true))
+        read_number_in(*v, lo, hi, out);  // out stays lo on a failure it records
+    return out;
 }
 
 bool Fields::boolean(const char* key, std::optional<bool> fallback) {
@@ -71,9 +72,10 @@ std::optional<std::string> Fields::optional_string(const char* key) {
 }
 
 std::string Fields::string(const char* key) {
-    if (!find(key, true))
-        return "";
-    return optional_string(key).value_or("");
+    std::string out;
+    if (const std::optional<JsonNode> v = find(key, true))
+        read_string(*v, out);
+    return out;
 }
 
 const json* Fields::object(const char* key) {

@@ -8,6 +8,7 @@
 
 #include "../dispatcher/command_table.h"
 #include "../toolkit/uapi_names.h"
+#include "../toolkit/hex_text.h"
 #include "cuse-iommu.h"
 
 namespace ciommu::trace {
@@ -36,7 +37,7 @@ Json flag_names(uint32_t flags, Names names) {
         }
     }
     if (flags)
-        list.push_back(hex(flags));
+        list.push_back(hex_number(flags));
     return list;
 }
 
@@ -86,7 +87,7 @@ Json decode_caps(Bytes b, uint32_t first) {
         cap["version"] = header.version;
         switch (header.id) {
         case IOMMU_DEVICE_INFO_CAP_PAGE_SIZES:
-            cap["pgsize_bitmap"] = hex(load<iommu_info_cap_page_sizes>(at).pgsize_bitmap);
+            cap["pgsize_bitmap"] = hex_number(load<iommu_info_cap_page_sizes>(at).pgsize_bitmap);
             break;
         case IOMMU_DEVICE_INFO_CAP_IOVA_RANGES: {
             const auto c = load<iommu_info_cap_iova_ranges>(at);
@@ -96,7 +97,7 @@ Json decode_caps(Bytes b, uint32_t first) {
                 if (pos + sizeof(iommu_iova_range) > at.size())
                     break;
                 const auto r = load<iommu_iova_range>(at.subspan(pos));
-                ranges.push_back({{"start", hex(r.start)}, {"last", hex(r.last)}});
+                ranges.push_back({{"start", hex_number(r.start)}, {"last", hex_number(r.last)}});
             }
             cap["ranges"] = std::move(ranges);
             break;
@@ -110,7 +111,7 @@ Json decode_caps(Bytes b, uint32_t first) {
                     break;
                 const auto r = load<iommu_resv_region>(at.subspan(pos));
                 regions.push_back(
-                    {{"start", hex(r.start)}, {"last", hex(r.last)}, {"type", value_name(r.type, kResvRegionTypes)}});
+                    {{"start", hex_number(r.start)}, {"last", hex_number(r.last)}, {"type", value_name(r.type, kResvRegionTypes)}});
             }
             cap["regions"] = std::move(regions);
             break;
@@ -171,7 +172,7 @@ void put_field(Json& j, const FieldSpec& f, const std::byte* s) {
     case Show::kSigned:  // sign-extend from the field's width
         j[f.name] = static_cast<int64_t>(value << (64 - 8 * f.size)) >> (64 - 8 * f.size);
         break;
-    case Show::kHex: j[f.name] = hex(value); break;
+    case Show::kHex: j[f.name] = hex_number(value); break;
     case Show::kFlags: j[f.name] = flag_names(static_cast<uint32_t>(value), f.names); break;
     case Show::kEnum: j[f.name] = value_name(static_cast<uint32_t>(value), f.names); break;
     case Show::kText: text_field(j, f.name, reinterpret_cast<const char*>(at), f.size); break;
@@ -233,12 +234,6 @@ uint32_t load_u32(Bytes bytes) { return load<uint32_t>(bytes); }
 
 }  // namespace
 
-std::string hex(uint64_t value) {
-    char text[24];
-    std::snprintf(text, sizeof(text), "0x%" PRIx64, value);
-    return text;
-}
-
 std::string command_name(unsigned cmd) {
     if (const CommandSpec* spec = find_command(cmd))
         return spec->name;
@@ -253,7 +248,7 @@ bool has_decoder(unsigned cmd) { return find_command(cmd) != nullptr; }
 Json decode_args(unsigned cmd, uint64_t arg, std::span<const std::byte> in) {
     const CommandSpec* spec = find_command(cmd);
     if (!spec)
-        return {{"arg", hex(arg)}};
+        return {{"arg", hex_number(arg)}};
     if (spec->kind == ArgKind::kValue) {
         Json j{{"value", arg}};
         if (spec->value_name) {
@@ -292,7 +287,7 @@ Json decode_fault_record(const iommu_fault_record& r) {
     j["pasid"] = r.pasid;
     j["perm"] = flag_names(r.perm, kFaultPerms);
     j["grpid"] = r.grpid;
-    j["addr"] = hex(r.addr);
+    j["addr"] = hex_number(r.addr);
     j["seq"] = r.seq;
     if (r.__reserved[0] || r.__reserved[1])
         j["__reserved"] = {r.__reserved[0], r.__reserved[1]};

@@ -40,7 +40,5 @@ Json decode_fault_record(const iommu_fault_record& record);
 std::string errno_name(int err);
 // "SUCCESS", "INVALID", "FAILURE"; else the number as a string.
 std::string page_response_code_name(uint32_t code);
-// "0x100000".
-std::string hex(uint64_t value);
 
 }  // namespace ciommu::trace

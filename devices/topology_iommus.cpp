@@ -3,6 +3,8 @@
 // PASIDs and page-table formats (docs/topology.md), names unique.
 #include "topology_reader.h"
 
+#include "../toolkit/hex_text.h"
+
 #include <algorithm>
 #include <bit>
 #include <map>
@@ -49,7 +51,7 @@ bool read_region_end(const Node& n, ReservedRegion& r) {
             if (!read_number(f, Units::kPlain, r.last))
                 return false;
             if (r.last < r.start)
-                return f.fail("ends before it starts (start " + hex(r.start) + ")");
+                return f.fail("ends before it starts (start " + hex_number(r.start) + ")");
             return (r.last & (k4K - 1)) == k4K - 1 || f.fail("must end just before a 4K boundary (0x...fff)");
         });
     }
@@ -76,8 +78,8 @@ bool read_region(const Node& n, unsigned width, ReservedRegion& r) {
     const uint64_t limit = (width >= 64) ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
     if (r.last > limit) {
         return n.errs.fail(json_pointer_child(n.path, n.v.contains("last") ? "last" : "size"),
-                           "ends at " + hex(r.last) + ", past the " + std::to_string(width) +
-                               "-bit address space (last address " + hex(limit) + ")");
+                           "ends at " + hex_number(r.last) + ", past the " + std::to_string(width) +
+                               "-bit address space (last address " + hex_number(limit) + ")");
     }
     return required(n, "type", [&](const Node& f) {
         uint32_t type = 0;
@@ -108,8 +110,8 @@ bool read_regions(const Node& n, unsigned width, std::vector<ReservedRegion>& ou
         if (regions[b].start <= regions[a].last) {
             const size_t blamed = std::max(a, b), other = std::min(a, b);
             return n.errs.fail(json_pointer_child(n.path, blamed), "overlaps " + json_pointer_child(n.path, other) + " [" +
-                                                          hex(regions[other].start) + ", " +
-                                                          hex(regions[other].last) + "]");
+                                                          hex_number(regions[other].start) + ", " +
+                                                          hex_number(regions[other].last) + "]");
         }
     }
     out.clear();

@@ -33,7 +33,6 @@ using Errors = JsonErrors;
 using Keys = JsonKeys;
 template <class E> using Named = JsonNamed<E>;
 
-std::string hex(uint64_t v);
 bool contains(Keys keys, std::string_view key);
 
 // Device and IOMMU names: they go into iommu_device_bind::name, NUL included.

@@ -72,19 +72,16 @@ long check_bitmap_range(const iommu_dirty_tracking& req) {
 // is EFAULT even when nothing is dirty.
 long set_bitmap_bits(const Caller& caller, const iommu_dirty_tracking& req, std::span<const uint64_t> pages) {
     constexpr uint64_t kWindow = 4096;  // bytes; one 4 KiB page's bits need at most 512
-    std::vector<uint8_t> window;
+    const uint64_t bitmap_bytes = ((req.length / req.page_size) + 7) / 8;  // >= 1: length >= page_size
     uint64_t window_start = 0;  // byte offset in the bitmap
-    auto flush = [&] {
-        return window.empty() ? 0 : caller.write_memory(req.data + window_start, window.data(), window.size());
-    };
-    const uint64_t bitmap_bytes = ((req.length / req.page_size) + 7) / 8;
-    window.resize(std::min(kWindow, bitmap_bytes));
+    std::vector<uint8_t> window(std::min(kWindow, bitmap_bytes));
+    auto flush = [&] { return caller.write_memory(req.data + window_start, window.data(), window.size()); };
     if (caller.read_memory(req.data, window.data(), window.size()))
         return -EFAULT;
     for (uint64_t page : pages) {
         const uint64_t first_bit = ((page << kPageShift) - req.iova) / req.page_size;
         const uint64_t last_bit = ((page << kPageShift) + kPageSize - 1 - req.iova) / req.page_size;
-        if (window.empty() || (last_bit >> 3) >= window_start + window.size()) {
+        if ((last_bit >> 3) >= window_start + window.size()) {
             if (flush())
                 return -EFAULT;
             window_start = first_bit >> 3;

@@ -61,15 +61,9 @@ std::string text(const json& value) {
     return printable(value.dump());
 }
 
-std::string hex(uint64_t value, int min_digits) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "0x%0*llx", min_digits, static_cast<unsigned long long>(value));
-    return buf;
-}
-
 std::string hex(const json& value) {
     if (value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0))
-        return hex(*as_u64(value));
+        return ciommu::hex_number(*as_u64(value));
     return text(value);
 }
 

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../toolkit/hex_text.h"
+
 namespace iommuctl {
 
 using nlohmann::json;
@@ -27,7 +29,7 @@ std::optional<uint64_t> as_u64(const json& value);
 std::string text(const json& value);
 // Numbers in 0x-hex (strings as they are).
 std::string hex(const json& value);
-std::string hex(uint64_t value, int min_digits = 0);
+inline std::string hex(uint64_t value, int min_digits = 0) { return ciommu::hex_number(value, min_digits); }
 // 4096 -> "4 KiB", 1536 -> "1536 B".
 std::string human_bytes(uint64_t bytes);
 // A page size: 4096 -> "4K", 2 MiB -> "2M"; strings as they are.

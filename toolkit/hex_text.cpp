@@ -1,5 +1,7 @@
 #include "hex_text.h"
 
+#include <cstdio>
+
 namespace ciommu {
 
 int hex_digit(char c) {
@@ -10,6 +12,12 @@ int hex_digit(char c) {
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+std::string hex_number(uint64_t value, int min_digits) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "0x%0*llx", min_digits, static_cast<unsigned long long>(value));
+    return text;
 }
 
 std::string to_hex(std::span<const uint8_t> bytes) {

@@ -15,6 +15,9 @@ namespace ciommu {
 // 0..15, or -1 for a character that is not a hex digit.
 int hex_digit(char c);
 
+// "0x1f" (lower case; at least min_digits digits): addresses and sizes in
+// messages, the trace and iommuctl.
+std::string hex_number(uint64_t value, int min_digits = 0);
 // "00ff..." (lower case), two digits a byte.
 std::string to_hex(std::span<const uint8_t> bytes);
 

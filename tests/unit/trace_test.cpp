@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+
+#include "../../toolkit/hex_text.h"
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -226,7 +228,7 @@ TEST_CASE("every uAPI call and fault event of a scripted client becomes one JSON
         CHECK_FALSE(lines[i].contains("out"));
         i = find_line(lines, "command", "MAP_DMA");
         const Json expected = {{"argsz", sizeof(iommu_map_dma)}, {"flags", {"READ", "WRITE"}},
-                               {"ioasid", r.ioasid},          {"vaddr", trace::hex(r.vaddr)},
+                               {"ioasid", r.ioasid},          {"vaddr", hex_number(r.vaddr)},
                                {"iova", "0x100000"},          {"size", K4}};
         CHECK(lines[i]["args"] == expected);
         CHECK(lines[i]["result"] == 0);
@@ -566,7 +568,7 @@ TEST_CASE("decoders: one per command; only the bytes passed, zero-extended") {
     CHECK(trace::errno_name(100000) == "E100000");
     CHECK(trace::page_response_code_name(IOMMU_PAGE_RESP_FAILURE) == "FAILURE");
     CHECK(trace::page_response_code_name(9) == "9");
-    CHECK(trace::hex(0x100000) == "0x100000");
+    CHECK(hex_number(0x100000) == "0x100000");
 }
 
 // The generic decoder's field kinds, whole lines, as docs/trace.md shows them.
