@@ -3,7 +3,9 @@
  * path, run inside the QEMU guest (scripts/vm/bench.sh).
  *
  * Under TCG absolute times mean little; the ratios to the null ioctl
- * (GET_API_VERSION: no argument, one round trip) are what to compare.
+ * (GET_API_VERSION: no argument, one round trip) are what to compare;
+ * struct_read_refused is the floor of a struct command (its argument read
+ * from the caller's memory, then refused).
  * Each case runs for about BENCH_SECONDS in all, after a short warm-up.
  * Output: "bench: <name> <us> us  ratio <x.xx>" per case.
  *
@@ -52,6 +54,13 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* An iteration that went wrong without a failing system call. */
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
 /*
  * One iteration of each case; 0 on success.  Cases made of two ioctls add
  * the time of each to split[0] and split[1], to tell them apart.
@@ -60,6 +69,23 @@ static int op_version(double *split)
 {
 	(void)split;
 	return ioctl(fd, IOMMU_GET_API_VERSION, 0) == IOMMU_API_VERSION ? 0 : -1;
+}
+
+/*
+ * The floor of every struct command: the daemon reads the argument from
+ * the caller's memory (one process_vm_readv) and refuses it at once
+ * (argsz 0: EINVAL).  Its ratio is what reading an argument costs; no
+ * struct command can come in under it.
+ */
+static int op_read_refused(double *split)
+{
+	struct iommu_ioasid_alloc a;
+
+	(void)split;
+	memset(&a, 0, sizeof(a));	/* argsz 0 */
+	if (ioctl(fd, IOMMU_IOASID_ALLOC, &a) == 0)
+		return fail(EPROTO);
+	return errno == EINVAL ? 0 : -1;
 }
 
 static int op_map_unmap(double *split)
@@ -114,12 +140,6 @@ static int op_alloc_free(double *split)
 	return r;
 }
 
-/* An iteration that went wrong without a failing system call. */
-static int fail(int err)
-{
-	errno = err;
-	return -1;
-}
 
 /* The steps of op_fault_roundtrip, in split[]. */
 enum { F_INJECT, F_WAKE, F_READ, F_MAP, F_RESPOND, F_DONE, F_STEPS };
@@ -221,6 +241,7 @@ struct bench_case {
 static struct bench_case cases[] = {
 	/* The floor comes first. */
 	{ "get_api_version", op_version, ONE_IOCTL, { NULL }, 0, { 0 }, 0 },
+	{ "struct_read_refused", op_read_refused, ONE_IOCTL, { NULL }, 0, { 0 }, 0 },
 	{ "map_unmap_4k", op_map_unmap, PAIR, { "map_dma_4k", "unmap_dma_4k" }, 0, { 0 }, 0 },
 	{ "ioasid_alloc_free", op_alloc_free, PAIR, { "ioasid_alloc", "ioasid_free" }, 0, { 0 }, 0 },
 	{ "fault_roundtrip", op_fault_roundtrip, STEPS,
