@@ -192,7 +192,8 @@ struct Zeroed {
 void put_header(Json& j, const CommandSpec& spec, const std::byte* s, Names names) {
     const Convention& c = *spec.convention;
     j[c.size_name] = load_uint(s, sizeof(uint32_t));
-    j["flags"] = flag_names(static_cast<uint32_t>(load_uint(s + c.flags_offset, sizeof(uint32_t))), names);
+    if (!spec.no_flags)
+        j["flags"] = flag_names(static_cast<uint32_t>(load_uint(s + c.flags_offset, sizeof(uint32_t))), names);
 }
 
 // Header, input fields in the row's order, then any reserved field that is
@@ -234,8 +235,8 @@ uint32_t load_u32(Bytes bytes) { return load<uint32_t>(bytes); }
 
 }  // namespace
 
-std::string command_name(unsigned cmd) {
-    if (const CommandSpec* spec = find_command(cmd))
+std::string command_name(unsigned cmd, Abi abi) {
+    if (const CommandSpec* spec = find_command(cmd, abi))
         return spec->name;
     char text[16];
     std::snprintf(text, sizeof(text), "0x%x", cmd);
@@ -243,10 +244,10 @@ std::string command_name(unsigned cmd) {
 }
 
 // Every row decodes through the generic decoder.
-bool has_decoder(unsigned cmd) { return find_command(cmd) != nullptr; }
+bool has_decoder(unsigned cmd, Abi abi) { return find_command(cmd, abi) != nullptr; }
 
-Json decode_args(unsigned cmd, uint64_t arg, std::span<const std::byte> in) {
-    const CommandSpec* spec = find_command(cmd);
+Json decode_args(unsigned cmd, uint64_t arg, std::span<const std::byte> in, Abi abi) {
+    const CommandSpec* spec = find_command(cmd, abi);
     if (!spec)
         return {{"arg", hex_number(arg)}};
     if (spec->kind == ArgKind::kValue) {
@@ -271,8 +272,8 @@ Json decode_args(unsigned cmd, uint64_t arg, std::span<const std::byte> in) {
     return j;
 }
 
-Json decode_out(unsigned cmd, std::span<const std::byte> out) {
-    const CommandSpec* spec = find_command(cmd);
+Json decode_out(unsigned cmd, std::span<const std::byte> out, Abi abi) {
+    const CommandSpec* spec = find_command(cmd, abi);
     if (!spec || spec->kind != ArgKind::kStruct || !spec->copies_out || out.empty())
         return Json::object();
     return struct_out(*spec, out);

@@ -55,6 +55,7 @@ const char* event_name(FaultEvent::Kind kind) {
 struct TraceWriter::Impl {
     Dispatcher& dispatcher;
     Model& model;
+    const Abi abi = dispatcher.abi();  // whose table decodes the calls
     FILE* file = nullptr;
 
     std::mutex mutex;   // the file and seq; taken after the model lock, never before
@@ -116,10 +117,10 @@ struct TraceWriter::Impl {
         j["pid"] = pid > 0 ? Json(pid) : Json(nullptr);
         j["tid"] = call.tid;
         j["context"] = call.context_id;
-        j["command"] = trace::command_name(call.cmd);
-        j["args"] = trace::decode_args(call.cmd, call.arg, call.args_in);
+        j["command"] = trace::command_name(call.cmd, abi);
+        j["args"] = trace::decode_args(call.cmd, call.arg, call.args_in, abi);
         if (!call.args_out.empty())
-            j["out"] = trace::decode_out(call.cmd, call.args_out);
+            j["out"] = trace::decode_out(call.cmd, call.args_out, abi);
         if (call.result >= 0) {
             j["result"] = call.result;
         } else {

@@ -1,5 +1,6 @@
 // iommu_ctx of the RFC: the state of one open of /dev/iommu -- its IOASID
-// table and its device table (bound devices by cookie).
+// table and its device table (bound devices by cookie) -- and, under the
+// iommufd profile, iommufd_ctx's objects.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "../devices/dma_engine.h"
 #include "../fault-region/fault_region.h"
 #include "../ioasid/ioasid_table.h"
+#include "../iommufd/iommufd_ctx.h"
 #include "cuse-iommu.h"
 
 namespace ciommu {
@@ -29,6 +31,7 @@ struct Context {
     uint64_t next_dma_id = 1;
     uint64_t next_binding = 1;  // BoundDevice::binding
     uint32_t next_grpid = 1;  // page request group ids, unique in the context
+    IommufdCtx iommufd;  // the iommufd profile's objects (cuse-iommu --abi iommufd)
 
     BoundDevice* find_device(uint64_t cookie) {
         auto it = devices.find(cookie);

@@ -37,14 +37,17 @@ struct Options {
     std::string topology_file;  // empty: the built-in default topology
     std::string control_path = "/run/cuse-iommu.sock";  // empty: no control socket
     std::string trace_file;     // empty: no trace
+    ciommu::Abi abi = ciommu::Abi::kRfc;
 };
 
 void print_usage(FILE* out) {
     std::fputs(
-        "usage: cuse-iommu [--name NAME] [--topology FILE] [--control PATH] [--trace FILE]\n"
-        "                  [--foreground] [--debug] [--help]\n"
+        "usage: cuse-iommu [--name NAME] [--abi rfc|iommufd] [--topology FILE] [--control PATH]\n"
+        "                  [--trace FILE] [--foreground] [--debug] [--help]\n"
         "Serves the /dev/iommu uAPI prototype as a CUSE character device.\n"
         "  -n, --name NAME    device name: creates /dev/NAME (default: iommu)\n"
+        "      --abi ABI      the uAPI served: rfc, the RFC v2 /dev/iommu (default), or\n"
+        "                     iommufd, Linux 6.12's (docs/iommufd.md)\n"
         "  -t, --topology FILE  the simulated IOMMUs and devices, as JSON\n"
         "                     (default: built in; see docs/topology.md)\n"
         "  -c, --control PATH the control socket for iommuctl (default:\n"
@@ -73,6 +76,17 @@ int parse_options(int argc, char** argv, Options& options) {
             options.device.name = argv[++i];
         } else if (arg.starts_with("--name=")) {
             options.device.name = std::string(arg.substr(7));
+        } else if ((arg == "--abi" && i + 1 < argc) || arg.starts_with("--abi=")) {
+            const std::string_view abi = arg == "--abi" ? std::string_view(argv[++i]) : arg.substr(6);
+            if (abi == "rfc") {
+                options.abi = ciommu::Abi::kRfc;
+            } else if (abi == "iommufd") {
+                options.abi = ciommu::Abi::kIommufd;
+            } else {
+                std::fprintf(stderr, "cuse-iommu: --abi must be rfc or iommufd, not '%.*s'\n",
+                             static_cast<int>(abi.size()), abi.data());
+                return 1;
+            }
         } else if ((arg == "-t" || arg == "--topology") && i + 1 < argc) {
             options.topology_file = argv[++i];
         } else if (arg.starts_with("--topology=")) {
@@ -177,7 +191,7 @@ int main(int argc, char** argv) {
 
     raise_descriptor_limit();
     ciommu::Model model(topology);
-    ciommu::Dispatcher dispatcher(model);
+    ciommu::Dispatcher dispatcher(model, options.abi);
     std::unique_ptr<ciommu::TraceWriter> trace;
     if (!options.trace_file.empty()) {
         std::string error;

@@ -36,8 +36,7 @@ long check_tail(const CommandSpec& spec, std::span<const std::byte> raw) {
 
 // In the order iommufd applies them: flags, then reserved fields.
 long check_flags_and_reserved(const CommandSpec& spec, const std::byte* args) {
-    const uint32_t flags = load_u32(args + spec.convention->flags_offset);
-    if (flags & ~spec.valid_flags)
+    if (!spec.no_flags && (load_u32(args + spec.convention->flags_offset) & ~spec.valid_flags))
         return -spec.convention->unknown_flags;
     for (const ReservedField& field : spec.reserved) {
         if (!all_zero({args + field.offset, field.size}))

@@ -27,8 +27,7 @@ inline constexpr Convention kRfcConvention{
 
 // iommufd's: the struct starts with __u32 size; unknown flags and non-zero
 // reserved fields are EOPNOTSUPP (a newer caller asking for something this
-// version lacks), bytes past the struct E2BIG.  No table uses it yet; the
-// unit tests drive the shared checks with a test-only row of it.
+// version lacks), bytes past the struct E2BIG (iommufd_table.cpp).
 inline constexpr Convention kIommufdConvention{
     .name = "iommufd",
     .size_name = "size",

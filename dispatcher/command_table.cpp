@@ -209,18 +209,25 @@ static_assert(std::all_of(std::begin(kCommands), std::end(kCommands),
 
 }  // namespace
 
-const CommandSpec* find_command(unsigned cmd) {
+const char* abi_name(Abi abi) { return abi == Abi::kIommufd ? "iommufd" : "rfc"; }
+
+const CommandSpec* find_command(unsigned cmd, Abi abi) {
     // Only the exact _IO(IOMMU_TYPE, nr) form names a command: a number with
-    // a size or direction encoded is somebody else's ioctl.
+    // a size or direction encoded is somebody else's ioctl.  (iommufd's type,
+    // IOMMUFD_TYPE, is the same ';'; so is VFIO's.)
     if (_IOC_TYPE(cmd) != IOMMU_TYPE || _IOC_DIR(cmd) != _IOC_NONE || _IOC_SIZE(cmd) != 0)
         return nullptr;
-    for (const CommandSpec& spec : kCommands) {
+    for (const CommandSpec& spec : all_commands(abi)) {
         if (spec.nr == _IOC_NR(cmd))
             return &spec;
     }
     return nullptr;
 }
 
-std::span<const CommandSpec> all_commands() { return kCommands; }
+std::span<const CommandSpec> all_commands(Abi abi) {
+    if (abi == Abi::kIommufd)
+        return iommufd_commands();
+    return kCommands;
+}
 
 }  // namespace ciommu

@@ -63,7 +63,7 @@ struct ReservedField {
 struct Convention {
     const char* name;
     const char* size_name;       // the leading __u32: "argsz" or "size"
-    uint16_t flags_offset;       // where the __u32 flags lie (every row has them)
+    uint16_t flags_offset;       // where the __u32 flags lie (unless a row has none)
     int too_small;               // size < the row's minimum
     int too_big;                 // size > IOMMU_ARGSZ_MAX, or non-zero bytes past the struct
     int unknown_flags;           // a flag bit the row does not name
@@ -88,6 +88,8 @@ struct CommandSpec {
     uint32_t struct_size;     // sizeof the struct the daemon knows
     uint32_t min_size;        // offsetofend of the last mandatory field
     uint32_t valid_flags;     // the OR of flag_names' bits
+    bool no_flags;            // the struct has no flags word (iommufd's
+                              // DESTROY, OPTION, ...): flags_offset is not read
     bool copies_out;          // the struct is written back to the caller
                               // (the typed handler takes it non-const)
     bool output_tail;         // bytes past struct_size are output space
@@ -113,10 +115,20 @@ struct CommandSpec {
     constexpr std::span<const FieldSpec> field_list() const { return {fields, field_count}; }
 };
 
+// The uAPI a daemon serves (cuse-iommu --abi): the RFC's /dev/iommu
+// (command_table.cpp) or upstream iommufd's with its VFIO compatibility
+// ioctls (iommufd_table.cpp).  Both tables drive the same checks and the
+// same model.
+enum class Abi : uint8_t { kRfc, kIommufd };
+// "rfc" / "iommufd".
+const char* abi_name(Abi abi);
+
 // nullptr for a number the daemon does not implement.
-const CommandSpec* find_command(unsigned cmd);
+const CommandSpec* find_command(unsigned cmd, Abi abi = Abi::kRfc);
 // Every implemented command (for documentation tests).
-std::span<const CommandSpec> all_commands();
+std::span<const CommandSpec> all_commands(Abi abi = Abi::kRfc);
+// The iommufd profile's table (iommufd_table.cpp).
+std::span<const CommandSpec> iommufd_commands();
 // The largest struct_size in the table.
 inline constexpr size_t kMaxStructSize = 256;
 

@@ -116,7 +116,7 @@ long Dispatcher::traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, 
 }
 
 long Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* traced) {
-    const CommandSpec* spec = find_command(cmd);
+    const CommandSpec* spec = find_command(cmd, abi_);
     if (!spec)
         return -ENOTTY;
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../core/new_records.h"
+#include "command_table.h"
 
 struct iommu_fault_record;
 
@@ -30,7 +31,10 @@ struct CallEnv;
 
 class Dispatcher {
 public:
-    explicit Dispatcher(Model& model) : model_(model) {}
+    explicit Dispatcher(Model& model, Abi abi = Abi::kRfc) : model_(model), abi_(abi) {}
+
+    // The uAPI this dispatcher serves (its command table).
+    Abi abi() const { return abi_; }
 
     // nullptr when out of memory (the transport answers ENOMEM).
     Context* open(pid_t opener);
@@ -130,6 +134,7 @@ private:
     NewRecords take_new_records() noexcept;
 
     Model& model_;
+    const Abi abi_;
     RecordsListener listener_;
     CallListener call_listener_;
     ContextListener context_listener_;

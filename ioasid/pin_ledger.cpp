@@ -77,6 +77,11 @@ void PinLedger::unpin(const Process& process, uint64_t vaddr, uint64_t npages) {
         processes_.erase(it);
 }
 
+uint32_t PinLedger::pins(const Process& process, uint64_t vaddr) const {
+    auto it = processes_.find(process.serial());
+    return it == processes_.end() ? 0 : it->second->refs.get(vaddr >> kPageShift);
+}
+
 uint64_t PinLedger::locked_pages(const Process& process) const {
     auto it = processes_.find(process.serial());
     return it == processes_.end() ? 0 : it->second->locked;

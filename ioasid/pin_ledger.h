@@ -43,6 +43,8 @@ public:
     void unpin(const Process& process, uint64_t vaddr, uint64_t npages);
 
     uint64_t locked_pages(const Process& process) const;
+    // How many pins the process holds on the page at vaddr (0: none).
+    uint32_t pins(const Process& process, uint64_t vaddr) const;
     // Calls fn(pid, locked pages) for each process with pages locked (the
     // pid for display: a dead owner's charge is listed under its old pid).
     template <typename Fn> void for_each_process(Fn&& fn) const {

@@ -1,7 +1,10 @@
 #include "process.h"
 
+#include "../toolkit/proc_status.h"
+
 #include <atomic>
 #include <cerrno>
+#include <linux/capability.h>
 #include <climits>
 #include <cstdio>
 #include <fcntl.h>
@@ -21,23 +24,6 @@ std::atomic<uint64_t> next_serial{1};
 bool has_exited(int pidfd) {
     pollfd p{pidfd, POLLIN, 0};
     return poll(&p, 1, 0) != 0;
-}
-
-// CAP_IPC_LOCK (bit 14) in the process's effective set.
-bool has_ipc_lock(pid_t pid) {
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(pid));
-    FILE* f = std::fopen(path, "re");
-    if (!f)
-        return false;
-    char line[256];
-    unsigned long long caps = 0;
-    while (std::fgets(line, sizeof(line), f)) {
-        if (std::sscanf(line, "CapEff: %llx", &caps) == 1)
-            break;
-    }
-    std::fclose(f);
-    return (caps >> 14) & 1;
 }
 
 // pread/pwrite on /proc/<pid>/mem until len bytes moved: 0 or -EFAULT.
@@ -131,7 +117,7 @@ bool Process::may_lock(uint64_t pages, bool calling) const {
     rlimit limit{};
     const bool within = prlimit(pid_, RLIMIT_MEMLOCK, nullptr, &limit) == 0 &&
                         (limit.rlim_cur == RLIM_INFINITY || pages <= limit.rlim_cur / kPageSize);
-    const bool allowed = within || has_ipc_lock(pid_);
+    const bool allowed = within || has_capability(pid_, CAP_IPC_LOCK);
     // Read by pid number: the answer is this process's only if it still
     // lives now (a pid cannot be reused while its process lives).
     return allowed && (calling || !has_exited(pidfd_));

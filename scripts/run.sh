@@ -17,6 +17,8 @@
 # Options (the daemon's, passed through):
 #   --topology FILE   the simulated IOMMUs and devices (docs/topology.md)
 #   --trace FILE      one JSON line per uAPI call (docs/trace.md), written here
+#   --abi rfc|iommufd the uAPI served: the RFC's (default) or upstream
+#                     iommufd's (docs/iommufd.md)
 # Options of the VM:
 #   --rw              share the working directory writable
 #   --kernel 6.1|6.12 the guest kernel (default 6.1, Debian 12's own)
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
         # Relative to where run.sh was called from.
         daemon_opts+=("$1" "$(cd "$OLDPWD" && realpath -m "$2")")
         shift 2 ;;
+    --abi) daemon_opts+=(--abi "${2:?--abi needs rfc or iommufd}"); shift 2 ;;
     --rw) vm_opts+=(--rw); shift ;;
     --timeout) vm_opts+=(--timeout "${2:?--timeout needs seconds}"); shift 2 ;;
     --kernel) export CUSE_IOMMU_KERNEL=${2:?--kernel needs 6.1 or 6.12}; shift 2 ;;

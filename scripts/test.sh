@@ -15,6 +15,12 @@
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
 #   run          scripts/run.sh -- PROGRAM: a C file written and built at test
 #                time runs against /dev/iommu in the VM (6.1 and 6.12 kernels)
+#   selftests    the kernel's own iommufd selftest (tools/testing/selftests/
+#                iommu/iommufd.c from Debian's linux-source-6.12, cached under
+#                ~/.cache), built unmodified and run in the VM against
+#                `cuse-iommu --abi iommufd`; the cases in tests/iommufd-selftests/
+#                expected-pass.txt must pass, and the project's iommufd header
+#                must match the kernel's layout (tests/iommufd-selftests/run-suite.sh)
 #   deb          the .deb: built by CPack, installed with apt-get, man pages,
 #                pkg-config and CMake clients, the unit, the installed daemon
 #                serving a client in the VM, purged (scripts/test-deb.sh)
@@ -62,6 +68,10 @@ count_summary build/logs/vm.log
 log "tier run: scripts/run.sh -- PROGRAM with a program the build does not know (tests/vm/run_program_test.sh)"
 tests/vm/run_program_test.sh 2>&1 | tee build/logs/run.log || status=1
 count_summary build/logs/run.log 'run: '
+
+log "tier selftests: the kernel's iommufd selftest against cuse-iommu --abi iommufd (VM)"
+tests/iommufd-selftests/run-suite.sh build/release 2>&1 | tee build/logs/selftests.log || status=1
+count_summary build/logs/selftests.log 'selftests: '
 
 log "tier deb: the .deb built, installed here, its daemon started in the VM, purged (scripts/test-deb.sh)"
 scripts/test-deb.sh build/release 2>&1 | tee build/logs/deb.log || status=1

@@ -9,4 +9,8 @@ namespace ciommu {
 // tell (the thread is gone, or /proc is not mounted).
 pid_t read_tgid(pid_t tid);
 
+// Whether capability `cap` (CAP_*) is in the thread's effective set, as the
+// kernel's capable() asks of the calling thread; false when /proc cannot tell.
+bool has_capability(pid_t tid, int cap);
+
 }  // namespace ciommu

@@ -11,6 +11,9 @@
 #   --rw             this directory is shared writable (default: read-only)
 #   --shell          an interactive shell (the host's /bin/bash) instead
 #   --timeout S      kill the VM after S seconds (default 3600; shell: none)
+#   --abi rfc|iommufd  the uAPI the daemon serves (its --abi; default rfc)
+#   --memory MB      guest memory (default 512)
+#   --append ARGS    more guest kernel command line (e.g. hugepages=80)
 #   --debug          the daemon runs with --debug (its log: the console file)
 #   --no-daemon      start no daemon: the program brings its own (a test of
 #                    scripts/native-run.sh, run.sh's path where /dev/cuse exists)
@@ -19,15 +22,18 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,20s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 build=$1
 shift
-topology='' trace='' rw='' shell='' no_daemon='' vm_opts=()
+topology='' trace='' abi='' rw='' shell='' no_daemon='' vm_opts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--topology)	topology=$(realpath -e "${2:?}") || vm_die "no topology file '$2'"; shift 2 ;;
 	--trace)	trace=${2:?}; shift 2 ;;
+	--abi)		abi=${2:?}; shift 2 ;;
+	--memory)	vm_opts+=(--memory "${2:?}"); shift 2 ;;
+	--append)	vm_opts+=(--append "${2:?}"); shift 2 ;;
 	--rw)		rw=1; shift ;;
 	--shell)	shell=1; shift ;;
 	--timeout)	vm_opts+=(--timeout "${2:?}"); shift 2 ;;
@@ -56,6 +62,7 @@ printf '%s\n' "$@" >"$ctl/argv"
 : >"$ctl/daemon-args"
 [ -n "$topology" ] && printf '%s\n' --topology "/host$topology" >>"$ctl/daemon-args"
 [ -n "$trace" ] && printf '%s\n' --trace /run/ctl/trace.jsonl >>"$ctl/daemon-args"
+[ -n "$abi" ] && printf '%s\n' --abi "$abi" >>"$ctl/daemon-args"
 # The working directory is shared on its own too (read-only unless --rw),
 # so it is there even where the program's root has a fresh /tmp or /run.
 [ -n "$rw" ] && touch "$ctl/work-rw"

@@ -2,7 +2,7 @@
 # run-vm.sh - boot the test VM under QEMU (TCG) and judge its console.
 #
 # Usage: run-vm.sh --initrd FILE [--mode test|demo|bench|shell|run] [--log FILE]
-#                  [--timeout SECONDS] [--smp N] [--debug] [--append "KERNEL ARGS"]
+#                  [--timeout SECONDS] [--smp N] [--memory MB] [--debug] [--append "KERNEL ARGS"]
 #                  [--ctl DIR [--work DIR] [--interactive]]
 #   --initrd   an initramfs from build-initramfs.sh
 #   --mode     the guest mode, passed as cuse_iommu.mode= (default: test)
@@ -10,6 +10,7 @@
 #   --timeout  wall-clock bound; defaults: test 770, demo 120, bench 300,
 #              shell none (it is for a human at the keyboard)
 #   --smp      virtual CPUs; default 2, bench 1 (it measures more steadily)
+#   --memory   guest memory in MiB (default 512)
 #   --debug    run the daemon with --debug (its output shows on failure)
 #   --append   more kernel command line, e.g. cuse_iommu.mode=shell
 #   --ctl      run mode: the request directory (run-program.sh), shared
@@ -27,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() { sed -n '3,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
-initrd='' mode=test log='' limit='' smp='' extra='' ctl='' work='' interactive=''
+initrd='' mode=test log='' limit='' smp='' memory=512 extra='' ctl='' work='' interactive=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--initrd)	initrd=${2:?}; shift 2 ;;
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--log)		log=${2:?}; shift 2 ;;
 	--timeout)	limit=${2:?}; shift 2 ;;
 	--smp)		smp=${2:?}; shift 2 ;;
+	--memory)	memory=${2:?}; shift 2 ;;
 	--debug)	extra="$extra cuse_iommu.debug=1"; shift ;;
 	--append)	extra="$extra ${2:?}"; shift 2 ;;
 	--ctl)		ctl=${2:?}; shift 2 ;;
@@ -73,7 +75,7 @@ eval "$("$here/prepare-kernel.sh")"
 # iPXE option ROM (a second of boot time, and ipxe-qemu is only a Recommends).
 # loglevel=1 in run mode: the kernel's warnings would mix into the program's output.
 [ "$mode" = run ] && extra="$extra loglevel=1"
-qemu=(qemu-system-x86_64 -accel tcg -m 512 -smp "$smp" -nographic -no-reboot -nic none
+qemu=(qemu-system-x86_64 -accel tcg -m "$memory" -smp "$smp" -nographic -no-reboot -nic none
 	-kernel "$VMLINUZ" -initrd "$initrd"
 	-append "console=ttyS0 quiet panic=-1 cuse_iommu.mode=$mode$extra")
 if [ "$mode" = run ]; then

@@ -56,6 +56,8 @@ struct Fixture {
     explicit Fixture(PinLedger::LimitFn limit = PinLedger::unlimited())
         : model(default_topology(), std::move(limit)) {}
     explicit Fixture(const Topology& topology) : model(topology, PinLedger::unlimited()) {}
+    // A daemon serving another uAPI (cuse-iommu --abi).
+    explicit Fixture(Abi abi) : model(default_topology(), PinLedger::unlimited()), dispatcher(model, abi) {}
     // Every test leaves a sound model behind, and an empty one once its
     // context is released.
     ~Fixture() {

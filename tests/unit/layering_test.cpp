@@ -120,7 +120,8 @@ std::vector<std::string> check_text(const LayerRules& rules, const std::string& 
 TEST_CASE("docs/design.md's layer table names every production folder") {
     const LayerRules rules = design_rules();
     for (const char* folder :
-         {"uapi", "toolkit", "ioasid", "devices", "fault-region", "core", "dispatcher", "control", "cuse", "iommuctl"})
+         {"uapi", "toolkit", "ioasid", "devices", "fault-region", "iommufd", "core", "dispatcher", "control", "cuse",
+          "iommuctl"})
         CHECK_MESSAGE(rules.count(folder), folder);
     // The model folders sit below the core; only their sources reach up to it.
     CHECK_FALSE(rules.at("ioasid").headers.count("core"));

@@ -1,0 +1,21 @@
+// What one open of /dev/iommu holds under the iommufd profile
+// (struct iommufd_ctx): its objects, the IOAS the VFIO compatibility
+// ioctls act on, and how its pinned pages are accounted.
+#pragma once
+
+#include <cstdint>
+
+#include "object_table.h"
+
+namespace ciommu {
+
+struct IommufdCtx {
+    ObjectTable objects;
+    uint32_t vfio_ioas = 0;  // IOMMU_VFIO_IOAS; 0: none
+    // IOMMU_OPTION_RLIMIT_MODE: false charges the user (VFIO's way, the
+    // default of /dev/iommu), true the mm.  Both charge the caller's
+    // RLIMIT_MEMLOCK in this daemon (docs/iommufd.md, "Divergences").
+    bool account_mm = false;
+};
+
+}  // namespace ciommu

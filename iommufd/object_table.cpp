@@ -1,0 +1,56 @@
+#include "object_table.h"
+
+#include <cerrno>
+
+namespace ciommu {
+
+uint32_t ObjectTable::take_id() {
+    if (freed_.empty())
+        return next_id_++;
+    const uint32_t id = *freed_.begin();
+    freed_.erase(freed_.begin());
+    return id;
+}
+
+long ObjectTable::add(std::unique_ptr<IommufdObject> object) {
+    if (objects_.size() >= kMaxObjects)
+        return -ENOSPC;
+    const uint32_t id = freed_.empty() ? next_id_ : *freed_.begin();
+    objects_.emplace(id, std::move(object));  // may throw: nothing taken yet
+    take_id();
+    objects_[id]->id = id;
+    return id;
+}
+
+IommufdObject* ObjectTable::find(uint32_t id, ObjectKind kind) const {
+    auto it = objects_.find(id);
+    if (it == objects_.end() || it->second->kind != kind)
+        return nullptr;
+    return it->second.get();
+}
+
+long ObjectTable::destroy(uint32_t id) {
+    auto it = objects_.find(id);
+    if (it == objects_.end())
+        return -ENOENT;
+    if (it->second->users)
+        return -EBUSY;
+    objects_.erase(it);
+    // Ids at the top shrink next_id_ instead of filling freed_.
+    if (id + 1 == next_id_) {
+        --next_id_;
+        while (!freed_.empty() && *freed_.rbegin() + 1 == next_id_) {
+            freed_.erase(std::prev(freed_.end()));
+            --next_id_;
+        }
+    } else {
+        try {
+            freed_.insert(id);
+        } catch (const std::bad_alloc&) {
+            // The id is lost to reuse; ids stay unique.
+        }
+    }
+    return 0;
+}
+
+}  // namespace ciommu
