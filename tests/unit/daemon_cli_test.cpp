@@ -49,6 +49,14 @@ TEST_CASE("--help prints usage and exits 0; a bad option exits 1") {
     CHECK(bad.output.find("unknown or incomplete option") != std::string::npos);
 }
 
+TEST_CASE("--abi names the uAPI served: rfc or iommufd, anything else refused") {
+    CHECK(run_daemon("--help").output.find("--abi ABI") != std::string::npos);
+    Run bad = run_daemon("--abi vfio");
+    CHECK(bad.status == 1);
+    CHECK(bad.output.find("--abi must be rfc or iommufd, not 'vfio'") != std::string::npos);
+    CHECK(run_daemon("--abi=").status == 1);
+}
+
 TEST_CASE("a bad topology file is refused naming the JSON path") {
     const std::string path = write_temp(
         R"({"iommus": [{"name": "u", "address_width": 48, "page_sizes": ["4K"]}],

@@ -2,7 +2,9 @@
 // on its own table, the object id space, OPTION, VFIO_IOAS, the VFIO
 // compatibility value commands and the selftest mock's MD_CHECK_REFS --
 // each with the errno drivers/iommu/iommufd/ gives.
+#include <fstream>
 #include <linux/capability.h>
+#include <sstream>
 #include <linux/vfio.h>
 #include <sys/mman.h>
 
@@ -227,6 +229,18 @@ TEST_CASE("iommufd profile: TEST_CMD MD_CHECK_REFS answers from the daemon's pin
                                       sizeof(iommu_test_cmd), std::byte{0}))
               .result == -EINVAL);
     munmap(buf, 2 * kPage);
+}
+
+TEST_CASE("docs/iommufd.md names every command of the profile's table") {
+    std::ifstream file(CUSE_IOMMU_SCRIPTS "/../docs/iommufd.md");
+    REQUIRE(file);
+    std::stringstream text;
+    text << file.rdbuf();
+    for (const CommandSpec& spec : all_commands(Abi::kIommufd)) {
+        const std::string name = spec.name;
+        const std::string shown = "`" + (name.starts_with("VFIO_") ? name : "IOMMU_" + name) + "`";
+        CHECK_MESSAGE(text.str().find(shown) != std::string::npos, shown);
+    }
 }
 
 }  // namespace ciommu::test

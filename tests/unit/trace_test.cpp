@@ -516,6 +516,27 @@ TEST_CASE("a closed trace hears nothing more; an unwritable path is refused") {
     CHECK(error == std::strerror(ENOENT));
 }
 
+TEST_CASE("decoders: the iommufd profile's calls decode with its own table (size, no flags word)") {
+    for (const CommandSpec& spec : all_commands(Abi::kIommufd)) {
+        INFO(spec.name);
+        const unsigned cmd = _IO(IOMMU_TYPE, spec.nr);
+        CHECK(trace::has_decoder(cmd, Abi::kIommufd));
+        CHECK(trace::command_name(cmd, Abi::kIommufd) == spec.name);
+        if (spec.kind == ArgKind::kStruct) {
+            const Json args = trace::decode_args(cmd, 0, struct_bytes(spec.struct_size, 0, spec.struct_size),
+                                                 Abi::kIommufd);
+            CHECK(args["size"] == spec.struct_size);
+            CHECK(args.contains("flags") == !spec.no_flags);
+        }
+    }
+    // IOMMU_DESTROY's number is a free one to the RFC's table.
+    CHECK(trace::command_name(_IO(IOMMU_TYPE, 0x80)) == "0x3b80");
+    std::vector<std::byte> destroy = struct_bytes(8, 0, 8);
+    const uint32_t id = 5;
+    std::memcpy(destroy.data() + 4, &id, sizeof(id));
+    CHECK(trace::decode_args(_IO(IOMMU_TYPE, 0x80), 0, destroy, Abi::kIommufd) == Json{{"size", 8}, {"id", 5}});
+}
+
 TEST_CASE("decoders: one per command; only the bytes passed, zero-extended") {
     for (const CommandSpec& spec : all_commands()) {
         INFO(spec.name);
