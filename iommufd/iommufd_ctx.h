@@ -16,6 +16,10 @@ struct IommufdCtx {
     // default of /dev/iommu), true the mm.  Both charge the caller's
     // RLIMIT_MEMLOCK in this daemon (docs/iommufd.md, "Divergences").
     bool account_mm = false;
+    // TEST_CMD SET_TEMP_MEMORY_LIMIT: the kernel sizes the batches its page
+    // pinning works in by it (module-wide); the daemon pins without such
+    // batches, so it is checked and kept, with no effect.
+    uint32_t test_memory_limit = 65536;
 };
 
 }  // namespace ciommu

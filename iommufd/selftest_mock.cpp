@@ -37,6 +37,16 @@ long check_refs(CallEnv& env, const iommu_test_cmd& cmd) {
     return 0;
 }
 
+// SET_TEMP_MEMORY_LIMIT: at least one batch element (an unsigned long and
+// a u32), as the kernel's _batch_init() needs; else EINVAL.
+long set_temp_memory_limit(CallEnv& env, const iommu_test_cmd& cmd) {
+    if (cmd.memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t))
+        return -EINVAL;
+    std::lock_guard guard(env.model.lock());
+    env.ctx.iommufd.test_memory_limit = cmd.memory_limit.limit;
+    return 0;
+}
+
 }  // namespace
 
 // Self-locked: some operations touch the caller's memory, which must never
@@ -45,6 +55,8 @@ long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd) {
     switch (cmd.op) {
     case IOMMU_TEST_OP_MD_CHECK_REFS:
         return check_refs(env, cmd);
+    case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+        return set_temp_memory_limit(env, cmd);
     default:  // the other operations are not served yet (docs/iommufd.md)
         return -EOPNOTSUPP;
     }

@@ -155,6 +155,9 @@ struct iommu_test_cmd {
 			__aligned_u64 uptr;
 			__u32 refs;
 		} check_refs;
+		struct {
+			__u32 limit;
+		} memory_limit;
 		__aligned_u64 raw[6];
 	};
 	__u32 last;

@@ -231,6 +231,19 @@ TEST_CASE("iommufd profile: TEST_CMD MD_CHECK_REFS answers from the daemon's pin
     munmap(buf, 2 * kPage);
 }
 
+TEST_CASE("iommufd profile: TEST_CMD SET_TEMP_MEMORY_LIMIT takes at least one batch element") {
+    FdFixture f;
+    iommu_test_cmd t{};
+    t.size = sizeof(t);
+    t.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
+    t.memory_limit.limit = 11;
+    CHECK(f.call(IOMMU_TEST_CMD, t) == -EINVAL);
+    CHECK(f.ctx->iommufd.test_memory_limit == 65536);
+    t.memory_limit.limit = 12;
+    CHECK(f.call(IOMMU_TEST_CMD, t) == 0);
+    CHECK(f.ctx->iommufd.test_memory_limit == 12);
+}
+
 TEST_CASE("docs/iommufd.md names every command of the profile's table") {
     std::ifstream file(CUSE_IOMMU_SCRIPTS "/../docs/iommufd.md");
     REQUIRE(file);
