@@ -21,9 +21,9 @@ namespace {
 using namespace rows;
 constexpr const Convention& kFd = kIommufdConvention;
 
-// VFIO's numbers are _IO(VFIO_TYPE, VFIO_BASE + n): the same type as iommufd.
+// VFIO's numbers are _IO(VFIO_TYPE, VFIO_BASE + n): the same type as
+// iommufd's, so its rows are named by _IOC_NR like the others.
 static_assert(VFIO_TYPE == IOMMUFD_TYPE);
-constexpr unsigned vfio_nr(unsigned cmd) { return cmd & 0xff; }
 
 constexpr CommandSpec kIommufdCommands[] = {
     [] {
@@ -54,16 +54,16 @@ constexpr CommandSpec kIommufdCommands[] = {
     }(),
     [] {
         using S = iommu_test_cmd;
-        return struct_row<ioctl_iommufd_test>(kFd, vfio_nr(IOMMU_TEST_CMD), "TEST_CMD")
+        return struct_row<ioctl_iommufd_test>(kFd, _IOC_NR(IOMMU_TEST_CMD), "TEST_CMD")
             .min_end(OFFSET_END(S, last))
             .no_flags()
             .fields({IN(op, kNumber), IN(id, kNumber), IN(__reserved, kNumber), INOUT(raw, kHex),
                      IN(last, kNumber)})
             .self_locked();
     }(),
-    value_row(vfio_nr(VFIO_GET_API_VERSION), "VFIO_GET_API_VERSION", ioctl_vfio_get_api_version),
-    value_row(vfio_nr(VFIO_CHECK_EXTENSION), "VFIO_CHECK_EXTENSION", ioctl_vfio_check_extension),
-    value_row(vfio_nr(VFIO_SET_IOMMU), "VFIO_SET_IOMMU", ioctl_vfio_set_iommu),
+    value_row(_IOC_NR(VFIO_GET_API_VERSION), "VFIO_GET_API_VERSION", ioctl_vfio_get_api_version),
+    value_row(_IOC_NR(VFIO_CHECK_EXTENSION), "VFIO_CHECK_EXTENSION", ioctl_vfio_check_extension),
+    value_row(_IOC_NR(VFIO_SET_IOMMU), "VFIO_SET_IOMMU", ioctl_vfio_set_iommu),
 };
 
 static_assert(std::all_of(std::begin(kIommufdCommands), std::end(kIommufdCommands),

@@ -4,21 +4,17 @@
 
 namespace ciommu {
 
-uint32_t ObjectTable::take_id() {
-    if (freed_.empty())
-        return next_id_++;
-    const uint32_t id = *freed_.begin();
-    freed_.erase(freed_.begin());
-    return id;
-}
-
 long ObjectTable::add(std::unique_ptr<IommufdObject> object) {
     if (objects_.size() >= kMaxObjects)
         return -ENOSPC;
+    // The lowest free id: a freed one below next_id_, else next_id_.
     const uint32_t id = freed_.empty() ? next_id_ : *freed_.begin();
-    objects_.emplace(id, std::move(object));  // may throw: nothing taken yet
-    take_id();
-    objects_[id]->id = id;
+    object->id = id;
+    objects_.emplace(id, std::move(object));  // may throw: nothing changed yet
+    if (freed_.empty())
+        ++next_id_;
+    else
+        freed_.erase(freed_.begin());
     return id;
 }
 

@@ -43,8 +43,6 @@ public:
     size_t size() const { return objects_.size(); }
 
 private:
-    uint32_t take_id();
-
     std::map<uint32_t, std::unique_ptr<IommufdObject>> objects_;
     std::set<uint32_t> freed_;  // ids below next_id_ that are free again
     uint32_t next_id_ = 1;
