@@ -33,6 +33,9 @@ struct CallEnv {
     size_t out_len;   // struct commands that copy out: bytes to write back
                       // (preset to min(argsz, struct_size); a command with
                       // an output tail may set up to argsz)
+    long deferred_error = 0;  // struct commands: an error returned after the
+                              // struct is written back (a handler returning 0
+                              // sets it: iommufd answers EMSGSIZE that way)
 
     // The calling process, held by identity (ioasid/process.h); nullptr if
     // it cannot be opened.  Costs system calls on the caller's process:

@@ -35,6 +35,7 @@ void Model::remove_context(Context* ctx) noexcept {
     // address spaces they were attached to (unpinning every mapping).
     unbind_all_devices(*this, *ctx);
     free_all_ioasids(*this, *ctx);
+    ctx->iommufd.destroy_all(ledger_);
     contexts_.erase(ctx->id);
 }
 

@@ -7,6 +7,7 @@
 
 #include "../devices/device_ops.h"
 #include "../devices/stalled_dma.h"
+#include "../iommufd/ioas.h"
 #include "model.h"
 
 namespace ciommu {
@@ -137,12 +138,16 @@ void check_attachments(Model& model, Problems& out) {
 }
 
 // Every charge is the sum of what pins its page: pinned mapping pages and
-// software-mdev pins, per process.
+// software-mdev pins and the iommufd profile's pinned areas, per process.
 void check_ledger(Model& model, Problems& out) {
     std::map<std::pair<uint64_t, uint64_t>, uint64_t> expected;  // {serial, VA page} -> pins
     model.for_each_context([&](Context& ctx) {
         ctx.ioasids.for_each([&](uint32_t, const IoAddressSpace& space) {
             space.for_each_pinned_page(
+                [&](const Process& owner, uint64_t va) { ++expected[{owner.serial(), va >> kPageShift}]; });
+        });
+        ctx.iommufd.objects.for_each(ObjectKind::kIoas, [&](const IommufdObject& object) {
+            static_cast<const Ioas&>(object).iopt.for_each_pinned_page(
                 [&](const Process& owner, uint64_t va) { ++expected[{owner.serial(), va >> kPageShift}]; });
         });
         for (const auto& [cookie, dev] : ctx.devices) {

@@ -23,13 +23,13 @@ bool all_zero(std::span<const std::byte> bytes) {
 long check_size(const CommandSpec& spec, uint32_t size) {
     if (size < spec.min_size)
         return -spec.convention->too_small;
-    if (size > IOMMU_ARGSZ_MAX)
+    if (size > IOMMU_ARGSZ_MAX && !spec.convention->reads_struct_only)
         return -spec.convention->too_big;
     return 0;
 }
 
 long check_tail(const CommandSpec& spec, std::span<const std::byte> raw) {
-    if (spec.output_tail || raw.size() <= spec.struct_size)
+    if (spec.output_tail || spec.convention->reads_struct_only || raw.size() <= spec.struct_size)
         return 0;
     return all_zero(raw.subspan(spec.struct_size)) ? 0 : -spec.convention->too_big;
 }

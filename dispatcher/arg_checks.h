@@ -38,6 +38,20 @@ inline constexpr Convention kIommufdConvention{
     .reserved_not_zero = EOPNOTSUPP,
 };
 
+// VFIO type1's, served by iommufd's compatibility layer on the same fd
+// (drivers/iommu/iommufd/vfio_compat.c): argsz first, EINVAL for a short
+// one or an unknown flag; only the struct VFIO knows is read.
+inline constexpr Convention kVfioConvention{
+    .name = "vfio",
+    .size_name = "argsz",
+    .flags_offset = 4,
+    .too_small = EINVAL,
+    .too_big = E2BIG,  // never given: nothing past the struct is read
+    .unknown_flags = EINVAL,
+    .reserved_not_zero = EINVAL,
+    .reads_struct_only = true,
+};
+
 // The declared size (argsz/size) against the row: 0 or -errno.
 long check_size(const CommandSpec& spec, uint32_t size);
 // Bytes past the struct the daemon knows (`raw` holds the `size` bytes the

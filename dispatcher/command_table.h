@@ -68,6 +68,9 @@ struct Convention {
     int too_big;                 // size > IOMMU_ARGSZ_MAX, or non-zero bytes past the struct
     int unknown_flags;           // a flag bit the row does not name
     int reserved_not_zero;       // a reserved field is not zero
+    // VFIO reads its struct's first minsz bytes and nothing past its own
+    // struct, whatever argsz says: no upper bound, no zero check.
+    bool reads_struct_only = false;
 };
 
 // What the bytes past the struct are, for commands that write back more
@@ -75,6 +78,7 @@ struct Convention {
 enum class Tail : uint8_t {
     kNone,
     kDeviceInfoCaps,  // DEVICE_GET_INFO's capability chain
+    kVfioInfoCaps,    // VFIO_IOMMU_GET_INFO's (iommufd profile; not decoded)
 };
 
 inline constexpr size_t kMaxFields = 12;

@@ -153,8 +153,11 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
     const uint32_t argsz = bytes.argsz = load_u32(bytes.raw);
     if (long err = check_size(spec, argsz))
         return err;
-    // An output tail (a capability chain) is output space: never read.
-    const size_t needed = spec.output_tail ? std::min<size_t>(argsz, spec.struct_size) : argsz;
+    // An output tail (a capability chain) is output space: never read;
+    // nor is anything past a VFIO struct.
+    const size_t needed = (spec.output_tail || spec.convention->reads_struct_only)
+                              ? std::min<size_t>(argsz, spec.struct_size)
+                              : argsz;
     if (needed > first) {
         if (env.caller.read_memory(arg + first, bytes.raw + first, needed - first))
             return -EFAULT;
@@ -165,7 +168,7 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
 
     // A smaller, older struct reads as zeros in the fields it lacks.
     const size_t known = std::min<size_t>(argsz, spec.struct_size);
-    std::memset(bytes.args, 0, std::max<size_t>(argsz, spec.struct_size));
+    std::memset(bytes.args, 0, std::min(std::max<size_t>(argsz, spec.struct_size), sizeof(bytes.args)));
     std::memcpy(bytes.args, bytes.raw, known);
     if (long err = check_flags_and_reserved(spec, bytes.args))
         return err;
@@ -182,7 +185,7 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
     if (env.caller.write_memory(arg, bytes.args, out_len))
         return -EFAULT;
     bytes.written = out_len;
-    return result;
+    return env.deferred_error ? env.deferred_error : result;
 }
 
 void Dispatcher::notify_records(NewRecords records) noexcept {

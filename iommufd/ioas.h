@@ -1,8 +1,8 @@
-// An I/O address space of the iommufd profile (iommufd_ioas).  So far it
-// holds its options; its areas, allowed and reserved ranges and attached
-// domains come with IOAS_MAP (docs/iommufd.md, "Status").
+// An I/O address space of the iommufd profile (iommufd_ioas): its
+// io_pagetable.  Page tables (hw_pagetable.h) attached to it are its users.
 #pragma once
 
+#include "io_pagetable.h"
 #include "object_table.h"
 
 namespace ciommu {
@@ -11,8 +11,7 @@ struct Ioas final : IommufdObject {
     static constexpr ObjectKind kKind = ObjectKind::kIoas;
     Ioas() : IommufdObject(kKind) {}
 
-    // IOMMU_OPTION_HUGE_PAGES (VFIO type1, not type1v2, turns it off).
-    bool large_pages = true;
+    IoPagetable iopt;
 };
 
 }  // namespace ciommu

@@ -1,13 +1,45 @@
-// IOMMU_IOAS_* (drivers/iommu/iommufd/ioas.c).
+// IOMMU_IOAS_* (drivers/iommu/iommufd/ioas.c).  The handlers that read or
+// write arrays in the caller's memory, or probe it, take the model lock
+// themselves and never hold it while they do (docs/design.md, "Locks").
+#include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <mutex>
+#include <new>
+#include <vector>
 
 #include "../core/call_env.h"
+#include "../core/caller.h"
 #include "../core/context.h"
+#include "../core/model.h"
+#include "../ioasid/io_address_space.h"
 #include "ioas.h"
 #include "iommufd_ioctls.h"
 
 namespace ciommu {
+namespace {
+
+// conv_iommu_prot
+uint32_t map_prot(uint32_t flags) {
+    return ((flags & IOMMU_IOAS_MAP_READABLE) ? uint32_t{kProtRead} : 0u) |
+           ((flags & IOMMU_IOAS_MAP_WRITEABLE) ? uint32_t{kProtWrite} : 0u);
+}
+
+// The checks IOAS_MAP and IOAS_COPY share (iommufd_ioas_map/copy).
+long check_map_flags(uint32_t flags) {
+    return (flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) ? 0 : -EINVAL;
+}
+
+// iopt_alloc_pages: what a range of user memory may be.
+long check_user_range(uint64_t uptr, uint64_t length) {
+    if (length == 0 || length > UINT64_MAX - IoPagetable::kPageSize)
+        return -EINVAL;
+    if (uptr > UINT64_MAX - length)
+        return -EOVERFLOW;
+    return 0;
+}
+
+}  // namespace
 
 long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd) {
     const long id = env.ctx.iommufd.objects.add(std::make_unique<Ioas>());
@@ -17,21 +49,180 @@ long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd) {
     return 0;
 }
 
+// iopt_map_user_pages, self-locked: with a domain attached the caller's
+// memory is probed (the kernel pins it), without the model lock.
+long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map) {
+    const ProcessRef owner = env.caller_process();
+    bool probed = false;
+    while (true) {
+        {
+            std::lock_guard guard(env.model.lock());
+            IommufdCtx& ictx = env.ctx.iommufd;
+            Ioas* ioas = ictx.objects.get<Ioas>(compat ? ictx.vfio_ioas : ioas_id);
+            if (!ioas)
+                return compat ? -ENODEV : -ENOENT;
+            if (long err = check_user_range(map.uptr, map.length))
+                return err;
+            if (!owner)
+                return -EFAULT;
+            if (probed || ioas->iopt.domains().empty()) {
+                std::shared_ptr<const IoptPages> pages;
+                try {
+                    pages = std::make_shared<IoptPages>(
+                        IoptPages{owner, map.uptr, map.length, (map.prot & kProtWrite) != 0});
+                } catch (const std::bad_alloc&) {
+                    return -ENOMEM;
+                }
+                const MapPiece piece{pages, 0, map.length};
+                return ioas->iopt.map({&piece, 1}, map.length, map.iova, map.prot, map.allocate,
+                                      AreaPinner(env.model.ledger()), probed);
+            }
+        }
+        // A domain will need the pages: every one must be there (EFAULT).
+        if (env.caller.probe_memory(map.uptr, map.length))
+            return -EFAULT;
+        probed = true;
+    }
+}
+
+long ioctl_ioas_map(CallEnv& env, iommu_ioas_map& cmd) {
+    if (cmd.iova >= UINT64_MAX || cmd.length >= UINT64_MAX)
+        return -EOVERFLOW;
+    if (long err = check_map_flags(cmd.flags))
+        return err;
+    UserMap map{cmd.user_va, cmd.length, cmd.iova, map_prot(cmd.flags), !(cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA)};
+    const long err = map_user_pages(env, cmd.ioas_id, /*compat=*/false, map);
+    cmd.iova = map.iova;
+    return err;
+}
+
+long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd) {
+    if (cmd.length >= UINT64_MAX || cmd.src_iova >= UINT64_MAX || cmd.dst_iova >= UINT64_MAX)
+        return -EOVERFLOW;
+    if (long err = check_map_flags(cmd.flags))
+        return err;
+    IommufdCtx& ictx = env.ctx.iommufd;
+    const Ioas* src = ictx.objects.get<Ioas>(cmd.src_ioas_id);
+    if (!src)
+        return -ENOENT;
+    std::vector<MapPiece> pieces;
+    try {
+        if (long err = src->iopt.pieces(cmd.src_iova, cmd.length, pieces))
+            return err;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+    Ioas* dst = ictx.objects.get<Ioas>(cmd.dst_ioas_id);
+    if (!dst)
+        return -ENOENT;
+    // The source's memory is probed when pinned for the destination's
+    // domains (through /proc/<pid>/mem, which never waits on the client).
+    uint64_t iova = cmd.dst_iova;
+    const long err = dst->iopt.map(pieces, cmd.length, iova, map_prot(cmd.flags),
+                                   !(cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA), AreaPinner(env.model.ledger()),
+                                   /*probed=*/false);
+    cmd.dst_iova = iova;
+    return err;
+}
+
+long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd) {
+    Ioas* ioas = env.ctx.iommufd.objects.get<Ioas>(cmd.ioas_id);
+    if (!ioas)
+        return -ENOENT;
+    uint64_t unmapped = 0;
+    const AreaPinner pinner(env.model.ledger());
+    if (cmd.iova == 0 && cmd.length == UINT64_MAX) {
+        ioas->iopt.unmap(0, UINT64_MAX, pinner, unmapped);  // all: cannot fail
+    } else {
+        if (cmd.iova >= UINT64_MAX || cmd.length >= UINT64_MAX)
+            return -EOVERFLOW;
+        if (cmd.length == 0)
+            return -EINVAL;
+        if (cmd.iova > UINT64_MAX - (cmd.length - 1))
+            return -EOVERFLOW;
+        if (long err = ioas->iopt.unmap(cmd.iova, cmd.iova + (cmd.length - 1), pinner, unmapped))
+            return err;
+        if (unmapped == 0)
+            return -ENOENT;
+    }
+    cmd.length = unmapped;
+    return 0;
+}
+
+// Self-locked: the ranges are written to the caller's array after the
+// lock is dropped.  More ranges than fit: the count is written back and
+// the call fails with EMSGSIZE.
+long ioctl_ioas_iova_ranges(CallEnv& env, iommu_ioas_iova_ranges& cmd) {
+    std::vector<iommu_iova_range> ranges;
+    {
+        std::lock_guard guard(env.model.lock());
+        const Ioas* ioas = env.ctx.iommufd.objects.get<Ioas>(cmd.ioas_id);
+        if (!ioas)
+            return -ENOENT;
+        try {
+            ioas->iopt.for_each_usable([&](uint64_t start, uint64_t last) { ranges.push_back({start, last}); });
+        } catch (const std::bad_alloc&) {
+            return -ENOMEM;
+        }
+        cmd.out_iova_alignment = ioas->iopt.iova_alignment();
+    }
+    const uint32_t room = cmd.num_iovas;
+    const size_t fits = std::min<size_t>(room, ranges.size());
+    if (fits && env.caller.write_memory(cmd.allowed_iovas, ranges.data(), fits * sizeof(iommu_iova_range)))
+        return -EFAULT;
+    cmd.num_iovas = static_cast<uint32_t>(ranges.size());
+    if (ranges.size() > room)
+        env.deferred_error = -EMSGSIZE;
+    return 0;
+}
+
+// Self-locked: the caller's array is read without the lock.
+long ioctl_ioas_allow_iovas(CallEnv& env, const iommu_ioas_allow_iovas& cmd) {
+    {
+        std::lock_guard guard(env.model.lock());
+        if (!env.ctx.iommufd.objects.get<Ioas>(cmd.ioas_id))
+            return -ENOENT;
+    }
+    if (cmd.num_iovas > IoPagetable::kMaxAllowed)
+        return -ENOMEM;
+    std::vector<iommu_iova_range> user(cmd.num_iovas);
+    if (!user.empty() &&
+        env.caller.read_memory(cmd.allowed_iovas, user.data(), user.size() * sizeof(iommu_iova_range)))
+        return -EFAULT;
+    // iommufd_ioas_load_iovas: each range non-empty, none overlapping.
+    std::vector<IovaRange> allowed;
+    allowed.reserve(user.size());
+    for (const iommu_iova_range& r : user) {
+        if (r.start >= r.last)
+            return -EINVAL;
+        allowed.push_back({r.start, r.last});
+    }
+    std::sort(allowed.begin(), allowed.end());
+    for (size_t i = 1; i < allowed.size(); ++i) {
+        if (allowed[i].start <= allowed[i - 1].last)
+            return -EINVAL;
+    }
+    std::lock_guard guard(env.model.lock());
+    Ioas* ioas = env.ctx.iommufd.objects.get<Ioas>(cmd.ioas_id);
+    if (!ioas)
+        return -ENOENT;
+    return ioas->iopt.set_allowed(std::move(allowed));
+}
+
 // IOMMU_OPTION_HUGE_PAGES of the IOAS `object_id` (iommufd_ioas_option).
 long ioas_option(IommufdCtx& ictx, iommu_option& cmd) {
     Ioas* ioas = ictx.objects.get<Ioas>(cmd.object_id);
     if (!ioas)
         return -ENOENT;
     if (cmd.op == IOMMU_OPTION_OP_GET) {
-        cmd.val64 = ioas->large_pages;
+        cmd.val64 = ioas->iopt.large_pages();
         return 0;
     }
     if (cmd.op != IOMMU_OPTION_OP_SET)
         return -EOPNOTSUPP;
     if (cmd.val64 > 1)
         return -EINVAL;
-    ioas->large_pages = cmd.val64 == 1;
-    return 0;
+    return ioas->iopt.set_large_pages(cmd.val64 == 1);
 }
 
 }  // namespace ciommu

@@ -8,6 +8,10 @@
 #include "object_table.h"
 
 namespace ciommu {
+class PinLedger;
+}
+
+namespace ciommu {
 
 struct IommufdCtx {
     ObjectTable objects;
@@ -20,6 +24,13 @@ struct IommufdCtx {
     // pinning works in by it (module-wide); the daemon pins without such
     // batches, so it is checked and kept, with no effect.
     uint32_t test_memory_limit = 65536;
+
+    // IOMMU_DESTROY: undoes what the object holds, then removes it.  0,
+    // -ENOENT or -EBUSY (nothing changed).
+    long destroy_object(PinLedger& ledger, uint32_t id);
+    // Closing the fd: every object, users before what they use.  Needs no
+    // memory.
+    void destroy_all(PinLedger& ledger) noexcept;
 };
 
 }  // namespace ciommu

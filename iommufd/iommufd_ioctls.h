@@ -4,6 +4,9 @@
 // they differ.
 #pragma once
 
+#include <cstdint>
+#include <linux/vfio.h>
+
 #include "cuse-iommu-iommufd.h"
 
 namespace ciommu {
@@ -16,12 +19,37 @@ long ioctl_iommufd_destroy(CallEnv& env, const iommu_destroy& cmd);
 long ioctl_iommufd_option(CallEnv& env, iommu_option& cmd);
 // ioas.c
 long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd);
+long ioctl_ioas_map(CallEnv& env, iommu_ioas_map& cmd);
+// What IOAS_MAP and VFIO_IOMMU_MAP_DMA map.
+struct UserMap {
+    uint64_t uptr, length;
+    uint64_t iova;   // in, or out when allocate
+    uint32_t prot;   // kProtRead | kProtWrite
+    bool allocate;   // pick the IOVA
+};
+// Maps into the IOAS ioas_id, or (compat) the VFIO compatibility IOAS
+// (ENODEV without one).  Self-locked.
+long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map);
+long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd);
+long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd);
+long ioctl_ioas_iova_ranges(CallEnv& env, iommu_ioas_iova_ranges& cmd);
+long ioctl_ioas_allow_iovas(CallEnv& env, const iommu_ioas_allow_iovas& cmd);
 long ioas_option(IommufdCtx& ictx, iommu_option& cmd);
+// hw_pagetable.c
+long ioctl_hwpt_alloc(CallEnv& env, iommu_hwpt_alloc& cmd);
+long ioctl_hwpt_set_dirty_tracking(CallEnv& env, const iommu_hwpt_set_dirty_tracking& cmd);
+long ioctl_hwpt_get_dirty_bitmap(CallEnv& env, const iommu_hwpt_get_dirty_bitmap& cmd);
+long ioctl_hwpt_invalidate(CallEnv& env, iommu_hwpt_invalidate& cmd);
+// device.c
+long ioctl_get_hw_info(CallEnv& env, iommu_hw_info& cmd);
 // vfio_compat.c: IOMMU_VFIO_IOAS, and the VFIO type1 value commands
 long ioctl_vfio_ioas(CallEnv& env, iommu_vfio_ioas& cmd);
 long ioctl_vfio_get_api_version(CallEnv& env);
 long ioctl_vfio_check_extension(CallEnv& env);
 long ioctl_vfio_set_iommu(CallEnv& env);
+long ioctl_vfio_iommu_get_info(CallEnv& env, vfio_iommu_type1_info& cmd);
+long ioctl_vfio_map_dma(CallEnv& env, const vfio_iommu_type1_dma_map& cmd);
+long ioctl_vfio_unmap_dma(CallEnv& env, vfio_iommu_type1_dma_unmap& cmd);
 // selftest.c: the mock driver's IOMMU_TEST_CMD
 long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd);
 

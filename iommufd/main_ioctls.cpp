@@ -6,6 +6,7 @@
 #include "../core/caller.h"
 #include "../core/call_env.h"
 #include "../core/context.h"
+#include "../core/model.h"
 #include "../toolkit/proc_status.h"
 #include "iommufd_ioctls.h"
 
@@ -36,11 +37,7 @@ long rlimit_mode(CallEnv& env, iommu_option& cmd) {
 }  // namespace
 
 long ioctl_iommufd_destroy(CallEnv& env, const iommu_destroy& cmd) {
-    IommufdCtx& ictx = env.ctx.iommufd;
-    const long rc = ictx.objects.destroy(cmd.id);
-    if (rc == 0 && ictx.vfio_ioas == cmd.id)
-        ictx.vfio_ioas = 0;  // the compatibility IOAS went with it
-    return rc;
+    return env.ctx.iommufd.destroy_object(env.model.ledger(), cmd.id);
 }
 
 long ioctl_iommufd_option(CallEnv& env, iommu_option& cmd) {

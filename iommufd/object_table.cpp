@@ -25,6 +25,19 @@ IommufdObject* ObjectTable::find(uint32_t id, ObjectKind kind) const {
     return it->second.get();
 }
 
+IommufdObject* ObjectTable::find_any(uint32_t id) const {
+    auto it = objects_.find(id);
+    return it == objects_.end() ? nullptr : it->second.get();
+}
+
+uint32_t ObjectTable::first_unused(ObjectKind kind, uint32_t from) const {
+    for (auto it = objects_.lower_bound(from); it != objects_.end(); ++it) {
+        if (it->second->kind == kind && it->second->users == 0)
+            return it->first;
+    }
+    return 0;
+}
+
 long ObjectTable::destroy(uint32_t id) {
     auto it = objects_.find(id);
     if (it == objects_.end())

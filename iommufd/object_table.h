@@ -13,7 +13,12 @@
 
 namespace ciommu {
 
-enum class ObjectKind : uint8_t { kIoas };
+enum class ObjectKind : uint8_t {
+    kIoas,        // ioas.h
+    kHwptPaging,  // hw_pagetable.h
+    kDevice,      // device.h: a bound device (iommufd_device)
+    kSelftest,    // mock_device.h: the mock driver's device
+};
 
 struct IommufdObject {
     explicit IommufdObject(ObjectKind k) : kind(k) {}
@@ -37,8 +42,21 @@ public:
     // The object of that id and kind, else nullptr.
     IommufdObject* find(uint32_t id, ObjectKind kind) const;
     template <typename T> T* get(uint32_t id) const { return static_cast<T*>(find(id, T::kKind)); }
-    // 0, -ENOENT (no such id) or -EBUSY (in use).
+    // Any object of that id, else nullptr.
+    IommufdObject* find_any(uint32_t id) const;
+    // 0, -ENOENT (no such id) or -EBUSY (in use).  The caller has undone
+    // what the object holds (IommufdCtx::destroy_object).
     long destroy(uint32_t id);
+    // Calls fn(IommufdObject&) for each object of that kind, by id; fn may
+    // not add or destroy objects.
+    template <typename Fn> void for_each(ObjectKind kind, Fn&& fn) const {
+        for (const auto& entry : objects_) {
+            if (entry.second->kind == kind)
+                fn(*entry.second);
+        }
+    }
+    // The lowest id >= from of an object of that kind with no users, or 0.
+    uint32_t first_unused(ObjectKind kind, uint32_t from = 1) const;
     bool empty() const { return objects_.empty(); }
     size_t size() const { return objects_.size(); }
 

@@ -65,7 +65,7 @@ long ioctl_vfio_set_iommu(CallEnv& env) {
         return -ENODEV;  // VFIO fails SET_IOMMU without a group
     // Type1 (not v2) may unmap inside a mapping: no large IOPTEs to split.
     if (env.arg == VFIO_TYPE1_IOMMU)
-        ioas->large_pages = false;
+        return ioas->iopt.set_large_pages(false);
     return 0;
 }
 

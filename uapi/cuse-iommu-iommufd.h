@@ -62,6 +62,96 @@ struct iommu_ioas_alloc {
 };
 #define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOC)
 
+/* An inclusive IOVA range: [start, last] (also in cuse-iommu.h). */
+#ifndef _CUSE_IOMMU_IOVA_RANGE
+#define _CUSE_IOMMU_IOVA_RANGE
+struct iommu_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+#endif
+
+/*
+ * IOMMU_IOAS_IOVA_RANGES: the IOVA ranges an IOAS_MAP may use (the holes
+ * between reserved ranges, attached domains' apertures included), written
+ * to allowed_iovas up to num_iovas entries; num_iovas is set to the full
+ * count (EMSGSIZE if more than fitted), out_iova_alignment to what every
+ * IOVA and length must be a multiple of (1 with no domain attached).
+ */
+struct iommu_ioas_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+	__aligned_u64 out_iova_alignment;
+};
+#define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_IOVA_RANGES)
+
+/*
+ * IOMMU_IOAS_ALLOW_IOVAS: replaces the set of ranges allocated IOVAs are
+ * taken from (num_iovas 0: anywhere).  Ranges must not overlap (EINVAL)
+ * nor meet a reserved range (EADDRINUSE).
+ */
+struct iommu_ioas_allow_iovas {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 __reserved;
+	__aligned_u64 allowed_iovas;
+};
+#define IOMMU_IOAS_ALLOW_IOVAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOW_IOVAS)
+
+enum iommufd_ioas_map_flags {
+	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
+	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,
+	IOMMU_IOAS_MAP_READABLE = 1 << 2,
+};
+
+/*
+ * IOMMU_IOAS_MAP: maps [user_va, user_va + length) at iova (FIXED_IOVA) or
+ * at an IOVA the IOAS picks (written back).  With no domain attached the
+ * memory is not touched until one is (lazy pinning).
+ */
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
+/*
+ * IOMMU_IOAS_COPY: maps in dst_ioas_id the memory that
+ * [src_iova, src_iova + length) of src_ioas_id maps, with MAP's flags.
+ */
+struct iommu_ioas_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+#define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_COPY)
+
+/*
+ * IOMMU_IOAS_UNMAP: unmaps every area inside [iova, iova + length) (iova 0
+ * and length U64_MAX: all of them); length is set to the bytes unmapped.
+ * An area only partly inside, or nothing to unmap, is ENOENT.
+ */
+struct iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_UNMAP)
+
 enum iommufd_option {
 	IOMMU_OPTION_RLIMIT_MODE = 0,	/* object_id 0; val64 1: per-mm accounting */
 	IOMMU_OPTION_HUGE_PAGES = 1,	/* object_id: an IOAS; val64 0 or 1 */
@@ -105,6 +195,126 @@ struct iommu_vfio_ioas {
 };
 #define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
 
+enum iommufd_hwpt_alloc_flags {
+	IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
+	IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+	IOMMU_HWPT_FAULT_ID_VALID = 1 << 2,
+};
+
+enum iommu_hwpt_data_type {
+	IOMMU_HWPT_DATA_NONE = 0,
+	IOMMU_HWPT_DATA_VTD_S1 = 1,
+	IOMMU_HWPT_DATA_ARM_SMMUV3 = 2,
+};
+
+/*
+ * IOMMU_HWPT_ALLOC: a hardware page table for device dev_id on pt_id (an
+ * IOAS: a paging one, at once attached to the IOAS's address space).
+ */
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;
+	__u32 __reserved2;
+};
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
+
+enum iommu_hw_info_type {
+	IOMMU_HW_INFO_TYPE_NONE = 0,
+	IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
+	IOMMU_HW_INFO_TYPE_ARM_SMMUV3 = 2,
+};
+
+enum iommufd_hw_capabilities {
+	IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0,
+	IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1,
+	IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2,
+};
+
+/*
+ * Newer than 6.12 (its selftest uses it): out_data_type is then an input,
+ * the type of data the caller wants (EOPNOTSUPP if the IOMMU has another).
+ */
+enum iommufd_hw_info_flags {
+	IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1 << 0,
+};
+
+/*
+ * IOMMU_GET_HW_INFO: what the IOMMU behind device dev_id is: its type's
+ * data (up to data_len bytes at data_uptr, the rest of the buffer zeroed;
+ * data_len is set to the IOMMU's size), capabilities and PASID width.
+ */
+struct iommu_hw_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 out_data_type;
+	__u8 out_max_pasid_log2;
+	__u8 __reserved[3];
+	__aligned_u64 out_capabilities;
+};
+#define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
+
+enum iommufd_hwpt_set_dirty_tracking_flags {
+	IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1,
+};
+
+/* IOMMU_HWPT_SET_DIRTY_TRACKING: turns a paging page table's tracking on or off. */
+struct iommu_hwpt_set_dirty_tracking {
+	__u32 size;
+	__u32 flags;
+	__u32 hwpt_id;
+	__u32 __reserved;
+};
+#define IOMMU_HWPT_SET_DIRTY_TRACKING _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
+
+enum iommufd_hwpt_get_dirty_bitmap_flags {
+	IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1,
+};
+
+/*
+ * IOMMU_HWPT_GET_DIRTY_BITMAP: sets a bit per page_size page of
+ * [iova, iova + length) written since the last read (in the bitmap at
+ * data, bit 0 for iova), and clears the IOPTEs' dirty bits unless NO_CLEAR.
+ * Note: flags is the third field here.
+ */
+struct iommu_hwpt_get_dirty_bitmap {
+	__u32 size;
+	__u32 hwpt_id;
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 data;
+};
+#define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
+
+/*
+ * IOMMU_HWPT_INVALIDATE: entry_num invalidation requests of data_type,
+ * entry_len bytes each, for a nested page table; entry_num is set to how
+ * many were handled.
+ */
+struct iommu_hwpt_invalidate {
+	__u32 size;
+	__u32 hwpt_id;
+	__aligned_u64 data_uptr;
+	__u32 data_type;
+	__u32 entry_len;
+	__u32 entry_num;
+	__u32 __reserved;
+};
+#define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
+
 #endif /* _UAPI_IOMMUFD_H */
 
 /*
@@ -138,6 +348,25 @@ enum {
 	MOCK_APERTURE_LAST = (1UL << 31) - 1,
 };
 
+/* GET_HW_INFO of a mock device: its type and data. */
+#define IOMMU_HW_INFO_TYPE_SELFTEST	0xfeedbeef
+#define IOMMU_HW_INFO_SELFTEST_REGVAL	0xdeadbeef
+
+struct iommu_test_hw_info {
+	__u32 flags;
+	__u32 test_reg;
+};
+
+/* HWPT_ALLOC data_type of a nested mock page table. */
+#define IOMMU_HWPT_DATA_SELFTEST 0xdead
+
+/* MOCK_DOMAIN_FLAGS: what the mock device can do. */
+enum {
+	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
+	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+	MOCK_FLAGS_DEVICE_PASID = 1 << 2,
+};
+
 /*
  * The command's payload is a union, one member per operation; `last`
  * follows it (the command's minimum size ends before it).  Only the
@@ -151,6 +380,29 @@ struct iommu_test_cmd {
 	__u32 __reserved;
 	union {
 		struct {
+			__aligned_u64 start;
+			__aligned_u64 length;
+		} add_reserved;
+		struct {
+			__u32 out_stdev_id;
+			__u32 out_hwpt_id;
+			__u32 out_idev_id;
+		} mock_domain;
+		struct {
+			__u32 out_stdev_id;
+			__u32 out_hwpt_id;
+			__u32 out_idev_id;
+			__u32 dev_flags;
+		} mock_domain_flags;
+		struct {
+			__u32 pt_id;
+		} mock_domain_replace;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+		} check_map;
+		struct {
 			__aligned_u64 length;
 			__aligned_u64 uptr;
 			__u32 refs;
@@ -158,6 +410,14 @@ struct iommu_test_cmd {
 		struct {
 			__u32 limit;
 		} memory_limit;
+		struct {
+			__u32 flags;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 page_size;
+			__aligned_u64 uptr;
+			__aligned_u64 out_nr_dirty;
+		} dirty;
 		__aligned_u64 raw[6];
 	};
 	__u32 last;

@@ -384,10 +384,13 @@ struct iommu_info_cap_page_sizes {
 /* Usable IOVA ranges: the aperture minus the reserved regions.  The
  * struct is followed by @nr_ranges struct iommu_iova_range. */
 #define IOMMU_DEVICE_INFO_CAP_IOVA_RANGES	2
+#ifndef _CUSE_IOMMU_IOVA_RANGE	/* also in cuse-iommu-iommufd.h */
+#define _CUSE_IOMMU_IOVA_RANGE
 struct iommu_iova_range {
 	__aligned_u64	start;
 	__aligned_u64	last;	/* inclusive */
 };
+#endif
 struct iommu_info_cap_iova_ranges {
 	struct iommu_info_cap_header	header;
 	__u32				nr_ranges;

@@ -1,0 +1,117 @@
+#include "device_attach.h"
+
+#include <cerrno>
+#include <memory>
+#include <new>
+
+#include "cuse-iommu-iommufd.h"
+#include "device.h"
+#include "hw_pagetable.h"
+#include "iommufd_ctx.h"
+#include "ioas.h"
+
+namespace ciommu {
+namespace {
+
+// mock_domain_nop_attach: a device that cannot track dirty pages refuses
+// a domain made for dirty tracking.
+bool accepts(const Device& idev, const HwptPaging& hwpt) {
+    return !(hwpt.domain.dirty_ops() && (idev.mock_flags & MOCK_FLAGS_DEVICE_NO_DIRTY));
+}
+
+// iommufd_device_auto_get_domain: any automatic page table of the IOAS
+// that accepts the device, else a new one.
+long auto_domain(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas& ioas, HwptPaging*& out) {
+    out = nullptr;
+    ictx.objects.for_each(ObjectKind::kHwptPaging, [&](IommufdObject& object) {
+        auto& hwpt = static_cast<HwptPaging&>(object);
+        if (!out && hwpt.auto_domain && hwpt.ioas_id == ioas.id && accepts(idev, hwpt))
+            out = &hwpt;
+    });
+    if (out)
+        return 0;
+    std::unique_ptr<HwptPaging> made;
+    long id;
+    try {
+        made = std::make_unique<HwptPaging>(ioas.id, (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
+                                            /*dirty_ops=*/false);
+        made->auto_domain = true;
+        HwptPaging* hwpt = made.get();
+        if ((id = ictx.objects.add(std::move(made))) < 0)
+            return id;
+        out = hwpt;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+    if (long err = ioas.iopt.add_domain(out->domain, AreaPinner(ledger))) {
+        ictx.objects.destroy(static_cast<uint32_t>(id));
+        out = nullptr;
+        return err;
+    }
+    ++ioas.users;
+    return 0;
+}
+
+// The page table pt_id names for this device.
+long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t pt_id, HwptPaging*& out) {
+    IommufdObject* object = ictx.objects.find_any(pt_id);
+    if (!object)
+        return -ENOENT;
+    switch (object->kind) {
+    case ObjectKind::kHwptPaging:
+        out = static_cast<HwptPaging*>(object);
+        return accepts(idev, *out) ? 0 : -EINVAL;
+    case ObjectKind::kIoas:
+        return auto_domain(ictx, ledger, idev, static_cast<Ioas&>(*object), out);
+    default:
+        return -EINVAL;
+    }
+}
+
+// Drops the device's use of its page table; an automatic one it was the
+// last user of goes (iommufd_hw_pagetable_put).
+void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id) noexcept {
+    auto* hwpt = ictx.objects.get<HwptPaging>(hwpt_id);
+    if (!hwpt)
+        return;
+    --hwpt->users;
+    if (hwpt->auto_domain && hwpt->users == 0)
+        ictx.destroy_object(ledger, hwpt_id);
+}
+
+}  // namespace
+
+long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
+    if (idev.hwpt_id)
+        return -EINVAL;
+    HwptPaging* hwpt;
+    if (long err = resolve(ictx, ledger, idev, pt_id, hwpt))
+        return err;
+    ++hwpt->users;
+    idev.hwpt_id = out_hwpt = hwpt->id;
+    return 0;
+}
+
+long replace_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
+    if (!idev.hwpt_id)
+        return -EINVAL;
+    HwptPaging* hwpt;
+    if (long err = resolve(ictx, ledger, idev, pt_id, hwpt))
+        return err;
+    out_hwpt = hwpt->id;
+    if (hwpt->id == idev.hwpt_id)
+        return 0;
+    const uint32_t old = idev.hwpt_id;
+    ++hwpt->users;
+    idev.hwpt_id = hwpt->id;
+    put_hwpt(ictx, ledger, old);
+    return 0;
+}
+
+void detach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev) noexcept {
+    const uint32_t old = idev.hwpt_id;
+    idev.hwpt_id = 0;
+    put_hwpt(ictx, ledger, old);
+}
+
+}  // namespace ciommu

@@ -1,0 +1,25 @@
+// Attaching bound devices to page tables (iommufd_device_attach, _replace
+// and _detach in drivers/iommu/iommufd/device.c).
+#pragma once
+
+#include <cstdint>
+
+namespace ciommu {
+
+struct IommufdCtx;
+struct Device;
+class PinLedger;
+
+// Attaches an unattached device to pt_id: a paging page table, or an IOAS
+// (then to one of its automatic page tables that accepts the device, or a
+// new one).  The page table's id goes to out_hwpt.  0 or -errno (nothing
+// changed): ENOENT (no such object), EINVAL (another kind, or a page table
+// the device cannot use), and what attaching the domain to the IOAS gives.
+long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt);
+// Moves an attached device to pt_id as attach_device() picks it, then
+// lets go of the old page table (an automatic one with no device left is
+// destroyed).
+long replace_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt);
+void detach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev) noexcept;
+
+}  // namespace ciommu

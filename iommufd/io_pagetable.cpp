@@ -1,0 +1,455 @@
+#include "io_pagetable.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <new>
+
+#include "../ioasid/io_address_space.h"
+#include "../ioasid/pin_ledger.h"
+#include "mock_domain.h"
+
+namespace ciommu {
+namespace {
+
+constexpr uint64_t kPage = IoPagetable::kPageSize;
+// iopt_alloc_iova aligns at most to a transparent huge page.
+constexpr uint64_t kMaxAllocAlignment = uint64_t{2} << 20;
+
+// The CPU pages an area's memory spans.
+uint64_t first_page(const IoptArea& area) { return area.uptr() & ~(kPage - 1); }
+uint64_t page_count(const IoptArea& area, uint64_t iova) {
+    const uint64_t end = area.uptr() + (area.last - iova);  // inclusive
+    return (end / kPage) - (first_page(area) / kPage) + 1;
+}
+
+// __alloc_iova_check_range: the first IOVA at or above start with the
+// alignment and sub-page offset wanted, if length fits below last.
+bool fit_range(uint64_t start, uint64_t last, uint64_t length, uint64_t alignment, uint64_t page_offset,
+               uint64_t& found) {
+    if (start > UINT64_MAX - (alignment - 1))
+        return false;
+    const uint64_t aligned = ((start + alignment - 1) & ~(alignment - 1)) | page_offset;
+    if (aligned >= last || last - aligned < length - 1)
+        return false;
+    found = aligned;
+    return true;
+}
+
+}  // namespace
+
+long AreaPinner::pin(const IoptArea& area, uint64_t iova, bool probe) const {
+    const Process& owner = *area.pages->owner;
+    const uint64_t first = first_page(area), count = page_count(area, iova);
+    if (long err = ledger_.pin(owner, first, count))
+        return err == -ENOBUFS ? -ENOMEM : err;
+    if (probe) {
+        // pin_user_pages: every page must be there.  Read through the
+        // owner's /proc/<pid>/mem, which never waits on a userfaultfd.
+        char byte;
+        for (uint64_t page = 0; page < count; ++page) {
+            if (owner.read(first + page * kPage, &byte, 1)) {
+                ledger_.unpin(owner, first, count);
+                return -EFAULT;
+            }
+        }
+    }
+    return 0;
+}
+
+void AreaPinner::unpin(const IoptArea& area, uint64_t iova) const {
+    ledger_.unpin(*area.pages->owner, first_page(area), page_count(area, iova));
+}
+
+// --- lookups ---
+
+bool IoPagetable::area_meets(uint64_t start, uint64_t last) const {
+    auto it = areas_.upper_bound(last);
+    if (it == areas_.begin())
+        return false;
+    return std::prev(it)->second.last >= start;  // disjoint: only the nearest can reach
+}
+
+bool IoPagetable::reserved_meets(uint64_t start, uint64_t last) const {
+    for (auto it = reserved_.begin(); it != reserved_.end() && it->first <= last; ++it) {
+        if (it->second.last >= start)
+            return true;
+    }
+    return false;
+}
+
+bool IoPagetable::allowed_meets(uint64_t start, uint64_t last) const {
+    return std::any_of(allowed_.begin(), allowed_.end(),
+                       [&](const IovaRange& r) { return r.start <= last && r.last >= start; });
+}
+
+const IoptArea* IoPagetable::area_at(uint64_t iova, uint64_t* area_iova) const {
+    auto it = areas_.upper_bound(iova);
+    if (it == areas_.begin() || std::prev(it)->second.last < iova)
+        return nullptr;
+    --it;
+    if (area_iova)
+        *area_iova = it->first;
+    return &it->second;
+}
+
+// --- IOVA choice ---
+
+// iopt_check_iova
+long IoPagetable::check_iova(uint64_t iova, uint64_t length) const {
+    if (iova & (iova_alignment_ - 1))
+        return -EINVAL;
+    if (iova > UINT64_MAX - (length - 1))
+        return -EOVERFLOW;
+    const uint64_t last = iova + (length - 1);
+    if (reserved_meets(iova, last))
+        return -EINVAL;
+    if (area_meets(iova, last))
+        return -EEXIST;
+    return 0;
+}
+
+bool IoPagetable::find_hole(uint64_t start, uint64_t last, uint64_t length, uint64_t alignment,
+                            uint64_t page_offset, uint64_t& found) const {
+    // The used spans (reserved ranges and areas) meeting [start, last], in
+    // order; then the holes between them.
+    std::vector<IovaRange> used;
+    for (auto it = reserved_.begin(); it != reserved_.end() && it->first <= last; ++it) {
+        if (it->second.last >= start)
+            used.push_back({it->first, it->second.last});
+    }
+    auto area = areas_.upper_bound(start);
+    if (area != areas_.begin() && std::prev(area)->second.last >= start)
+        --area;
+    for (; area != areas_.end() && area->first <= last; ++area)
+        used.push_back({area->first, area->second.last});
+    std::sort(used.begin(), used.end());
+    uint64_t hole = start;
+    for (const IovaRange& u : used) {
+        if (u.start > hole && fit_range(hole, u.start - 1, length, alignment, page_offset, found))
+            return true;
+        if (u.last >= last)
+            return false;
+        hole = std::max(hole, u.last + 1);
+    }
+    return fit_range(hole, last, length, alignment, page_offset, found);
+}
+
+// iopt_alloc_iova: keep the alignment the user address has (up to a huge
+// page), so a huge page can back the mapping; never IOVA 0.
+long IoPagetable::alloc_iova(uint64_t uptr, uint64_t length, uint64_t& iova) const {
+    if (length == 0 || length >= UINT64_MAX / 2)
+        return -EOVERFLOW;
+    uint64_t alignment = std::bit_ceil(length);
+    if (uptr)
+        alignment = std::min(alignment, uint64_t{1} << std::countr_zero(uptr));
+    alignment = std::min(alignment, kMaxAllocAlignment);
+    if (alignment < iova_alignment_)
+        return -EINVAL;
+    const uint64_t page_offset = uptr % kPage;
+    constexpr uint64_t kLow = kPage, kHigh = UINT64_MAX - kPage;
+    std::vector<IovaRange> spans;
+    if (allowed_.empty())
+        spans.push_back({kLow, kHigh});
+    for (const IovaRange& r : allowed_) {
+        if (r.last >= kLow && r.start <= kHigh)
+            spans.push_back({std::max(r.start, kLow), std::min(r.last, kHigh)});
+    }
+    for (const IovaRange& span : spans) {
+        uint64_t unused;
+        if (!fit_range(span.start, span.last, length, alignment, page_offset, unused))
+            continue;
+        if (find_hole(span.start, span.last, length, alignment, page_offset, iova))
+            return 0;
+    }
+    return -ENOSPC;
+}
+
+// --- map and unmap ---
+
+long IoPagetable::map(std::span<const MapPiece> pieces, uint64_t length, uint64_t& iova, uint32_t prot,
+                      bool allocate, const AreaPinner& pinner, bool probed) {
+    if (length == 0 || (length & (iova_alignment_ - 1)))
+        return -EINVAL;
+    long err = allocate ? alloc_iova(pieces.front().pages->uptr + pieces.front().start_byte, length, iova)
+                        : check_iova(iova, length);
+    if (err)
+        return err;
+    // iopt_insert_area's checks, for every piece, before anything changes.
+    for (const MapPiece& piece : pieces) {
+        if ((prot & kProtWrite) && !piece.pages->writable)
+            return -EPERM;
+        if (((piece.pages->uptr + piece.start_byte) % kPage) & (iova_alignment_ - 1))
+            return -EINVAL;
+    }
+    uint64_t at = iova;
+    size_t inserted = 0;
+    try {
+        for (const MapPiece& piece : pieces) {
+            IoptArea& area = areas_[at];
+            area = {at + (piece.length - 1), piece.pages, piece.start_byte, prot};
+            ++inserted;
+            if (!domains_.empty() && (err = fill(at, area, pinner, !probed)))
+                break;
+            at += piece.length;
+        }
+    } catch (const std::bad_alloc&) {
+        err = -ENOMEM;
+    }
+    if (err) {  // undo the areas this call made
+        for (auto it = areas_.lower_bound(iova); inserted; --inserted) {
+            unfill(it->first, it->second, pinner);
+            it = areas_.erase(it);
+        }
+    }
+    return err;
+}
+
+long IoPagetable::pieces(uint64_t iova, uint64_t length, std::vector<MapPiece>& out) const {
+    if (length == 0)
+        return -EINVAL;
+    if (iova > UINT64_MAX - (length - 1))
+        return -EOVERFLOW;
+    const uint64_t last = iova + (length - 1);
+    uint64_t at = iova, area_iova;
+    while (true) {
+        const IoptArea* area = area_at(at, &area_iova);
+        if (!area)
+            return -ENOENT;
+        const uint64_t piece_last = std::min(last, area->last);
+        out.push_back({area->pages, area->start_byte + (at - area_iova), piece_last - at + 1});
+        if (piece_last == last)
+            return 0;
+        at = piece_last + 1;
+    }
+}
+
+long IoPagetable::unmap(uint64_t start, uint64_t last, const AreaPinner& pinner, uint64_t& unmapped) {
+    auto first = areas_.upper_bound(start);
+    if (first != areas_.begin() && std::prev(first)->second.last >= start)
+        --first;
+    auto end = first;
+    for (; end != areas_.end() && end->first <= last; ++end) {
+        if (end->first < start || end->second.last > last)
+            return -ENOENT;  // would split an area: refuse before removing any
+    }
+    for (auto it = first; it != end;) {
+        unmapped += it->second.last - it->first + 1;
+        unfill(it->first, it->second, pinner);
+        it = areas_.erase(it);
+    }
+    return 0;
+}
+
+// iopt_area_split.  The halves share the pages; a pinned area's halves
+// are pinned each (one pin per page per area) before the whole lets go.
+long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
+    uint64_t start;
+    const IoptArea* found = area_at(iova, &start);
+    if (!found || iova == start || iova == found->last)
+        return 0;
+    const uint64_t new_start = iova + 1;
+    if ((new_start & (iova_alignment_ - 1)) || ((found->uptr() + (new_start - start)) & (iova_alignment_ - 1)))
+        return -EINVAL;
+    if (!domains_.empty() && !disable_large_pages_)
+        return -EINVAL;
+    IoptArea whole = *found;
+    IoptArea left = whole, right = whole;
+    left.last = iova;
+    right.start_byte = whole.start_byte + (new_start - start);
+    try {
+        areas_.at(start) = left;
+        areas_.emplace(new_start, right);
+    } catch (const std::bad_alloc&) {
+        areas_.at(start) = whole;
+        return -ENOMEM;
+    }
+    if (!whole.pinned)
+        return 0;
+    // Only the ledger's memory can fail here: the pages are pinned already.
+    long err = pinner.pin(left, start, /*probe=*/false);
+    if (!err && (err = pinner.pin(right, new_start, /*probe=*/false)))
+        pinner.unpin(left, start);
+    if (err) {
+        areas_.erase(new_start);
+        areas_.at(start) = whole;
+        return -ENOMEM;
+    }
+    pinner.unpin(whole, start);
+    return 0;
+}
+
+// --- reserved and allowed ranges ---
+
+long IoPagetable::reserve(uint64_t start, uint64_t last, const void* owner) {
+    if (area_meets(start, last) || allowed_meets(start, last))
+        return -EADDRINUSE;
+    if (reserved_.size() >= kMaxReserved)
+        return -ENOMEM;
+    reserved_.insert({start, Reserved{last, owner}});
+    return 0;
+}
+
+void IoPagetable::remove_reserved(const void* owner) {
+    std::erase_if(reserved_, [owner](const auto& entry) { return entry.second.owner == owner; });
+}
+
+long IoPagetable::set_allowed(std::vector<IovaRange> allowed) {
+    for (const IovaRange& r : allowed) {
+        if (reserved_meets(r.start, r.last))
+            return -EADDRINUSE;
+    }
+    allowed_ = std::move(allowed);
+    return 0;
+}
+
+// --- alignment ---
+
+// iopt_check_iova_alignment: every area conforms to a larger alignment.
+long IoPagetable::check_alignment(uint64_t alignment) const {
+    const uint64_t mask = alignment - 1;
+    for (const auto& [iova, area] : areas_) {
+        if ((iova & mask) || ((area.last - iova + 1) & mask) || ((area.uptr() % kPage) & mask))
+            return -EADDRINUSE;
+    }
+    return 0;
+}
+
+// iopt_calculate_iova_alignment
+long IoPagetable::recalculate_alignment() {
+    uint64_t alignment = disable_large_pages_ ? kPage : 1;
+    if (!domains_.empty())  // every mock domain has 2 KiB pages
+        alignment = std::max(alignment, MockDomain::kIoPageSize);
+    if (alignment > iova_alignment_) {
+        if (long err = check_alignment(alignment))
+            return err;
+    }
+    iova_alignment_ = alignment;
+    return 0;
+}
+
+// IOMMU_OPTION_HUGE_PAGES (iopt_enable/disable_large_pages): off makes
+// every mapping CPU-page aligned, refused once domains hold mappings.
+long IoPagetable::set_large_pages(bool on) {
+    if (on) {
+        disable_large_pages_ = false;
+        return recalculate_alignment();  // only ever lowers it: cannot fail
+    }
+    if (disable_large_pages_)
+        return 0;
+    if (!domains_.empty() && !areas_.empty())
+        return -EINVAL;
+    disable_large_pages_ = true;
+    if (long err = recalculate_alignment()) {
+        disable_large_pages_ = false;
+        return err;
+    }
+    return 0;
+}
+
+// --- domains ---
+
+long IoPagetable::fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner, bool probe) {
+    if (!area.pinned) {
+        if (long err = pinner.pin(area, iova, probe))
+            return err;
+        area.pinned = true;
+    }
+    const uint64_t length = area.last - iova + 1;
+    for (size_t i = 0; i < domains_.size(); ++i) {
+        if (domains_[i]->map(iova, area.uptr(), length, area.prot)) {
+            while (i--)
+                domains_[i]->unmap(iova, length);
+            pinner.unpin(area, iova);
+            area.pinned = false;
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void IoPagetable::unfill(uint64_t iova, IoptArea& area, const AreaPinner& pinner) noexcept {
+    for (MockDomain* domain : domains_)
+        domain->unmap(iova, area.last - iova + 1);
+    if (area.pinned) {
+        pinner.unpin(area, iova);
+        area.pinned = false;
+    }
+}
+
+// iopt_table_add_domain
+long IoPagetable::add_domain(MockDomain& domain, const AreaPinner& pinner) {
+    const uint64_t alignment = std::max(MockDomain::kIoPageSize, iova_alignment_);
+    if (alignment > kPage)
+        return -EINVAL;
+    if (alignment != iova_alignment_) {
+        if (long err = check_alignment(alignment))
+            return err;
+    }
+    long err = reserve(0, MockDomain::kApertureStart - 1, &domain);
+    if (!err)
+        err = reserve(MockDomain::kApertureLast + 1, UINT64_MAX, &domain);
+    if (!err) {
+        try {
+            domains_.reserve(domains_.size() + 1);
+        } catch (const std::bad_alloc&) {
+            err = -ENOMEM;
+        }
+    }
+    if (err) {
+        remove_reserved(&domain);
+        return err;
+    }
+    // Fill the new domain (and pin, if it is the first) area by area.
+    for (auto it = areas_.begin(); it != areas_.end(); ++it) {
+        IoptArea& area = it->second;
+        const bool was_pinned = area.pinned;
+        const uint64_t length = area.last - it->first + 1;
+        err = was_pinned ? 0 : pinner.pin(area, it->first, /*probe=*/true);
+        if (!err && domain.map(it->first, area.uptr(), length, area.prot)) {
+            err = -ENOMEM;
+            if (!was_pinned)
+                pinner.unpin(area, it->first);
+        }
+        if (err) {
+            for (auto done = areas_.begin(); done != it; ++done) {
+                domain.unmap(done->first, done->second.last - done->first + 1);
+                if (domains_.empty()) {  // this one pinned them all
+                    pinner.unpin(done->second, done->first);
+                    done->second.pinned = false;
+                }
+            }
+            remove_reserved(&domain);
+            return err;
+        }
+        area.pinned = true;
+    }
+    domains_.push_back(&domain);
+    iova_alignment_ = alignment;
+    return 0;
+}
+
+// iopt_table_remove_domain
+void IoPagetable::remove_domain(MockDomain& domain, const AreaPinner& pinner) noexcept {
+    auto it = std::find(domains_.begin(), domains_.end(), &domain);
+    if (it == domains_.end())
+        return;
+    domains_.erase(it);
+    for (auto& [iova, area] : areas_) {
+        domain.unmap(iova, area.last - iova + 1);
+        if (domains_.empty() && area.pinned) {
+            pinner.unpin(area, iova);
+            area.pinned = false;
+        }
+    }
+    remove_reserved(&domain);
+    recalculate_alignment();  // only ever lowers it: cannot fail
+}
+
+void IoPagetable::clear(const AreaPinner& pinner) noexcept {
+    for (auto& [iova, area] : areas_)
+        unfill(iova, area, pinner);
+    areas_.clear();
+}
+
+}  // namespace ciommu

@@ -1,0 +1,71 @@
+// Destroying objects (iommufd_destroy and the objects' destroy functions
+// in drivers/iommu/iommufd/): each undoes what it holds on others first.
+#include "iommufd_ctx.h"
+
+#include <cerrno>
+
+#include "device.h"
+#include "device_attach.h"
+#include "hw_pagetable.h"
+#include "ioas.h"
+#include "mock_device.h"
+
+namespace ciommu {
+namespace {
+
+// Undoes what the object holds; it is then removed by the caller.
+void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcept {
+    const AreaPinner pinner(ledger);
+    switch (object.kind) {
+    case ObjectKind::kIoas:
+        static_cast<Ioas&>(object).iopt.clear(pinner);
+        break;
+    case ObjectKind::kHwptPaging: {
+        auto& hwpt = static_cast<HwptPaging&>(object);
+        if (Ioas* ioas = ictx.objects.get<Ioas>(hwpt.ioas_id)) {
+            ioas->iopt.remove_domain(hwpt.domain, pinner);
+            --ioas->users;
+        }
+        break;
+    }
+    case ObjectKind::kSelftest: {
+        // Unbinding the mock device detaches and removes its bound device.
+        const uint32_t idev_id = static_cast<MockDevice&>(object).idev_id;
+        if (Device* idev = ictx.objects.get<Device>(idev_id)) {
+            detach_device(ictx, ledger, *idev);
+            idev->users = 0;
+            ictx.objects.destroy(idev_id);
+        }
+        break;
+    }
+    case ObjectKind::kDevice:
+        break;
+    }
+}
+
+}  // namespace
+
+long IommufdCtx::destroy_object(PinLedger& ledger, uint32_t id) {
+    IommufdObject* object = objects.find_any(id);
+    if (!object)
+        return -ENOENT;
+    if (object->users)
+        return -EBUSY;
+    release(*this, ledger, *object);
+    objects.destroy(id);
+    if (vfio_ioas == id)
+        vfio_ioas = 0;  // the compatibility IOAS went with it
+    return 0;
+}
+
+void IommufdCtx::destroy_all(PinLedger& ledger) noexcept {
+    // Mock devices take their bound devices and automatic page tables with
+    // them; then page tables; then the IOASes they were on.
+    for (const ObjectKind kind : {ObjectKind::kSelftest, ObjectKind::kHwptPaging, ObjectKind::kIoas}) {
+        for (uint32_t id = objects.first_unused(kind); id; id = objects.first_unused(kind, id + 1))
+            destroy_object(ledger, id);
+    }
+    vfio_ioas = 0;
+}
+
+}  // namespace ciommu

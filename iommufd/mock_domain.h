@@ -1,0 +1,73 @@
+// The selftest mock driver's paging domain (struct mock_iommu_domain in
+// drivers/iommu/iommufd/selftest.c): an IOMMU page table with 2 KiB pages
+// (half a CPU page, so sub-page offsets are exercised) and, for a device
+// with MOCK_FLAGS_DEVICE_HUGE_IOVA, 1 MiB pages; its aperture is
+// [1 << 24, (1 << 31) - 1].
+//
+// Each IOPTE names the user address it translates to (the model is
+// VA-based: the owner process is the area's, in the IOAS), whether it is
+// part of a huge page, and a dirty bit the IOMMU would set on a DMA write.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "../ioasid/page_radix.h"
+
+namespace ciommu {
+
+class MockDomain {
+public:
+    static constexpr uint64_t kIoPageSize = 2048;
+    static constexpr uint64_t kHugePageSize = uint64_t{1} << 20;
+    static constexpr uint64_t kApertureStart = uint64_t{1} << 24;
+    static constexpr uint64_t kApertureLast = (uint64_t{1} << 31) - 1;
+
+    MockDomain(bool huge_iova, bool dirty_ops) : huge_iova_(huge_iova), dirty_ops_(dirty_ops) {}
+    MockDomain(const MockDomain&) = delete;
+    MockDomain& operator=(const MockDomain&) = delete;
+
+    bool huge_iova() const { return huge_iova_; }
+    // The IOMMU page sizes it maps with (the kernel's pgsize_bitmap).
+    uint64_t pgsize_bitmap() const { return kIoPageSize | (huge_iova_ ? kHugePageSize : 0); }
+    // Allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING (the kernel's
+    // domain->dirty_ops): a device that cannot track dirty pages refuses it.
+    bool dirty_ops() const { return dirty_ops_; }
+
+    // Maps [iova, iova + length) to [vaddr, ...), 2 KiB aligned, with 1 MiB
+    // entries where both addresses allow (huge_iova).  0, or -ENOMEM with
+    // nothing mapped.
+    long map(uint64_t iova, uint64_t vaddr, uint64_t length, uint32_t prot);
+    void unmap(uint64_t iova, uint64_t length) noexcept;
+
+    struct Entry {
+        uint64_t vaddr;  // of the 2 KiB IO page's first byte
+        uint32_t prot;
+        bool huge;       // part of a 1 MiB entry
+        bool dirty;
+    };
+    std::optional<Entry> lookup(uint64_t iova) const;
+    uint64_t mapped_pages() const { return mapped_pages_; }
+
+    // --- dirty tracking (IOMMU_HWPT_SET_DIRTY_TRACKING, TEST_OP_DIRTY) ---
+    bool dirty_tracking() const { return dirty_tracking_; }
+    void set_dirty_tracking(bool on) { dirty_tracking_ = on; }
+    // Marks the IO page holding iova dirty, if mapped.
+    void mark_dirty(uint64_t iova) noexcept;
+    // Whether the entry (the whole 1 MiB of a huge one) holding iova is
+    // dirty; clears it unless keep.  Sets *entry_size to the entry's size
+    // (the IO page size where nothing is mapped).
+    bool test_and_clear_dirty(uint64_t iova, bool keep, uint64_t* entry_size) noexcept;
+
+private:
+    static constexpr uint64_t kValid = 1, kRead = 2, kWrite = 4, kHuge = 8, kDirty = 16;
+    static uint64_t index(uint64_t iova) { return iova / kIoPageSize; }
+
+    PageRadix<uint64_t> ptes_;  // by IO page number: vaddr | flag bits
+    uint64_t mapped_pages_ = 0;
+    bool huge_iova_;
+    bool dirty_ops_;
+    bool dirty_tracking_ = false;
+};
+
+}  // namespace ciommu

@@ -1,0 +1,345 @@
+// The iommufd profile's address spaces and mock domains, through the
+// dispatcher as a program sees them: IOAS_MAP/UNMAP/COPY/IOVA_RANGES/
+// ALLOW_IOVAS, the selftest mock's devices, domains and checks, dirty
+// tracking and the VFIO type1 compatibility commands -- each with the
+// errno drivers/iommu/iommufd/ gives.  The fixture's checker holds the
+// pin ledger to the pinned areas after every test.
+#include <algorithm>
+#include <bit>
+#include <linux/vfio.h>
+#include <sys/mman.h>
+#include <vector>
+
+#include "cuse-iommu-iommufd.h"
+#include "fixture.h"
+
+namespace ciommu::test {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kAperture = MOCK_APERTURE_START;
+
+struct IoasFixture : Fixture {
+    IoasFixture() : Fixture(Abi::kIommufd) {
+        iommu_ioas_alloc a{sizeof(a), 0, 0};
+        REQUIRE(call(IOMMU_IOAS_ALLOC, a) == 0);
+        ioas = a.out_ioas_id;
+        buffer = mmap(nullptr, kBuffer, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        REQUIRE(buffer != MAP_FAILED);
+    }
+    ~IoasFixture() { munmap(buffer, kBuffer); }
+    uint64_t buf(uint64_t offset = 0) { return reinterpret_cast<uintptr_t>(buffer) + offset; }
+
+    long map(uint64_t uptr, uint64_t length, uint64_t* iova, uint32_t flags = 0, uint32_t id = 0) {
+        iommu_ioas_map m{};
+        m.size = sizeof(m);
+        m.flags = flags | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+        m.ioas_id = id ? id : ioas;
+        m.user_va = uptr;
+        m.length = length;
+        m.iova = *iova;
+        const long rc = call(IOMMU_IOAS_MAP, m);
+        *iova = m.iova;
+        return rc;
+    }
+    long map_fixed(uint64_t uptr, uint64_t length, uint64_t iova) {
+        return map(uptr, length, &iova, IOMMU_IOAS_MAP_FIXED_IOVA);
+    }
+    long unmap(uint64_t iova, uint64_t length, uint64_t* unmapped = nullptr) {
+        iommu_ioas_unmap u{sizeof(u), ioas, iova, length};
+        const long rc = call(IOMMU_IOAS_UNMAP, u);
+        if (unmapped)
+            *unmapped = u.length;
+        return rc;
+    }
+    long add_reserved(uint64_t start, uint64_t length) {
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_ADD_RESERVED;
+        t.id = ioas;
+        t.add_reserved.start = start;
+        t.add_reserved.length = length;
+        return call(IOMMU_TEST_CMD, t);
+    }
+    // MOCK_DOMAIN on pt_id: {stdev, hwpt, idev}.
+    long mock_domain(uint32_t pt_id, uint32_t ids[3], uint32_t dev_flags = 0) {
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = dev_flags ? IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS : IOMMU_TEST_OP_MOCK_DOMAIN;
+        t.id = pt_id;
+        t.mock_domain_flags.dev_flags = dev_flags;
+        const long rc = call(IOMMU_TEST_CMD, t);
+        ids[0] = t.mock_domain.out_stdev_id;
+        ids[1] = t.mock_domain.out_hwpt_id;
+        ids[2] = t.mock_domain.out_idev_id;
+        return rc;
+    }
+    long check_map(uint32_t hwpt, uint64_t iova, uint64_t length, uint64_t uptr) {
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_MD_CHECK_MAP;
+        t.id = hwpt;
+        t.check_map.iova = iova;
+        t.check_map.length = length;
+        t.check_map.uptr = uptr;
+        return call(IOMMU_TEST_CMD, t);
+    }
+    uint32_t pins(uint64_t va) {
+        const ProcessRef self = model.processes().for_caller(getpid());  // the one the calls used
+        std::lock_guard guard(model.lock());
+        return model.ledger().pins(*self, va & ~(kPage - 1));
+    }
+    long destroy(uint32_t id) {
+        iommu_destroy d{sizeof(d), id};
+        return call(IOMMU_DESTROY, d);
+    }
+
+    static constexpr uint64_t kBuffer = 16 * kPage;
+    uint32_t ioas = 0;
+    void* buffer;
+};
+
+TEST_CASE("IOAS_MAP with no domain: byte-granular, lazy, IOVAs picked aligned and never 0") {
+    IoasFixture f;
+    uint64_t iova = 0;
+    // Unmapped memory maps fine: nothing is touched until a domain needs it.
+    CHECK(f.map(uint64_t{1} << 31, 3, &iova) == 0);
+    CHECK(iova != 0);
+    CHECK(f.unmap(iova, 3) == 0);
+    CHECK(f.pins(f.buf()) == 0);
+    // The IOVA keeps the user address's alignment, up to the length's.
+    CHECK(f.map(f.buf(kPage), 4 * kPage, &iova) == 0);
+    const uint64_t align = std::min<uint64_t>(4 * kPage, uint64_t{1} << std::countr_zero(f.buf(kPage)));
+    CHECK(iova % align == 0);
+    // Errors change nothing.
+    CHECK(f.map_fixed(f.buf(), kPage, iova + kPage) == -EEXIST);
+    CHECK(f.map(f.buf(), 0, &iova) == -EINVAL);
+    iommu_ioas_map bad{sizeof(bad), 0, f.ioas, 0, f.buf(), kPage, 0};  // neither readable nor writeable
+    CHECK(f.call(IOMMU_IOAS_MAP, bad) == -EINVAL);
+    bad.flags = 1u << 3;
+    CHECK(f.call(IOMMU_IOAS_MAP, bad) == -EOPNOTSUPP);
+    uint64_t unmapped = 0;
+    CHECK(f.unmap(iova, kPage) == -ENOENT);  // would split the area
+    CHECK(f.unmap(0, UINT64_MAX, &unmapped) == 0);
+    CHECK(unmapped == 4 * kPage);
+    CHECK(f.unmap(iova, 4 * kPage) == -ENOENT);  // nothing there
+}
+
+TEST_CASE("Reserved and allowed ranges: EINVAL, EADDRINUSE, and IOVAs chosen around them") {
+    IoasFixture f;
+    CHECK(f.add_reserved(kPage, 0) == -EINVAL);
+    CHECK(f.add_reserved(UINT64_MAX, 2) == -EOVERFLOW);
+    REQUIRE(f.add_reserved(kPage, 100 * kPage) == 0);
+    CHECK(f.map_fixed(f.buf(), kPage, 2 * kPage) == -EINVAL);
+    uint64_t iova = 0;
+    REQUIRE(f.map(f.buf(), kPage, &iova) == 0);
+    CHECK(iova >= 101 * kPage);
+    CHECK(f.add_reserved(iova, 1) == -EADDRINUSE);  // meets the area
+
+    iommu_iova_range ranges[2] = {{200 * kPage, 300 * kPage - 1}, {0, 0}};
+    iommu_ioas_allow_iovas allow{sizeof(allow), f.ioas, 1, 0, reinterpret_cast<uintptr_t>(ranges)};
+    REQUIRE(f.call(IOMMU_IOAS_ALLOW_IOVAS, allow) == 0);
+    uint64_t picked = 0;
+    REQUIRE(f.map(f.buf(), 8 * kPage, &picked) == 0);
+    CHECK(picked >= 200 * kPage);
+    CHECK(picked + 8 * kPage <= 300 * kPage);
+    ranges[1] = {250 * kPage, 260 * kPage};  // overlaps the first
+    allow.num_iovas = 2;
+    CHECK(f.call(IOMMU_IOAS_ALLOW_IOVAS, allow) == -EINVAL);
+    ranges[0] = {kPage, 600 * kPage};  // meets the reserved range
+    allow.num_iovas = 1;
+    CHECK(f.call(IOMMU_IOAS_ALLOW_IOVAS, allow) == -EADDRINUSE);
+
+    // IOVA_RANGES: the holes between reserved ranges; too small a buffer is
+    // EMSGSIZE with the count written back.
+    iommu_iova_range out[4] = {};
+    iommu_ioas_iova_ranges r{sizeof(r), f.ioas, 1, 0, reinterpret_cast<uintptr_t>(out), 0};
+    CHECK(f.call(IOMMU_IOAS_IOVA_RANGES, r) == -EMSGSIZE);
+    CHECK(r.num_iovas == 2);
+    CHECK(out[0].start == 0);
+    CHECK(out[0].last == kPage - 1);
+    CHECK(out[1].start == 0);  // not written: it did not fit
+    r.num_iovas = 4;
+    CHECK(f.call(IOMMU_IOAS_IOVA_RANGES, r) == 0);
+    CHECK(out[1].start == 101 * kPage);
+    CHECK(out[1].last == UINT64_MAX);
+    CHECK(r.out_iova_alignment == 1);
+}
+
+TEST_CASE("A mock domain: aperture, 2 KiB alignment, one pin per page per area, MD_CHECK_MAP") {
+    IoasFixture f;
+    REQUIRE(f.map_fixed(f.buf(), kPage, 0x1000) == 0);
+    uint32_t ids[3];
+    CHECK(f.mock_domain(f.ioas, ids) == -EADDRINUSE);  // an area outside the aperture
+    CHECK(f.unmap(0x1000, kPage) == 0);
+    REQUIRE(f.map_fixed(f.buf(), 2 * kPage, kAperture) == 0);
+    CHECK(f.pins(f.buf()) == 0);  // no domain yet: lazy
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    CHECK(f.pins(f.buf()) == 1);
+    CHECK(f.check_map(ids[1], kAperture, 2 * kPage, f.buf()) == 0);
+    CHECK(f.check_map(ids[1], kAperture, kPage, f.buf(kPage)) == -EINVAL);  // another page
+    // A second device shares the automatic domain: still one pin.
+    uint32_t ids2[3];
+    REQUIRE(f.mock_domain(f.ioas, ids2) == 0);
+    CHECK(ids2[1] == ids[1]);
+    CHECK(f.pins(f.buf()) == 1);
+    // Lengths are now 2 KiB multiples; a half page maps.
+    uint64_t iova = 0;
+    CHECK(f.map(f.buf(), 1000, &iova) == -EINVAL);
+    REQUIRE(f.map(f.buf(2048), 2048, &iova) == 0);
+    CHECK(f.check_map(ids[1], iova, 2048, f.buf(2048)) == 0);
+    CHECK(f.pins(f.buf()) == 2);  // a second area over the same page
+    // Mapped memory must exist once a domain needs it.
+    void* gone = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(gone != MAP_FAILED);
+    munmap(static_cast<char*>(gone) + kPage, kPage);
+    CHECK(f.map(reinterpret_cast<uintptr_t>(gone), 2 * kPage, &iova) == -EFAULT);
+    munmap(gone, kPage);
+    CHECK(f.destroy(f.ioas) == -EBUSY);  // a page table is on it
+    CHECK(f.destroy(ids[2]) == -EBUSY);  // a bound device goes with its mock device
+    CHECK(f.destroy(ids[0]) == 0);
+    CHECK(f.destroy(ids2[0]) == 0);     // the last device: the automatic domain goes
+    CHECK(f.check_map(ids[1], kAperture, kPage, f.buf()) == -ENOENT);
+    CHECK(f.pins(f.buf()) == 0);
+}
+
+TEST_CASE("Closing the fd releases every object and every pin") {
+    IoasFixture f;
+    uint32_t ids[3];
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    REQUIRE(f.map_fixed(f.buf(), 4 * kPage, kAperture) == 0);
+    CHECK(f.pins(f.buf()) == 1);
+    f.dispatcher.release(f.ctx);
+    f.ctx = f.dispatcher.open(getpid());
+    CHECK(f.pins(f.buf()) == 0);
+}
+
+TEST_CASE("IOAS_COPY maps the same memory into a second IOAS; partial source ranges are ENOENT") {
+    IoasFixture f;
+    REQUIRE(f.map_fixed(f.buf(), 4 * kPage, kAperture) == 0);
+    iommu_ioas_alloc a{sizeof(a), 0, 0};
+    REQUIRE(f.call(IOMMU_IOAS_ALLOC, a) == 0);
+    uint32_t ids[3];
+    REQUIRE(f.mock_domain(a.out_ioas_id, ids) == 0);
+    iommu_ioas_copy c{sizeof(c), IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE, a.out_ioas_id, f.ioas,
+                      2 * kPage, kAperture + kPage, kAperture + kPage};
+    REQUIRE(f.call(IOMMU_IOAS_COPY, c) == 0);
+    CHECK(f.check_map(ids[1], kAperture + kPage, 2 * kPage, f.buf(kPage)) == 0);
+    CHECK(f.pins(f.buf(kPage)) == 1);
+    c.src_iova = kAperture + 3 * kPage;  // runs past the source's area
+    c.dst_iova = kAperture + 8 * kPage;
+    CHECK(f.call(IOMMU_IOAS_COPY, c) == -ENOENT);
+}
+
+TEST_CASE("Dirty tracking: DIRTY marks IOPTEs, GET_DIRTY_BITMAP reports and clears them") {
+    IoasFixture f;
+    uint32_t ids[3];
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    REQUIRE(f.map_fixed(f.buf(), 8 * kPage, kAperture) == 0);
+    iommu_hwpt_alloc h{};
+    h.size = sizeof(h);
+    h.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+    h.dev_id = ids[2];
+    h.pt_id = f.ioas;
+    REQUIRE(f.call(IOMMU_HWPT_ALLOC, h) == 0);
+    uint64_t bits = 0b1001;  // IO pages 0 and 3
+    iommu_test_cmd d{};
+    d.size = sizeof(d);
+    d.op = IOMMU_TEST_OP_DIRTY;
+    d.id = h.out_hwpt_id;
+    d.dirty.iova = kAperture;
+    d.dirty.length = 8 * kPage;
+    d.dirty.page_size = 2048;
+    d.dirty.uptr = reinterpret_cast<uintptr_t>(&bits);
+    CHECK(f.call(IOMMU_TEST_CMD, d) == -EINVAL);  // tracking is off
+    iommu_hwpt_set_dirty_tracking on{sizeof(on), IOMMU_HWPT_DIRTY_TRACKING_ENABLE, h.out_hwpt_id, 0};
+    REQUIRE(f.call(IOMMU_HWPT_SET_DIRTY_TRACKING, on) == 0);
+    REQUIRE(f.call(IOMMU_TEST_CMD, d) == 0);
+    CHECK(d.dirty.out_nr_dirty == 2);
+    uint64_t out = 0;
+    iommu_hwpt_get_dirty_bitmap g{sizeof(g), h.out_hwpt_id, 0, 0, kAperture, 8 * kPage, 2048,
+                                  reinterpret_cast<uintptr_t>(&out)};
+    REQUIRE(f.call(IOMMU_HWPT_GET_DIRTY_BITMAP, g) == 0);
+    CHECK(out == 0b1001);
+    out = 0;
+    REQUIRE(f.call(IOMMU_HWPT_GET_DIRTY_BITMAP, g) == 0);
+    CHECK(out == 0);  // read and cleared
+    g.length = 16 * kPage;  // past the area
+    CHECK(f.call(IOMMU_HWPT_GET_DIRTY_BITMAP, g) == -EINVAL);
+    // The auto domain was made without dirty tracking.
+    iommu_hwpt_set_dirty_tracking auto_on{sizeof(auto_on), IOMMU_HWPT_DIRTY_TRACKING_ENABLE, ids[1], 0};
+    CHECK(f.call(IOMMU_HWPT_SET_DIRTY_TRACKING, auto_on) == -EOPNOTSUPP);
+    CHECK(f.destroy(h.out_hwpt_id) == 0);
+}
+
+TEST_CASE("VFIO type1 compatibility: MAP/UNMAP on the compat IOAS; type1 cuts, type1v2 does not") {
+    IoasFixture f;
+    vfio_iommu_type1_dma_map m{sizeof(m), VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, f.buf(), kAperture,
+                               4 * kPage};
+    CHECK(f.call(VFIO_IOMMU_MAP_DMA, m) == -ENODEV);  // no compat IOAS yet
+    uint32_t ids[3];
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    iommu_vfio_ioas v{sizeof(v), f.ioas, IOMMU_VFIO_IOAS_SET, 0};
+    REQUIRE(f.call(IOMMU_VFIO_IOAS, v) == 0);
+    REQUIRE(f.value(VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == 0);
+    REQUIRE(f.call(VFIO_IOMMU_MAP_DMA, m) == 0);
+    vfio_iommu_type1_dma_unmap u{sizeof(u), 0, kAperture, kPage};
+    CHECK(f.call(VFIO_IOMMU_UNMAP_DMA, u) == -ENOENT);  // type1v2: no split
+    REQUIRE(f.value(VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) == -EINVAL);  // domains hold mappings
+    u.size = 4 * kPage;
+    REQUIRE(f.call(VFIO_IOMMU_UNMAP_DMA, u) == 0);
+    CHECK(u.size == 4 * kPage);
+    REQUIRE(f.value(VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU) == 0);  // now empty: HUGE_PAGES goes off
+    REQUIRE(f.call(VFIO_IOMMU_MAP_DMA, m) == 0);
+    u = {sizeof(u), 0, kAperture + kPage, kPage};
+    REQUIRE(f.call(VFIO_IOMMU_UNMAP_DMA, u) == 0);  // type1 cuts the mapping
+    CHECK(u.size == kPage);
+    CHECK(f.pins(f.buf()) == 1);
+    CHECK(f.pins(f.buf(kPage)) == 0);
+    CHECK(f.check_map(ids[1], kAperture + 2 * kPage, 2 * kPage, f.buf(2 * kPage)) == 0);
+}
+
+TEST_CASE("VFIO_IOMMU_GET_INFO never writes past argsz, and links its caps only where they fit") {
+    IoasFixture f;
+    uint32_t ids[3];
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    iommu_vfio_ioas v{sizeof(v), f.ioas, IOMMU_VFIO_IOAS_SET, 0};
+    REQUIRE(f.call(IOMMU_VFIO_IOAS, v) == 0);
+    struct {
+        vfio_iommu_type1_info info;
+        std::byte caps[128];
+    } whole{};
+    whole.info.argsz = sizeof(vfio_iommu_type1_info);
+    REQUIRE(f.call(VFIO_IOMMU_GET_INFO, whole) == 0);
+    const uint32_t full = whole.info.argsz;
+    CHECK(full > sizeof(vfio_iommu_type1_info));
+    CHECK(whole.info.cap_offset == 0);
+    CHECK(whole.info.iova_pgsizes == kPage);
+    for (uint32_t argsz = sizeof(vfio_iommu_type1_info); argsz <= full; ++argsz) {
+        INFO(argsz);
+        std::vector<std::byte> bytes(full + 16, std::byte{0xee});
+        std::memcpy(bytes.data(), &argsz, sizeof(argsz));
+        std::memset(bytes.data() + 4, 0, sizeof(vfio_iommu_type1_info) - 4);
+        size_t written = 0;
+        REQUIRE(f.dispatcher.ioctl(*f.ctx, Caller::self(), VFIO_IOMMU_GET_INFO,
+                                   reinterpret_cast<uintptr_t>(bytes.data()), &written) == 0);
+        for (size_t i = argsz; i < bytes.size(); ++i)
+            REQUIRE(bytes[i] == std::byte{0xee});
+        vfio_iommu_type1_info info;
+        std::memcpy(&info, bytes.data(), sizeof(info));
+        CHECK(info.argsz == full);
+        CHECK(info.cap_offset == (argsz == full ? sizeof(info) : 0));
+        if (argsz == full) {  // the chain: DMA_AVAIL, then IOVA_RANGE, the last
+            vfio_info_cap_header first, second;
+            std::memcpy(&first, bytes.data() + sizeof(info), sizeof(first));
+            CHECK(first.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+            REQUIRE(first.next < full);
+            std::memcpy(&second, bytes.data() + first.next, sizeof(second));
+            CHECK(second.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+            CHECK(second.next == 0);
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ciommu::test
