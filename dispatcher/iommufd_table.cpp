@@ -104,7 +104,8 @@ constexpr CommandSpec kIommufdCommands[] = {
                     {IOMMU_HWPT_FAULT_ID_VALID, "FAULT_ID_VALID"}})
             .fields({IN(dev_id, kNumber), IN(pt_id, kNumber), OUT(out_hwpt_id, kNumber), IN(data_type, kHex),
                      IN(data_len, kNumber), IN(data_uptr, kHex), IN(fault_id, kNumber), IN(__reserved2, kNumber)})
-            .reserved(RESERVED(__reserved));
+            .reserved(RESERVED(__reserved))
+            .self_locked();
     }(),
     [] {
         using S = iommu_hw_info;
@@ -142,7 +143,8 @@ constexpr CommandSpec kIommufdCommands[] = {
         return struct_row<ioctl_hwpt_invalidate>(kFd, IOMMUFD_CMD_HWPT_INVALIDATE, "HWPT_INVALIDATE")
             .no_flags()
             .fields({IN(hwpt_id, kNumber), IN(data_uptr, kHex), IN(data_type, kHex), IN(entry_len, kNumber),
-                     INOUT(entry_num, kNumber), IN(__reserved, kNumber)});
+                     INOUT(entry_num, kNumber), IN(__reserved, kNumber)})
+            .self_locked();
     }(),
     [] {
         using S = iommu_test_cmd;

@@ -52,17 +52,25 @@ long auto_domain(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas& 
     return 0;
 }
 
-// The page table pt_id names for this device.
-long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t pt_id, HwptPaging*& out) {
+// The page table pt_id names for this device: a paging or nested one, or
+// an automatic one of an IOAS.
+long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t pt_id, IommufdObject*& out) {
     IommufdObject* object = ictx.objects.find_any(pt_id);
     if (!object)
         return -ENOENT;
     switch (object->kind) {
     case ObjectKind::kHwptPaging:
-        out = static_cast<HwptPaging*>(object);
-        return accepts(idev, *out) ? 0 : -EINVAL;
-    case ObjectKind::kIoas:
-        return auto_domain(ictx, ledger, idev, static_cast<Ioas&>(*object), out);
+        out = object;
+        return accepts(idev, static_cast<HwptPaging&>(*object)) ? 0 : -EINVAL;
+    case ObjectKind::kHwptNested:
+        out = object;
+        return 0;
+    case ObjectKind::kIoas: {
+        HwptPaging* hwpt;
+        const long err = auto_domain(ictx, ledger, idev, static_cast<Ioas&>(*object), hwpt);
+        out = hwpt;
+        return err;
+    }
     default:
         return -EINVAL;
     }
@@ -71,11 +79,11 @@ long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t p
 // Drops the device's use of its page table; an automatic one it was the
 // last user of goes (iommufd_hw_pagetable_put).
 void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id) noexcept {
-    auto* hwpt = ictx.objects.get<HwptPaging>(hwpt_id);
+    IommufdObject* hwpt = ictx.objects.find_any(hwpt_id);
     if (!hwpt)
         return;
     --hwpt->users;
-    if (hwpt->auto_domain && hwpt->users == 0)
+    if (hwpt->kind == ObjectKind::kHwptPaging && static_cast<HwptPaging*>(hwpt)->auto_domain && hwpt->users == 0)
         ictx.destroy_object(ledger, hwpt_id);
 }
 
@@ -84,7 +92,7 @@ void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id) noexcept {
 long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
     if (idev.hwpt_id)
         return -EINVAL;
-    HwptPaging* hwpt;
+    IommufdObject* hwpt;
     if (long err = resolve(ictx, ledger, idev, pt_id, hwpt))
         return err;
     ++hwpt->users;
@@ -95,7 +103,7 @@ long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t p
 long replace_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
     if (!idev.hwpt_id)
         return -EINVAL;
-    HwptPaging* hwpt;
+    IommufdObject* hwpt;
     if (long err = resolve(ictx, ledger, idev, pt_id, hwpt))
         return err;
     out_hwpt = hwpt->id;

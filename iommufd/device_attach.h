@@ -10,7 +10,7 @@ struct IommufdCtx;
 struct Device;
 class PinLedger;
 
-// Attaches an unattached device to pt_id: a paging page table, or an IOAS
+// Attaches an unattached device to pt_id: a paging or nested page table, or an IOAS
 // (then to one of its automatic page tables that accepts the device, or a
 // new one).  The page table's id goes to out_hwpt.  0 or -errno (nothing
 // changed): ENOENT (no such object), EINVAL (another kind, or a page table

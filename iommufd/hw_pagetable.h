@@ -1,9 +1,13 @@
-// A paging hardware page table (iommufd_hwpt_paging): a mock domain on an
-// IOAS, filled from the IOAS's areas.  Devices attached to it are its
-// users.  An automatic one (made when a device attaches to an IOAS
-// directly) goes away with its last device.
+// Hardware page tables.  A paging one (iommufd_hwpt_paging) is a mock
+// domain on an IOAS, filled from the IOAS's areas; an automatic one (made
+// when a device attaches to an IOAS directly) goes away with its last
+// device.  A nested one (iommufd_hwpt_nested) is a stage-1 table the
+// caller manages over a NEST_PARENT paging one: the mock keeps only the
+// IOTLB entries HWPT_INVALIDATE acts on.  Devices attached are users of
+// either; a nested one is a user of its parent.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "mock_domain.h"
@@ -20,6 +24,16 @@ struct HwptPaging final : IommufdObject {
     MockDomain domain;
     bool auto_domain = false;  // made by an attach to the IOAS
     bool nest_parent = false;  // IOMMU_HWPT_ALLOC_NEST_PARENT
+};
+
+struct HwptNested final : IommufdObject {
+    static constexpr ObjectKind kKind = ObjectKind::kHwptNested;
+    HwptNested(uint32_t parent, uint32_t iotlb_value) : IommufdObject(kKind), parent_id(parent) {
+        iotlb.fill(iotlb_value);
+    }
+
+    const uint32_t parent_id;
+    std::array<uint32_t, 4> iotlb;  // mock_iommu_domain_nested's
 };
 
 }  // namespace ciommu

@@ -52,6 +52,37 @@ long alloc_paging(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas&
     return 0;
 }
 
+// iommufd_hwpt_nested_alloc + the mock's nested domain_alloc_user: only
+// the selftest's data type, exactly its struct (iommu_copy_struct_from_user
+// takes no larger one), over a NEST_PARENT page table the caller made.
+// No fault queue exists in this profile yet, so FAULT_ID_VALID names none.
+long alloc_nested(IommufdCtx& ictx, HwptPaging& parent, const iommu_hwpt_alloc& cmd, long read_err,
+                  const iommu_hwpt_selftest& data, uint32_t& out_id) {
+    if ((cmd.flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID}) || cmd.data_len == 0)
+        return -EOPNOTSUPP;
+    if (parent.auto_domain || !parent.nest_parent)
+        return -EINVAL;
+    if (cmd.data_type != IOMMU_HWPT_DATA_SELFTEST)
+        return -EOPNOTSUPP;
+    if (cmd.data_len != sizeof(data))
+        return -EINVAL;
+    if (read_err)
+        return -EFAULT;
+    if (cmd.flags & IOMMU_HWPT_FAULT_ID_VALID)
+        return -ENOENT;
+    long id;
+    try {
+        id = ictx.objects.add(std::make_unique<HwptNested>(parent.id, data.iotlb));
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+    if (id < 0)
+        return id;
+    ++parent.users;
+    out_id = static_cast<uint32_t>(id);
+    return 0;
+}
+
 // iommufd_check_iova_range
 long check_bitmap_range(const IoPagetable& iopt, const iommu_hwpt_get_dirty_bitmap& cmd) {
     const uint64_t align = iopt.iova_alignment();
@@ -141,9 +172,15 @@ long set_user_bits(const Caller& caller, uint64_t data, std::vector<BitRun>& run
 
 }  // namespace
 
+// Self-locked: a nested page table's driver data is read from the caller
+// first, without the lock (no side effect, so the errnos keep the
+// kernel's order).
 long ioctl_hwpt_alloc(CallEnv& env, iommu_hwpt_alloc& cmd) {
     if ((cmd.data_type == IOMMU_HWPT_DATA_NONE) != (cmd.data_len == 0))
         return -EINVAL;
+    iommu_hwpt_selftest data{};
+    const long read_err = cmd.data_len == sizeof(data) ? env.caller.read_memory(cmd.data_uptr, &data, sizeof(data)) : 0;
+    std::lock_guard guard(env.model.lock());
     IommufdCtx& ictx = env.ctx.iommufd;
     const Device* idev = ictx.objects.get<Device>(cmd.dev_id);
     if (!idev)
@@ -152,7 +189,7 @@ long ioctl_hwpt_alloc(CallEnv& env, iommu_hwpt_alloc& cmd) {
     if (pt && pt->kind == ObjectKind::kIoas)
         return alloc_paging(ictx, env.model.ledger(), *idev, static_cast<Ioas&>(*pt), cmd, cmd.out_hwpt_id);
     if (pt && pt->kind == ObjectKind::kHwptPaging)
-        return -EOPNOTSUPP;  // nested page tables: not served yet (docs/iommufd.md)
+        return alloc_nested(ictx, static_cast<HwptPaging&>(*pt), cmd, read_err, data, cmd.out_hwpt_id);
     return -EINVAL;
 }
 
@@ -209,24 +246,83 @@ long ioctl_hwpt_get_dirty_bitmap(CallEnv& env, const iommu_hwpt_get_dirty_bitmap
     return set_user_bits(env.caller, cmd.data, runs);
 }
 
-}  // namespace ciommu
 
-namespace ciommu {
+namespace {
 
-// iommufd_hwpt_invalidate.  Only nested page tables take invalidations,
-// and the profile serves none yet (docs/iommufd.md), so after the
-// argument checks every id is ENOENT, as the kernel answers for an id
-// that is not a nested page table.  entry_num (0 handled) is written back
-// whatever the answer, as the kernel does.
+// Applies one entry to the nested page table: 0, -EOPNOTSUPP (unknown
+// flags) or -EINVAL (an IOTLB id past the four).
+long apply_invalidation(HwptNested& hwpt, const iommu_hwpt_invalidate_selftest& inv) {
+    if (inv.flags & ~uint32_t{IOMMU_TEST_INVALIDATE_FLAG_ALL})
+        return -EOPNOTSUPP;
+    if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+        return -EINVAL;
+    if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+        hwpt.iotlb.fill(0);
+    else
+        hwpt.iotlb[inv.iotlb_id] = 0;
+    return 0;
+}
+
+// The entries, a batch at a time: read without the lock, applied under it
+// (the page table is looked up again each time: it may have gone).
+long invalidate_entries(CallEnv& env, iommu_hwpt_invalidate& cmd, uint32_t wanted) {
+    constexpr uint32_t kBatch = 512;
+    auto nested = [&]() { return env.ctx.iommufd.objects.get<HwptNested>(cmd.hwpt_id); };
+    {
+        std::lock_guard guard(env.model.lock());
+        if (!nested())
+            return -ENOENT;
+    }
+    if (cmd.data_type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST)
+        return -EINVAL;
+    if (wanted && cmd.entry_len != sizeof(iommu_hwpt_invalidate_selftest))
+        return -EINVAL;  // iommu_copy_struct_from_user_array: neither shorter nor longer
+    std::vector<iommu_hwpt_invalidate_selftest> batch;
+    for (uint32_t done = 0; done < wanted;) {
+        const uint32_t n = std::min(kBatch, wanted - done);
+        batch.resize(n);
+        uint32_t readable = n;  // entries of the batch that could be read
+        const uint64_t at = cmd.data_uptr + uint64_t{done} * cmd.entry_len;
+        if (env.caller.read_memory(at, batch.data(), n * sizeof(batch[0]))) {
+            readable = 0;
+            while (readable < n &&
+                   !env.caller.read_memory(at + readable * sizeof(batch[0]), &batch[readable], sizeof(batch[0])))
+                ++readable;
+        }
+        std::lock_guard guard(env.model.lock());
+        HwptNested* hwpt = nested();
+        if (!hwpt)
+            return -ENOENT;
+        for (uint32_t i = 0; i < readable; ++i, ++done) {
+            if (long err = apply_invalidation(*hwpt, batch[i]))
+                return err;
+            cmd.entry_num = done + 1;
+        }
+        if (readable < n)
+            return -EFAULT;
+    }
+    return 0;
+}
+
+}  // namespace
+
+// iommufd_hwpt_invalidate with the mock's cache_invalidate_user: each
+// entry (exactly the selftest's struct) zeroes one IOTLB entry of a nested
+// page table, or all of them; the first bad entry stops the call, and
+// entry_num is set to how many were done -- written back whatever the
+// answer, as the kernel does.  Self-locked: the entries are read in
+// batches without the lock.
 long ioctl_hwpt_invalidate(CallEnv& env, iommu_hwpt_invalidate& cmd) {
     constexpr uint32_t kMaxEntries = 1u << 19;  // IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX
-    long err = -ENOENT;
+    const uint32_t wanted = cmd.entry_num;
+    cmd.entry_num = 0;
+    long err = 0;
     if (cmd.__reserved)
         err = -EOPNOTSUPP;
-    else if (cmd.entry_num &&
-             (!cmd.data_uptr || !cmd.entry_len || cmd.entry_len > 4096 || cmd.entry_num > kMaxEntries))
+    else if (wanted && (!cmd.data_uptr || !cmd.entry_len || cmd.entry_len > 4096 || wanted > kMaxEntries))
         err = -EINVAL;
-    cmd.entry_num = 0;
+    else
+        err = invalidate_entries(env, cmd, wanted);
     env.deferred_error = err;
     return 0;
 }

@@ -28,6 +28,10 @@ void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcep
         }
         break;
     }
+    case ObjectKind::kHwptNested:
+        if (IommufdObject* parent = ictx.objects.find_any(static_cast<HwptNested&>(object).parent_id))
+            --parent->users;
+        break;
     case ObjectKind::kSelftest: {
         // Unbinding the mock device detaches and removes its bound device.
         const uint32_t idev_id = static_cast<MockDevice&>(object).idev_id;
@@ -60,8 +64,9 @@ long IommufdCtx::destroy_object(PinLedger& ledger, uint32_t id) {
 
 void IommufdCtx::destroy_all(PinLedger& ledger) noexcept {
     // Mock devices take their bound devices and automatic page tables with
-    // them; then page tables; then the IOASes they were on.
-    for (const ObjectKind kind : {ObjectKind::kSelftest, ObjectKind::kHwptPaging, ObjectKind::kIoas}) {
+    // them; then nested page tables, their parents, the IOASes under those.
+    for (const ObjectKind kind :
+         {ObjectKind::kSelftest, ObjectKind::kHwptNested, ObjectKind::kHwptPaging, ObjectKind::kIoas}) {
         for (uint32_t id = objects.first_unused(kind); id; id = objects.first_unused(kind, id + 1))
             destroy_object(ledger, id);
     }

@@ -16,6 +16,7 @@ namespace ciommu {
 enum class ObjectKind : uint8_t {
     kIoas,        // ioas.h
     kHwptPaging,  // hw_pagetable.h
+    kHwptNested,  // hw_pagetable.h
     kDevice,      // device.h: a bound device (iommufd_device)
     kSelftest,    // mock_device.h: the mock driver's device
 };

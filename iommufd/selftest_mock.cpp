@@ -195,6 +195,17 @@ long mark_dirty(CallEnv& env, iommu_test_cmd& cmd) {
     return 0;
 }
 
+// MD_CHECK_IOTLB (iommufd_test_md_check_iotlb): one IOTLB entry of a
+// nested page table holds the value given (EINVAL otherwise).
+long check_iotlb(CallEnv& env, const iommu_test_cmd& cmd) {
+    std::lock_guard guard(env.model.lock());
+    const HwptNested* hwpt = env.ctx.iommufd.objects.get<HwptNested>(cmd.id);
+    if (!hwpt)
+        return -ENOENT;
+    const uint32_t id = cmd.check_iotlb.id;
+    return id <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX && hwpt->iotlb[id] == cmd.check_iotlb.iotlb ? 0 : -EINVAL;
+}
+
 // SET_TEMP_MEMORY_LIMIT: at least one batch element (an unsigned long and
 // a u32), as the kernel's _batch_init() needs; else EINVAL.
 long set_temp_memory_limit(CallEnv& env, const iommu_test_cmd& cmd) {
@@ -220,6 +231,8 @@ long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd) {
         return mock_domain_replace(env, cmd);
     case IOMMU_TEST_OP_MD_CHECK_MAP:
         return check_map(env, cmd);
+    case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+        return check_iotlb(env, cmd);
     case IOMMU_TEST_OP_DIRTY:
         return mark_dirty(env, cmd);
     case IOMMU_TEST_OP_MD_CHECK_REFS:

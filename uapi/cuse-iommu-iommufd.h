@@ -357,8 +357,33 @@ struct iommu_test_hw_info {
 	__u32 test_reg;
 };
 
-/* HWPT_ALLOC data_type of a nested mock page table. */
+/*
+ * A nested mock page table: HWPT_ALLOC with data_type
+ * IOMMU_HWPT_DATA_SELFTEST and this data sets its four IOTLB entries to
+ * iotlb; HWPT_INVALIDATE with IOMMU_HWPT_INVALIDATE_DATA_SELFTEST entries
+ * zeroes one (iotlb_id) or all (IOMMU_TEST_INVALIDATE_FLAG_ALL); the
+ * MD_CHECK_IOTLB operation compares one.
+ */
 #define IOMMU_HWPT_DATA_SELFTEST 0xdead
+#define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
+
+enum {
+	MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3,
+	MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
+};
+
+struct iommu_hwpt_selftest {
+	__u32 iotlb;
+};
+
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST 0xdeadbeef
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeef
+
+struct iommu_hwpt_invalidate_selftest {
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL	(1 << 0)
+	__u32 flags;
+	__u32 iotlb_id;
+};
 
 /* MOCK_DOMAIN_FLAGS: what the mock device can do. */
 enum {
@@ -418,6 +443,10 @@ struct iommu_test_cmd {
 			__aligned_u64 uptr;
 			__aligned_u64 out_nr_dirty;
 		} dirty;
+		struct {
+			__u32 id;
+			__u32 iotlb;
+		} check_iotlb;
 		__aligned_u64 raw[6];
 	};
 	__u32 last;

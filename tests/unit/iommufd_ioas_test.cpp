@@ -343,3 +343,97 @@ TEST_CASE("VFIO_IOMMU_GET_INFO never writes past argsz, and links its caps only 
 
 }  // namespace
 }  // namespace ciommu::test
+
+namespace ciommu::test {
+namespace {
+
+long invalidate(IoasFixture& f, uint32_t hwpt, const iommu_hwpt_invalidate_selftest* reqs, uint32_t type,
+                uint32_t entry_len, uint32_t* num) {
+    iommu_hwpt_invalidate inv{sizeof(inv), hwpt, reinterpret_cast<uintptr_t>(reqs), type, entry_len, *num, 0};
+    const long rc = f.call(IOMMU_HWPT_INVALIDATE, inv);
+    *num = inv.entry_num;
+    return rc;
+}
+
+long check_iotlb(IoasFixture& f, uint32_t hwpt, uint32_t id, uint32_t value) {
+    iommu_test_cmd t{};
+    t.size = sizeof(t);
+    t.op = IOMMU_TEST_OP_MD_CHECK_IOTLB;
+    t.id = hwpt;
+    t.check_iotlb.id = id;
+    t.check_iotlb.iotlb = value;
+    return f.call(IOMMU_TEST_CMD, t);
+}
+
+TEST_CASE("Nested page tables: HWPT_ALLOC over a NEST_PARENT one, HWPT_INVALIDATE, MD_CHECK_IOTLB, attach") {
+    IoasFixture f;
+    uint32_t ids[3];
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    auto alloc = [&](uint32_t pt, uint32_t flags, uint32_t type, const void* data, uint32_t len, uint32_t* out) {
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = flags;
+        h.dev_id = ids[2];
+        h.pt_id = pt;
+        h.data_type = type;
+        h.data_len = len;
+        h.data_uptr = reinterpret_cast<uintptr_t>(data);
+        const long rc = f.call(IOMMU_HWPT_ALLOC, h);
+        *out = h.out_hwpt_id;
+        return rc;
+    };
+    const iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
+    uint32_t parent, plain, nested, unused;
+    REQUIRE(alloc(f.ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, nullptr, 0, &parent) == 0);
+    REQUIRE(alloc(f.ioas, 0, 0, nullptr, 0, &plain) == 0);
+    CHECK(alloc(parent, 0, IOMMU_HWPT_DATA_NONE, &data, sizeof(data), &unused) == -EINVAL);
+    CHECK(alloc(parent, 0, IOMMU_HWPT_DATA_SELFTEST + 1, &data, sizeof(data), &unused) == -EOPNOTSUPP);
+    CHECK(alloc(parent, 0, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data) - 1, &unused) == -EINVAL);
+    CHECK(alloc(parent, 0, IOMMU_HWPT_DATA_SELFTEST, nullptr, sizeof(data), &unused) == -EFAULT);
+    CHECK(alloc(plain, 0, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &unused) == -EINVAL);
+    CHECK(alloc(ids[1], 0, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &unused) == -EINVAL);  // automatic
+    CHECK(alloc(parent, IOMMU_HWPT_FAULT_ID_VALID, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &unused) ==
+          -ENOENT);
+    REQUIRE(alloc(parent, 0, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &nested) == 0);
+    CHECK(alloc(nested, 0, IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &unused) == -EINVAL);
+    CHECK(f.destroy(parent) == -EBUSY);
+    for (uint32_t i = 0; i < 4; ++i)
+        CHECK(check_iotlb(f, nested, i, IOMMU_TEST_IOTLB_DEFAULT) == 0);
+    CHECK(check_iotlb(f, parent, 0, IOMMU_TEST_IOTLB_DEFAULT) == -ENOENT);
+
+    iommu_hwpt_invalidate_selftest reqs[2] = {{0, 0}, {0xffffffff, 1}};
+    uint32_t num = 1;
+    CHECK(invalidate(f, parent, reqs, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(reqs[0]), &num) == -ENOENT);
+    CHECK(num == 0);
+    num = 1;
+    CHECK(invalidate(f, nested, reqs, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID, sizeof(reqs[0]), &num) ==
+          -EINVAL);
+    num = 1;
+    CHECK(invalidate(f, nested, reqs, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(reqs[0]) + 1, &num) == -EINVAL);
+    num = 2;  // the first is done, the second's flags stop the call
+    CHECK(invalidate(f, nested, reqs, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(reqs[0]), &num) == -EOPNOTSUPP);
+    CHECK(num == 1);
+    CHECK(check_iotlb(f, nested, 0, 0) == 0);
+    CHECK(check_iotlb(f, nested, 1, IOMMU_TEST_IOTLB_DEFAULT) == 0);
+    reqs[0] = {IOMMU_TEST_INVALIDATE_FLAG_ALL, 0};
+    num = 1;
+    CHECK(invalidate(f, nested, reqs, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(reqs[0]), &num) == 0);
+    CHECK(num == 1);
+    CHECK(check_iotlb(f, nested, 3, 0) == 0);
+
+    // A device moves onto the nested page table: it is busy while used.
+    iommu_test_cmd r{};
+    r.size = sizeof(r);
+    r.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+    r.id = ids[0];
+    r.mock_domain_replace.pt_id = nested;
+    REQUIRE(f.call(IOMMU_TEST_CMD, r) == 0);
+    CHECK(f.destroy(nested) == -EBUSY);
+    r.mock_domain_replace.pt_id = parent;
+    REQUIRE(f.call(IOMMU_TEST_CMD, r) == 0);
+    CHECK(f.destroy(nested) == 0);
+    CHECK(f.destroy(parent) == -EBUSY);  // the device is on it now
+}
+
+}  // namespace
+}  // namespace ciommu::test
