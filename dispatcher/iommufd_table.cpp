@@ -54,7 +54,8 @@ constexpr CommandSpec kIommufdCommands[] = {
                     {IOMMU_IOAS_MAP_WRITEABLE, "WRITEABLE"},
                     {IOMMU_IOAS_MAP_READABLE, "READABLE"}})
             .fields({IN(dst_ioas_id, kNumber), IN(src_ioas_id, kNumber), IN(length, kHex), INOUT(dst_iova, kHex),
-                     IN(src_iova, kHex)});
+                     IN(src_iova, kHex)})
+            .self_locked();
     }(),
     [] {
         using S = iommu_ioas_iova_ranges;

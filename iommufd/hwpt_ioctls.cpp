@@ -180,17 +180,18 @@ long ioctl_hwpt_alloc(CallEnv& env, iommu_hwpt_alloc& cmd) {
         return -EINVAL;
     iommu_hwpt_selftest data{};
     const long read_err = cmd.data_len == sizeof(data) ? env.caller.read_memory(cmd.data_uptr, &data, sizeof(data)) : 0;
-    std::lock_guard guard(env.model.lock());
-    IommufdCtx& ictx = env.ctx.iommufd;
-    const Device* idev = ictx.objects.get<Device>(cmd.dev_id);
-    if (!idev)
-        return -ENOENT;
-    IommufdObject* pt = ictx.objects.find_any(cmd.pt_id);
-    if (pt && pt->kind == ObjectKind::kIoas)
-        return alloc_paging(ictx, env.model.ledger(), *idev, static_cast<Ioas&>(*pt), cmd, cmd.out_hwpt_id);
-    if (pt && pt->kind == ObjectKind::kHwptPaging)
-        return alloc_nested(ictx, static_cast<HwptPaging&>(*pt), cmd, read_err, data, cmd.out_hwpt_id);
-    return -EINVAL;
+    return with_first_domain_probed(env, cmd.pt_id, [&]() -> long {
+        IommufdCtx& ictx = env.ctx.iommufd;
+        const Device* idev = ictx.objects.get<Device>(cmd.dev_id);
+        if (!idev)
+            return -ENOENT;
+        IommufdObject* pt = ictx.objects.find_any(cmd.pt_id);
+        if (pt && pt->kind == ObjectKind::kIoas)
+            return alloc_paging(ictx, env.model.ledger(), *idev, static_cast<Ioas&>(*pt), cmd, cmd.out_hwpt_id);
+        if (pt && pt->kind == ObjectKind::kHwptPaging)
+            return alloc_nested(ictx, static_cast<HwptPaging&>(*pt), cmd, read_err, data, cmd.out_hwpt_id);
+        return -EINVAL;
+    });
 }
 
 long ioctl_hwpt_set_dirty_tracking(CallEnv& env, const iommu_hwpt_set_dirty_tracking& cmd) {

@@ -38,20 +38,20 @@ bool fit_range(uint64_t start, uint64_t last, uint64_t length, uint64_t alignmen
 
 }  // namespace
 
-long AreaPinner::pin(const IoptArea& area, uint64_t iova, bool probe) const {
-    const Process& owner = *area.pages->owner;
-    const uint64_t first = first_page(area), count = page_count(area, iova);
-    if (long err = ledger_.pin(owner, first, count))
-        return err == -ENOBUFS ? -ENOMEM : err;
-    if (probe) {
-        // pin_user_pages: every page must be there.  Read through the
-        // owner's /proc/<pid>/mem, which never waits on a userfaultfd.
-        char byte;
-        for (uint64_t page = 0; page < count; ++page) {
-            if (owner.read(first + page * kPage, &byte, 1)) {
-                ledger_.unpin(owner, first, count);
+long AreaPinner::pin(const IoptArea& area, uint64_t iova) const {
+    const long err = ledger_.pin(*area.pages->owner, first_page(area), page_count(area, iova));
+    return err == -ENOBUFS ? -ENOMEM : err;
+}
+
+long probe_spans(const std::vector<ProbeSpan>& spans) {
+    char byte;
+    for (const ProbeSpan& span : spans) {
+        const uint64_t last = span.uptr + (span.length - 1);
+        for (uint64_t page = span.uptr & ~(kPage - 1);; page += kPage) {
+            if (span.owner->read(std::max(page, span.uptr), &byte, 1))
                 return -EFAULT;
-            }
+            if (page >= (last & ~(kPage - 1)))
+                break;
         }
     }
     return 0;
@@ -168,7 +168,7 @@ long IoPagetable::alloc_iova(uint64_t uptr, uint64_t length, uint64_t& iova) con
 // --- map and unmap ---
 
 long IoPagetable::map(std::span<const MapPiece> pieces, uint64_t length, uint64_t& iova, uint32_t prot,
-                      bool allocate, const AreaPinner& pinner, bool probed) {
+                      bool allocate, const AreaPinner& pinner) {
     if (length == 0 || (length & (iova_alignment_ - 1)))
         return -EINVAL;
     long err = allocate ? alloc_iova(pieces.front().pages->uptr + pieces.front().start_byte, length, iova)
@@ -189,7 +189,7 @@ long IoPagetable::map(std::span<const MapPiece> pieces, uint64_t length, uint64_
             IoptArea& area = areas_[at];
             area = {at + (piece.length - 1), piece.pages, piece.start_byte, prot};
             ++inserted;
-            if (!domains_.empty() && (err = fill(at, area, pinner, !probed)))
+            if (!domains_.empty() && (err = fill(at, area, pinner)))
                 break;
             at += piece.length;
         }
@@ -201,8 +201,10 @@ long IoPagetable::map(std::span<const MapPiece> pieces, uint64_t length, uint64_
             unfill(it->first, it->second, pinner);
             it = areas_.erase(it);
         }
+        return err;
     }
-    return err;
+    ++generation_;
+    return 0;
 }
 
 long IoPagetable::pieces(uint64_t iova, uint64_t length, std::vector<MapPiece>& out) const {
@@ -237,6 +239,7 @@ long IoPagetable::unmap(uint64_t start, uint64_t last, const AreaPinner& pinner,
         unmapped += it->second.last - it->first + 1;
         unfill(it->first, it->second, pinner);
         it = areas_.erase(it);
+        ++generation_;
     }
     return 0;
 }
@@ -264,11 +267,12 @@ long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
         areas_.at(start) = whole;
         return -ENOMEM;
     }
+    ++generation_;
     if (!whole.pinned)
         return 0;
     // Only the ledger's memory can fail here: the pages are pinned already.
-    long err = pinner.pin(left, start, /*probe=*/false);
-    if (!err && (err = pinner.pin(right, new_start, /*probe=*/false)))
+    long err = pinner.pin(left, start);
+    if (!err && (err = pinner.pin(right, new_start)))
         pinner.unpin(left, start);
     if (err) {
         areas_.erase(new_start);
@@ -349,9 +353,9 @@ long IoPagetable::set_large_pages(bool on) {
 
 // --- domains ---
 
-long IoPagetable::fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner, bool probe) {
+long IoPagetable::fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner) {
     if (!area.pinned) {
-        if (long err = pinner.pin(area, iova, probe))
+        if (long err = pinner.pin(area, iova))
             return err;
         area.pinned = true;
     }
@@ -405,7 +409,7 @@ long IoPagetable::add_domain(MockDomain& domain, const AreaPinner& pinner) {
         IoptArea& area = it->second;
         const bool was_pinned = area.pinned;
         const uint64_t length = area.last - it->first + 1;
-        err = was_pinned ? 0 : pinner.pin(area, it->first, /*probe=*/true);
+        err = was_pinned ? 0 : pinner.pin(area, it->first);
         if (!err && domain.map(it->first, area.uptr(), length, area.prot)) {
             err = -ENOMEM;
             if (!was_pinned)
@@ -426,6 +430,7 @@ long IoPagetable::add_domain(MockDomain& domain, const AreaPinner& pinner) {
     }
     domains_.push_back(&domain);
     iova_alignment_ = alignment;
+    ++generation_;
     return 0;
 }
 
@@ -444,12 +449,26 @@ void IoPagetable::remove_domain(MockDomain& domain, const AreaPinner& pinner) no
     }
     remove_reserved(&domain);
     recalculate_alignment();  // only ever lowers it: cannot fail
+    ++generation_;
+}
+
+void IoPagetable::spans_to_probe(std::vector<ProbeSpan>& out) const {
+    if (!domains_.empty())
+        return;
+    for (const auto& [iova, area] : areas_) {
+        // A mock domain refuses an area outside its aperture before it
+        // pins anything (EADDRINUSE): no need to look at that memory.
+        if (iova < MockDomain::kApertureStart || area.last > MockDomain::kApertureLast)
+            continue;
+        out.push_back({area.pages->owner, area.uptr(), area.last - iova + 1});
+    }
 }
 
 void IoPagetable::clear(const AreaPinner& pinner) noexcept {
     for (auto& [iova, area] : areas_)
         unfill(iova, area, pinner);
     areas_.clear();
+    ++generation_;
 }
 
 }  // namespace ciommu

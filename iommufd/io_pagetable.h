@@ -50,19 +50,32 @@ struct MapPiece {
     uint64_t length;
 };
 
-// Pins and checks an area's memory when a domain needs it: 0, -EFAULT
-// (memory missing) or -ENOMEM (over the lock limit); on failure nothing
-// is pinned.  `probe`: whether the memory still has to be checked (the
-// MAP handler has checked its caller's memory without the model lock).
+// Pins an area's memory when a domain needs it, in the model's ledger: 0
+// or -ENOMEM (over the lock limit; nothing pinned).  That the memory is
+// there (pin_user_pages' EFAULT) is checked before, without the model
+// lock: see ProbeSpan.
 class AreaPinner {
 public:
     explicit AreaPinner(PinLedger& ledger) : ledger_(ledger) {}
-    long pin(const IoptArea& area, uint64_t iova, bool probe) const;
+    long pin(const IoptArea& area, uint64_t iova) const;
     void unpin(const IoptArea& area, uint64_t iova) const;
 
 private:
     PinLedger& ledger_;
 };
+
+// User memory a command is about to pin: collected under the model lock,
+// probed (one byte a page, through the owner's /proc/<pid>/mem) after it
+// is dropped -- the memory may be slow, a FUSE file say, and must not
+// stall other clients -- then the command runs under the lock again if the
+// table's generation has not moved meanwhile.
+struct ProbeSpan {
+    ProcessRef owner;
+    uint64_t uptr;
+    uint64_t length;
+};
+// 0, or -EFAULT if a page of a span is missing.  Call without the lock.
+long probe_spans(const std::vector<ProbeSpan>& spans);
 
 class IoPagetable {
 public:
@@ -76,8 +89,9 @@ public:
     // EINVAL (alignment, length 0, a reserved IOVA), EEXIST (an area there),
     // EOVERFLOW, ENOSPC (no room), EPERM (writable mapping of read-only
     // pages), and with domains attached EFAULT / ENOMEM from pinning.
+    // The memory must have been probed if domains are attached.
     long map(std::span<const MapPiece> pieces, uint64_t length, uint64_t& iova, uint32_t prot, bool allocate,
-             const AreaPinner& pinner, bool probed);
+             const AreaPinner& pinner);
     // The pieces mapping [iova, iova + length), for IOAS_COPY: ENOENT
     // unless areas cover it contiguously.
     long pieces(uint64_t iova, uint64_t length, std::vector<MapPiece>& out) const;
@@ -108,12 +122,16 @@ public:
 
     // --- domains ---
     // Attaches a domain: its aperture becomes reserved, every area is
-    // pinned (if none was) and written into it.  0 or -errno (nothing
-    // changed): EINVAL (its page size), EADDRINUSE (an area outside its
-    // aperture), EFAULT / ENOMEM from pinning.
+    // pinned (if none was: probed before, see spans_to_probe) and written
+    // into it.  0 or -errno (nothing changed): EINVAL (its page size),
+    // EADDRINUSE (an area outside its aperture), ENOMEM from pinning.
     long add_domain(MockDomain& domain, const AreaPinner& pinner);
     void remove_domain(MockDomain& domain, const AreaPinner& pinner) noexcept;
     std::span<MockDomain* const> domains() const { return domains_; }
+    // What a first domain would pin: every area, while there is no domain.
+    void spans_to_probe(std::vector<ProbeSpan>& out) const;
+    // Moves whenever areas or domains change (a probe's plan is stale).
+    uint64_t generation() const { return generation_; }
 
     // Everything unmapped and unpinned (the IOAS is being destroyed).
     void clear(const AreaPinner& pinner) noexcept;
@@ -153,7 +171,7 @@ private:
     long check_alignment(uint64_t alignment) const;
     long recalculate_alignment();
     // Pins the area and writes it into every domain; undone on failure.
-    long fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner, bool probe);
+    long fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner);
     void unfill(uint64_t iova, IoptArea& area, const AreaPinner& pinner) noexcept;
 
     std::map<uint64_t, IoptArea> areas_;  // by first IOVA; disjoint
@@ -162,6 +180,7 @@ private:
     std::vector<MockDomain*> domains_;
     uint64_t iova_alignment_ = 1;
     bool disable_large_pages_ = false;
+    uint64_t generation_ = 0;
 };
 
 template <typename Fn> void IoPagetable::for_each_usable(Fn&& fn) const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -18,6 +19,9 @@
 
 namespace ciommu {
 namespace {
+
+// Plans a probe may be retried this often when the tables keep moving.
+constexpr int kProbeAttempts = 4;
 
 // conv_iommu_prot
 uint32_t map_prot(uint32_t flags) {
@@ -75,7 +79,7 @@ long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map) {
                 }
                 const MapPiece piece{pages, 0, map.length};
                 return ioas->iopt.map({&piece, 1}, map.length, map.iova, map.prot, map.allocate,
-                                      AreaPinner(env.model.ledger()), probed);
+                                      AreaPinner(env.model.ledger()));
             }
         }
         // A domain will need the pages: every one must be there (EFAULT).
@@ -96,33 +100,83 @@ long ioctl_ioas_map(CallEnv& env, iommu_ioas_map& cmd) {
     return err;
 }
 
+// Self-locked: with domains on the destination, the source's memory is
+// probed without the lock first (ProbeSpan), then the copy is made if
+// neither table moved meanwhile.
 long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd) {
     if (cmd.length >= UINT64_MAX || cmd.src_iova >= UINT64_MAX || cmd.dst_iova >= UINT64_MAX)
         return -EOVERFLOW;
     if (long err = check_map_flags(cmd.flags))
         return err;
-    IommufdCtx& ictx = env.ctx.iommufd;
-    const Ioas* src = ictx.objects.get<Ioas>(cmd.src_ioas_id);
-    if (!src)
-        return -ENOENT;
-    std::vector<MapPiece> pieces;
-    try {
-        if (long err = src->iopt.pieces(cmd.src_iova, cmd.length, pieces))
+    std::vector<ProbeSpan> probed;
+    uint64_t src_generation = 0, dst_generation = 0;
+    for (int attempt = 0;; ++attempt) {
+        {
+            std::lock_guard guard(env.model.lock());
+            IommufdCtx& ictx = env.ctx.iommufd;
+            const Ioas* src = ictx.objects.get<Ioas>(cmd.src_ioas_id);
+            if (!src)
+                return -ENOENT;
+            std::vector<MapPiece> pieces;
+            std::vector<ProbeSpan> spans;
+            try {
+                if (long err = src->iopt.pieces(cmd.src_iova, cmd.length, pieces))
+                    return err;
+                Ioas* dst = ictx.objects.get<Ioas>(cmd.dst_ioas_id);
+                if (!dst)
+                    return -ENOENT;
+                const bool settled = src->iopt.generation() == src_generation &&
+                                     dst->iopt.generation() == dst_generation && !probed.empty();
+                if (!dst->iopt.domains().empty() && !settled && attempt < kProbeAttempts) {
+                    for (const MapPiece& piece : pieces)
+                        spans.push_back({piece.pages->owner, piece.pages->uptr + piece.start_byte, piece.length});
+                    src_generation = src->iopt.generation();
+                    dst_generation = dst->iopt.generation();
+                } else {
+                    uint64_t iova = cmd.dst_iova;
+                    const long err = dst->iopt.map(pieces, cmd.length, iova, map_prot(cmd.flags),
+                                                   !(cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA),
+                                                   AreaPinner(env.model.ledger()));
+                    cmd.dst_iova = iova;
+                    return err;
+                }
+            } catch (const std::bad_alloc&) {
+                return -ENOMEM;
+            }
+            probed = std::move(spans);
+        }
+        if (long err = probe_spans(probed))
             return err;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
     }
-    Ioas* dst = ictx.objects.get<Ioas>(cmd.dst_ioas_id);
-    if (!dst)
-        return -ENOENT;
-    // The source's memory is probed when pinned for the destination's
-    // domains (through /proc/<pid>/mem, which never waits on the client).
-    uint64_t iova = cmd.dst_iova;
-    const long err = dst->iopt.map(pieces, cmd.length, iova, map_prot(cmd.flags),
-                                   !(cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA), AreaPinner(env.model.ledger()),
-                                   /*probed=*/false);
-    cmd.dst_iova = iova;
-    return err;
+}
+
+// Runs op under the model lock once the memory a first domain on pt_id
+// would pin (if pt_id is an IOAS with none yet) has been probed without
+// the lock; EFAULT if some is missing.  If the IOAS keeps changing under
+// the probe, op runs after kProbeAttempts unprobed: a page missing then
+// is found by the device (EFAULT at DMA time).
+long with_first_domain_probed(CallEnv& env, uint32_t pt_id, const std::function<long()>& op) {
+    std::vector<ProbeSpan> spans;
+    uint64_t generation = 0;
+    for (int attempt = 0;; ++attempt) {
+        {
+            std::lock_guard guard(env.model.lock());
+            const Ioas* ioas = env.ctx.iommufd.objects.get<Ioas>(pt_id);
+            if (!ioas || attempt == kProbeAttempts || (attempt && ioas->iopt.generation() == generation))
+                return op();
+            spans.clear();
+            try {
+                ioas->iopt.spans_to_probe(spans);
+            } catch (const std::bad_alloc&) {
+                return -ENOMEM;
+            }
+            if (spans.empty())
+                return op();
+            generation = ioas->iopt.generation();
+        }
+        if (long err = probe_spans(spans))
+            return err;
+    }
 }
 
 long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd) {

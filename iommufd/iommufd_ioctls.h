@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <linux/vfio.h>
 
 #include "cuse-iommu-iommufd.h"
@@ -30,6 +31,11 @@ struct UserMap {
 // Maps into the IOAS ioas_id, or (compat) the VFIO compatibility IOAS
 // (ENODEV without one).  Self-locked.
 long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map);
+// Runs op with the model lock held, after probing without it the memory a
+// first domain on pt_id would pin (ProbeSpan in io_pagetable.h).  For the
+// commands that attach domains: MOCK_DOMAIN, MOCK_DOMAIN_REPLACE,
+// HWPT_ALLOC.
+long with_first_domain_probed(CallEnv& env, uint32_t pt_id, const std::function<long()>& op);
 long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd);
 long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd);
 long ioctl_ioas_iova_ranges(CallEnv& env, iommu_ioas_iova_ranges& cmd);

@@ -60,16 +60,10 @@ long add_reserved(CallEnv& env, const iommu_test_cmd& cmd) {
     return ioas->iopt.reserve(start, start + (length - 1), nullptr);
 }
 
-// MOCK_DOMAIN / MOCK_DOMAIN_FLAGS (iommufd_test_mock_domain): a mock
-// device, bound (a device object) and attached to cmd.id.  The ids are
-// written back; on failure every object made is gone again.
-long mock_domain(CallEnv& env, iommu_test_cmd& cmd) {
-    const uint32_t flags = cmd.op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ? cmd.mock_domain_flags.dev_flags : 0;
-    // MOCK_FLAGS_DEVICE_PASID is newer than 6.12's mock, but 6.12's
-    // selftest uses it (docs/iommufd.md, "Divergences").
-    if (flags & ~uint32_t{MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID})
-        return -EINVAL;
-    std::lock_guard guard(env.model.lock());
+// The objects MOCK_DOMAIN makes (a mock device and its bound device),
+// attached to cmd.id; on failure every object made is gone again.  Runs
+// with the model lock held.
+long add_mock_device(CallEnv& env, iommu_test_cmd& cmd, uint32_t flags) {
     IommufdCtx& ictx = env.ctx.iommufd;
     long stdev_id = 0, idev_id = 0;
     try {
@@ -97,18 +91,32 @@ long mock_domain(CallEnv& env, iommu_test_cmd& cmd) {
     return 0;
 }
 
+
+// MOCK_DOMAIN / MOCK_DOMAIN_FLAGS (iommufd_test_mock_domain): a mock
+// device, bound (a device object) and attached to cmd.id.  The ids are
+// written back; on failure every object made is gone again.
+long mock_domain(CallEnv& env, iommu_test_cmd& cmd) {
+    const uint32_t flags = cmd.op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ? cmd.mock_domain_flags.dev_flags : 0;
+    // MOCK_FLAGS_DEVICE_PASID is newer than 6.12's mock, but 6.12's
+    // selftest uses it (docs/iommufd.md, "Divergences").
+    if (flags & ~uint32_t{MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID})
+        return -EINVAL;
+    return with_first_domain_probed(env, cmd.id, [&] { return add_mock_device(env, cmd, flags); });
+}
+
 // MOCK_DOMAIN_REPLACE: the mock device cmd.id moves to pt_id.
 long mock_domain_replace(CallEnv& env, iommu_test_cmd& cmd) {
-    std::lock_guard guard(env.model.lock());
-    IommufdCtx& ictx = env.ctx.iommufd;
-    const MockDevice* stdev = ictx.objects.get<MockDevice>(cmd.id);
-    if (!stdev)
-        return -ENOENT;
-    Device* idev = ictx.objects.get<Device>(stdev->idev_id);
-    if (!idev)
-        return -ENOENT;
-    return replace_device(ictx, env.model.ledger(), *idev, cmd.mock_domain_replace.pt_id,
-                          cmd.mock_domain_replace.pt_id);
+    return with_first_domain_probed(env, cmd.mock_domain_replace.pt_id, [&]() -> long {
+        IommufdCtx& ictx = env.ctx.iommufd;
+        const MockDevice* stdev = ictx.objects.get<MockDevice>(cmd.id);
+        if (!stdev)
+            return -ENOENT;
+        Device* idev = ictx.objects.get<Device>(stdev->idev_id);
+        if (!idev)
+            return -ENOENT;
+        return replace_device(ictx, env.model.ledger(), *idev, cmd.mock_domain_replace.pt_id,
+                              cmd.mock_domain_replace.pt_id);
+    });
 }
 
 // MD_CHECK_MAP (iommufd_test_md_check_pa): each 2 KiB IO page of

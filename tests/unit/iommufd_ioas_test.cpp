@@ -437,3 +437,37 @@ TEST_CASE("Nested page tables: HWPT_ALLOC over a NEST_PARENT one, HWPT_INVALIDAT
 
 }  // namespace
 }  // namespace ciommu::test
+
+namespace ciommu::test {
+namespace {
+
+TEST_CASE("A first domain, or a copy into a domain, checks the memory it pins (EFAULT, nothing changed)") {
+    IoasFixture f;
+    void* gone = mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(gone != MAP_FAILED);
+    REQUIRE(munmap(static_cast<char*>(gone) + kPage, kPage) == 0);
+    // Lazily mapped: no domain, nothing is touched.
+    REQUIRE(f.map_fixed(reinterpret_cast<uintptr_t>(gone), 2 * kPage, kAperture) == 0);
+    uint32_t ids[3];
+    CHECK(f.mock_domain(f.ioas, ids) == -EFAULT);
+    {
+        std::lock_guard guard(f.model.lock());
+        CHECK(f.ctx->iommufd.objects.size() == 1);  // the IOAS alone: the mock device went again
+    }
+    REQUIRE(f.unmap(kAperture, 2 * kPage) == 0);
+    REQUIRE(f.mock_domain(f.ioas, ids) == 0);
+    // A copy from a domain-less IOAS of the missing memory into this one.
+    iommu_ioas_alloc a{sizeof(a), 0, 0};
+    REQUIRE(f.call(IOMMU_IOAS_ALLOC, a) == 0);
+    uint64_t src = 0;
+    REQUIRE(f.map(reinterpret_cast<uintptr_t>(gone), 2 * kPage, &src, 0, a.out_ioas_id) == 0);
+    iommu_ioas_copy c{sizeof(c), IOMMU_IOAS_MAP_READABLE, f.ioas, a.out_ioas_id, 2 * kPage, 0, src};
+    CHECK(f.call(IOMMU_IOAS_COPY, c) == -EFAULT);
+    c.length = kPage;  // the page that is there
+    CHECK(f.call(IOMMU_IOAS_COPY, c) == 0);
+    CHECK(f.check_map(ids[1], c.dst_iova, kPage, reinterpret_cast<uintptr_t>(gone)) == 0);
+    munmap(gone, kPage);
+}
+
+}  // namespace
+}  // namespace ciommu::test
