@@ -182,6 +182,8 @@ long IoPagetable::map(std::span<const MapPiece> pieces, uint64_t length, uint64_
         if (((piece.pages->uptr + piece.start_byte) % kPage) & (iova_alignment_ - 1))
             return -EINVAL;
     }
+    if (!budget_.take(pieces.size()))
+        return -ENOSPC;
     uint64_t at = iova;
     size_t inserted = 0;
     try {
@@ -201,6 +203,7 @@ long IoPagetable::map(std::span<const MapPiece> pieces, uint64_t length, uint64_
             unfill(it->first, it->second, pinner);
             it = areas_.erase(it);
         }
+        budget_.give(pieces.size());
         return err;
     }
     ++generation_;
@@ -239,6 +242,7 @@ long IoPagetable::unmap(uint64_t start, uint64_t last, const AreaPinner& pinner,
         unmapped += it->second.last - it->first + 1;
         unfill(it->first, it->second, pinner);
         it = areas_.erase(it);
+        budget_.give(1);
         ++generation_;
     }
     return 0;
@@ -256,6 +260,8 @@ long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
         return -EINVAL;
     if (!domains_.empty() && !disable_large_pages_)
         return -EINVAL;
+    if (!budget_.take(1))
+        return -ENOSPC;
     IoptArea whole = *found;
     IoptArea left = whole, right = whole;
     left.last = iova;
@@ -265,6 +271,7 @@ long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
         areas_.emplace(new_start, right);
     } catch (const std::bad_alloc&) {
         areas_.at(start) = whole;
+        budget_.give(1);
         return -ENOMEM;
     }
     ++generation_;
@@ -277,6 +284,7 @@ long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
     if (err) {
         areas_.erase(new_start);
         areas_.at(start) = whole;
+        budget_.give(1);
         return -ENOMEM;
     }
     pinner.unpin(whole, start);
@@ -288,20 +296,34 @@ long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
 long IoPagetable::reserve(uint64_t start, uint64_t last, const void* owner) {
     if (area_meets(start, last) || allowed_meets(start, last))
         return -EADDRINUSE;
-    if (reserved_.size() >= kMaxReserved)
+    if (!owner && !budget_.take(1))
+        return -ENOSPC;
+    try {
+        reserved_.insert({start, Reserved{last, owner}});
+    } catch (const std::bad_alloc&) {
+        if (!owner)
+            budget_.give(1);
         return -ENOMEM;
-    reserved_.insert({start, Reserved{last, owner}});
+    }
     return 0;
 }
 
 void IoPagetable::remove_reserved(const void* owner) {
-    std::erase_if(reserved_, [owner](const auto& entry) { return entry.second.owner == owner; });
+    const size_t removed =
+        std::erase_if(reserved_, [owner](const auto& entry) { return entry.second.owner == owner; });
+    if (!owner)
+        budget_.give(removed);
 }
 
 long IoPagetable::set_allowed(std::vector<IovaRange> allowed) {
     for (const IovaRange& r : allowed) {
         if (reserved_meets(r.start, r.last))
             return -EADDRINUSE;
+    }
+    budget_.give(allowed_.size());
+    if (!budget_.take(allowed.size())) {
+        budget_.take(allowed_.size());  // gave it back just now: cannot fail
+        return -ENOSPC;
     }
     allowed_ = std::move(allowed);
     return 0;
@@ -467,8 +489,17 @@ void IoPagetable::spans_to_probe(std::vector<ProbeSpan>& out) const {
 void IoPagetable::clear(const AreaPinner& pinner) noexcept {
     for (auto& [iova, area] : areas_)
         unfill(iova, area, pinner);
+    budget_.give(areas_.size());
     areas_.clear();
     ++generation_;
+}
+
+IoPagetable::~IoPagetable() {
+    // Whatever is left goes back to the budget (areas were unpinned by
+    // clear(); an IOAS is only destroyed through it).
+    const size_t user_reserved = std::count_if(reserved_.begin(), reserved_.end(),
+                                               [](const auto& entry) { return entry.second.owner == nullptr; });
+    budget_.give(areas_.size() + user_reserved + allowed_.size());
 }
 
 }  // namespace ciommu

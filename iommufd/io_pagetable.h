@@ -77,18 +77,40 @@ struct ProbeSpan {
 // 0, or -EFAULT if a page of a span is missing.  Call without the lock.
 long probe_spans(const std::vector<ProbeSpan>& spans);
 
+// How many areas and ranges a context may hold, over all its IOASes, so
+// that a client cannot grow the daemon without bound: VFIO type1's
+// dma_entry_limit (65535 mappings per container; ENOSPC beyond).
+struct RecordBudget {
+    static constexpr uint64_t kLimit = 65535;
+    uint64_t used = 0;
+    bool take(uint64_t n) {
+        if (n > kLimit - used)
+            return false;
+        used += n;
+        return true;
+    }
+    void give(uint64_t n) { used -= n; }
+};
+
 class IoPagetable {
 public:
     static constexpr uint64_t kPageSize = 4096;
-    // A hostile caller may not grow these without bound.
-    static constexpr size_t kMaxReserved = 4096, kMaxAllowed = 4096;
+    static constexpr size_t kMaxAllowed = RecordBudget::kLimit;
+
+    // Areas, ADD_RESERVED ranges and allowed ranges are charged to budget,
+    // which must outlive the table.
+    explicit IoPagetable(RecordBudget& budget) : budget_(budget) {}
+    ~IoPagetable();
+    IoPagetable(const IoPagetable&) = delete;
+    IoPagetable& operator=(const IoPagetable&) = delete;
 
     // --- IOAS_MAP / IOAS_COPY ---
     // Maps pieces (total `length` bytes) at iova, or at an IOVA it picks
     // (`allocate`: written to iova).  0 or -errno (nothing changed):
     // EINVAL (alignment, length 0, a reserved IOVA), EEXIST (an area there),
-    // EOVERFLOW, ENOSPC (no room), EPERM (writable mapping of read-only
-    // pages), and with domains attached EFAULT / ENOMEM from pinning.
+    // EOVERFLOW, ENOSPC (no room, or the context's RecordBudget spent),
+    // EPERM (writable mapping of read-only pages), and with domains
+    // attached ENOMEM from pinning.
     // The memory must have been probed if domains are attached.
     long map(std::span<const MapPiece> pieces, uint64_t length, uint64_t& iova, uint32_t prot, bool allocate,
              const AreaPinner& pinner);
@@ -105,12 +127,14 @@ public:
     long cut(uint64_t iova, const AreaPinner& pinner);
 
     // --- reserved and allowed ranges ---
-    // A reserved range for `owner` (nullptr: IOMMU_TEST_OP_ADD_RESERVED):
-    // EADDRINUSE if it meets an area or an allowed range.
+    // A reserved range for `owner` (nullptr: IOMMU_TEST_OP_ADD_RESERVED,
+    // charged to the budget: ENOSPC): EADDRINUSE if it meets an area or an
+    // allowed range.
     long reserve(uint64_t start, uint64_t last, const void* owner);
     void remove_reserved(const void* owner);
     // Replaces the allowed ranges (sorted, disjoint: the caller checked):
-    // EADDRINUSE (nothing changed) if one meets a reserved range.
+    // EADDRINUSE (nothing changed) if one meets a reserved range, ENOSPC
+    // past the budget.
     long set_allowed(std::vector<IovaRange> allowed);
     // Calls fn(start, last) for each hole between reserved ranges.
     template <typename Fn> void for_each_usable(Fn&& fn) const;
@@ -181,6 +205,7 @@ private:
     uint64_t iova_alignment_ = 1;
     bool disable_large_pages_ = false;
     uint64_t generation_ = 0;
+    RecordBudget& budget_;
 };
 
 template <typename Fn> void IoPagetable::for_each_usable(Fn&& fn) const {

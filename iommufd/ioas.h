@@ -9,7 +9,7 @@ namespace ciommu {
 
 struct Ioas final : IommufdObject {
     static constexpr ObjectKind kKind = ObjectKind::kIoas;
-    Ioas() : IommufdObject(kKind) {}
+    explicit Ioas(RecordBudget& budget) : IommufdObject(kKind), iopt(budget) {}
 
     IoPagetable iopt;
 };

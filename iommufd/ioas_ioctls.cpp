@@ -46,7 +46,7 @@ long check_user_range(uint64_t uptr, uint64_t length) {
 }  // namespace
 
 long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd) {
-    const long id = env.ctx.iommufd.objects.add(std::make_unique<Ioas>());
+    const long id = env.ctx.iommufd.objects.add(std::make_unique<Ioas>(env.ctx.iommufd.records));
     if (id < 0)
         return id;
     cmd.out_ioas_id = static_cast<uint32_t>(id);
@@ -238,7 +238,7 @@ long ioctl_ioas_allow_iovas(CallEnv& env, const iommu_ioas_allow_iovas& cmd) {
             return -ENOENT;
     }
     if (cmd.num_iovas > IoPagetable::kMaxAllowed)
-        return -ENOMEM;
+        return -ENOSPC;  // past the context's RecordBudget whatever it holds
     std::vector<iommu_iova_range> user(cmd.num_iovas);
     if (!user.empty() &&
         env.caller.read_memory(cmd.allowed_iovas, user.data(), user.size() * sizeof(iommu_iova_range)))

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "io_pagetable.h"
 #include "object_table.h"
 
 namespace ciommu {
@@ -14,6 +15,9 @@ class PinLedger;
 namespace ciommu {
 
 struct IommufdCtx {
+    // What the IOASes' areas and ranges are charged to (declared before
+    // the objects: it outlives them).
+    RecordBudget records;
     ObjectTable objects;
     uint32_t vfio_ioas = 0;  // IOMMU_VFIO_IOAS; 0: none
     // IOMMU_OPTION_RLIMIT_MODE: false charges the user (VFIO's way, the

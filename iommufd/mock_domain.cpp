@@ -8,6 +8,8 @@
 namespace ciommu {
 
 long MockDomain::map(uint64_t iova, uint64_t vaddr, uint64_t length, uint32_t prot) {
+    if (!in_aperture(iova) || !in_aperture(iova + (length - 1)))
+        return -EINVAL;  // the IOAS reserves the rest: never reached
     const uint64_t bits = kValid | ((prot & kProtRead) ? kRead : 0) | ((prot & kProtWrite) ? kWrite : 0);
     uint64_t done = 0;
     try {
@@ -31,7 +33,7 @@ long MockDomain::map(uint64_t iova, uint64_t vaddr, uint64_t length, uint32_t pr
 
 void MockDomain::unmap(uint64_t iova, uint64_t length) noexcept {
     for (uint64_t at = 0; at < length; at += kIoPageSize) {
-        if (ptes_.get(index(iova + at))) {
+        if (in_aperture(iova + at) && ptes_.get(index(iova + at))) {
             ptes_.set(index(iova + at), 0);  // clearing never allocates
             --mapped_pages_;
         }
@@ -39,6 +41,8 @@ void MockDomain::unmap(uint64_t iova, uint64_t length) noexcept {
 }
 
 std::optional<MockDomain::Entry> MockDomain::lookup(uint64_t iova) const {
+    if (!in_aperture(iova))
+        return std::nullopt;
     const uint64_t pte = ptes_.get(index(iova));
     if (!pte)
         return std::nullopt;
@@ -47,17 +51,19 @@ std::optional<MockDomain::Entry> MockDomain::lookup(uint64_t iova) const {
 }
 
 void MockDomain::mark_dirty(uint64_t iova) noexcept {
+    if (!in_aperture(iova))
+        return;
     if (const uint64_t pte = ptes_.get(index(iova)))
         ptes_.set(index(iova), pte | kDirty);
 }
 
 bool MockDomain::test_and_clear_dirty(uint64_t iova, bool keep, uint64_t* entry_size) noexcept {
-    const uint64_t pte = ptes_.get(index(iova));
+    const uint64_t pte = in_aperture(iova) ? ptes_.get(index(iova)) : 0;
     const uint64_t size = (pte & kHuge) ? kHugePageSize : kIoPageSize;
     *entry_size = size;
     const uint64_t head = iova & ~(size - 1);
     bool dirty = false;
-    for (uint64_t at = head; at < head + size; at += kIoPageSize) {
+    for (uint64_t at = head; pte && at < head + size; at += kIoPageSize) {
         const uint64_t entry = ptes_.get(index(at));
         if (!(entry & kDirty))
             continue;

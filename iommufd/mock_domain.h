@@ -62,6 +62,9 @@ public:
 private:
     static constexpr uint64_t kValid = 1, kRead = 2, kWrite = 4, kHuge = 8, kDirty = 16;
     static uint64_t index(uint64_t iova) { return iova / kIoPageSize; }
+    // Only the aperture can hold entries (the IOAS reserves the rest); an
+    // IOVA a caller names past it must not index the table.
+    static bool in_aperture(uint64_t iova) { return iova >= kApertureStart && iova <= kApertureLast; }
 
     PageRadix<uint64_t> ptes_;  // by IO page number: vaddr | flag bits
     uint64_t mapped_pages_ = 0;

@@ -471,3 +471,31 @@ TEST_CASE("A first domain, or a copy into a domain, checks the memory it pins (E
 
 }  // namespace
 }  // namespace ciommu::test
+
+namespace ciommu::test {
+namespace {
+
+TEST_CASE("A context's areas and ranges are bounded (VFIO's 65535 entries): ENOSPC, nothing changed") {
+    IoasFixture f;
+    std::vector<iommu_iova_range> ranges(RecordBudget::kLimit + 1);
+    for (size_t i = 0; i < ranges.size(); ++i)
+        ranges[i] = {(i + 1) * 2 * kPage, (i + 1) * 2 * kPage + kPage - 1};
+    iommu_ioas_allow_iovas allow{sizeof(allow), f.ioas, static_cast<uint32_t>(ranges.size()), 0,
+                                 reinterpret_cast<uintptr_t>(ranges.data())};
+    CHECK(f.call(IOMMU_IOAS_ALLOW_IOVAS, allow) == -ENOSPC);
+    allow.num_iovas = RecordBudget::kLimit;
+    REQUIRE(f.call(IOMMU_IOAS_ALLOW_IOVAS, allow) == 0);
+    uint64_t iova = 0;
+    CHECK(f.map(f.buf(), kPage, &iova) == -ENOSPC);
+    CHECK(f.add_reserved(0, 1) == -ENOSPC);
+    allow.num_iovas = RecordBudget::kLimit - 1;  // one record free again
+    REQUIRE(f.call(IOMMU_IOAS_ALLOW_IOVAS, allow) == 0);
+    REQUIRE(f.map(f.buf(), kPage, &iova) == 0);
+    CHECK(f.add_reserved(0, 1) == -ENOSPC);
+    CHECK(f.destroy(f.ioas) == 0);  // everything goes back to the budget
+    std::lock_guard guard(f.model.lock());
+    CHECK(f.ctx->iommufd.records.used == 0);
+}
+
+}  // namespace
+}  // namespace ciommu::test
