@@ -31,7 +31,7 @@ long auto_domain(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas& 
     if (out)
         return 0;
     std::unique_ptr<HwptPaging> made;
-    long id;
+    long id = 0;
     try {
         made = std::make_unique<HwptPaging>(ioas.id, (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
                                             /*dirty_ops=*/false);
@@ -66,7 +66,7 @@ long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t p
         out = object;
         return 0;
     case ObjectKind::kIoas: {
-        HwptPaging* hwpt;
+        HwptPaging* hwpt = nullptr;
         const long err = auto_domain(ictx, ledger, idev, static_cast<Ioas&>(*object), hwpt);
         out = hwpt;
         return err;
@@ -92,7 +92,7 @@ void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id) noexcept {
 long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
     if (idev.hwpt_id)
         return -EINVAL;
-    IommufdObject* hwpt;
+    IommufdObject* hwpt = nullptr;
     if (long err = resolve(ictx, ledger, idev, pt_id, hwpt))
         return err;
     ++hwpt->users;
@@ -103,7 +103,7 @@ long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t p
 long replace_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
     if (!idev.hwpt_id)
         return -EINVAL;
-    IommufdObject* hwpt;
+    IommufdObject* hwpt = nullptr;
     if (long err = resolve(ictx, ledger, idev, pt_id, hwpt))
         return err;
     out_hwpt = hwpt->id;

@@ -31,8 +31,8 @@ long alloc_paging(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas&
         return -EOPNOTSUPP;
     if (cmd.data_len)  // a paging mock domain takes no driver data
         return -EOPNOTSUPP;
-    long id;
-    HwptPaging* hwpt;
+    long id = 0;
+    HwptPaging* hwpt = nullptr;
     try {
         auto made = std::make_unique<HwptPaging>(ioas.id, (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
                                                  (cmd.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0);
@@ -70,7 +70,7 @@ long alloc_nested(IommufdCtx& ictx, HwptPaging& parent, const iommu_hwpt_alloc& 
         return -EFAULT;
     if (cmd.flags & IOMMU_HWPT_FAULT_ID_VALID)
         return -ENOENT;
-    long id;
+    long id = 0;
     try {
         id = ictx.objects.add(std::make_unique<HwptNested>(parent.id, data.iotlb));
     } catch (const std::bad_alloc&) {

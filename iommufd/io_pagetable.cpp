@@ -43,6 +43,10 @@ long AreaPinner::pin(const IoptArea& area, uint64_t iova) const {
     return err == -ENOBUFS ? -ENOMEM : err;
 }
 
+void AreaPinner::unpin(const IoptArea& area, uint64_t iova) const {
+    ledger_.unpin(*area.pages->owner, first_page(area), page_count(area, iova));
+}
+
 long probe_spans(const std::vector<ProbeSpan>& spans) {
     char byte;
     for (const ProbeSpan& span : spans) {
@@ -55,10 +59,6 @@ long probe_spans(const std::vector<ProbeSpan>& spans) {
         }
     }
     return 0;
-}
-
-void AreaPinner::unpin(const IoptArea& area, uint64_t iova) const {
-    ledger_.unpin(*area.pages->owner, first_page(area), page_count(area, iova));
 }
 
 // --- lookups ---

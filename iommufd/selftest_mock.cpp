@@ -1,5 +1,6 @@
 // IOMMU_TEST_CMD: the operations of the selftest's mock driver
 // (drivers/iommu/iommufd/selftest.c), answered from the model.
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <mutex>
@@ -37,10 +38,15 @@ long check_refs(CallEnv& env, const iommu_test_cmd& cmd) {
     const ProcessRef process = env.caller_process();
     if (!process)
         return -EFAULT;
-    std::lock_guard guard(env.model.lock());
-    for (uint64_t page = uptr; page < uptr + length; page += kPage) {
-        if (env.model.ledger().pins(*process, page) != cmd.check_refs.refs)
-            return -EIO;
+    // A slice of pages per hold of the lock: a huge range must not hold
+    // up other clients.
+    constexpr uint64_t kSlice = 4096 * kPage;
+    for (uint64_t at = uptr; at < uptr + length; at += kSlice) {
+        std::lock_guard guard(env.model.lock());
+        for (uint64_t page = at; page < std::min(at + kSlice, uptr + length); page += kPage) {
+            if (env.model.ledger().pins(*process, page) != cmd.check_refs.refs)
+                return -EIO;
+        }
     }
     return 0;
 }
@@ -79,7 +85,7 @@ long add_mock_device(CallEnv& env, iommu_test_cmd& cmd, uint32_t flags) {
         return -ENOMEM;
     }
     ictx.objects.get<MockDevice>(static_cast<uint32_t>(stdev_id))->idev_id = static_cast<uint32_t>(idev_id);
-    uint32_t hwpt_id;
+    uint32_t hwpt_id = 0;
     Device& idev = *ictx.objects.get<Device>(static_cast<uint32_t>(idev_id));
     if (long err = attach_device(ictx, env.model.ledger(), idev, cmd.id, hwpt_id)) {
         ictx.destroy_object(env.model.ledger(), static_cast<uint32_t>(stdev_id));

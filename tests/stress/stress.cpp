@@ -67,6 +67,7 @@
 #include "../../dispatcher/dispatcher.h"
 #include "../../core/model.h"
 #include "cuse-iommu.h"
+#include "iommufd_worker.h"
 
 using namespace ciommu;
 using nlohmann::json;
@@ -166,6 +167,7 @@ struct World {
     const Options& options;
     Model model;  // the default topology; RLIMIT_MEMLOCK as the daemon reads it
     Dispatcher dispatcher{model};
+    Dispatcher iommufd_dispatcher{model, Abi::kIommufd};  // the other profile, on the same model
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> max_context_id{0};
     std::atomic<uint64_t> records_notified{0};
@@ -888,16 +890,28 @@ int main(int argc, char** argv) {
                                                    shared_homes[i / 2]));
     workers.push_back(std::make_unique<Worker>(world, "churn", thread_seed(options.seed, index++), nullptr, true,
                                                std::vector<std::string>{}));
+    // The iommufd profile: two workers share a context, one has its own.
+    Context* iommufd_shared = world.iommufd_dispatcher.open(getpid());
+    std::vector<std::unique_ptr<stress::IommufdWorker>> iommufd_workers;
+    for (int i = 0; i < 3; ++i, ++index)
+        iommufd_workers.push_back(std::make_unique<stress::IommufdWorker>(
+            world.iommufd_dispatcher, i < 2 ? iommufd_shared : world.iommufd_dispatcher.open(getpid()),
+            thread_seed(options.seed, index), i < 2 ? "iommufd.shared." + std::to_string(i) : "iommufd.private"));
     std::vector<std::unique_ptr<Control>> controls;
     controls.push_back(std::make_unique<Control>(world, "control", thread_seed(options.seed, index++), false));
     controls.push_back(std::make_unique<Control>(world, "hotplug", thread_seed(options.seed, index++), true));
 
     const auto start = Clock::now();
-    std::atomic<unsigned> workers_running{static_cast<unsigned>(workers.size())};
+    std::atomic<unsigned> workers_running{static_cast<unsigned>(workers.size() + iommufd_workers.size())};
     std::vector<std::thread> worker_threads, other_threads;
     for (auto& w : workers)
         worker_threads.emplace_back([&, w = w.get()] {
             w->run();
+            workers_running.fetch_sub(1);
+        });
+    for (auto& w : iommufd_workers)
+        worker_threads.emplace_back([&, w = w.get()] {
+            w->run(world.stop, options.ops);
             workers_running.fetch_sub(1);
         });
     for (auto& c : controls)
@@ -939,6 +953,8 @@ int main(int argc, char** argv) {
             world.dispatcher.release(w->context());
     world.dispatcher.release(shared[0]);
     world.dispatcher.release(shared[1]);
+    world.iommufd_dispatcher.release(iommufd_workers[2]->context());
+    world.iommufd_dispatcher.release(iommufd_shared);
 
     unsigned passed = 0, failed = 0;
     auto check = [&](bool ok, const std::string& what) {
@@ -961,6 +977,13 @@ int main(int argc, char** argv) {
         report(w->name(), w->ops(), w->tally());
     for (auto& c : controls)
         report(c->name(), c->ops(), c->tally());
+    for (auto& w : iommufd_workers) {
+        Tally t;
+        t.results = w->results();
+        t.problems = w->problems();
+        t.unexpected = w->unexpected();
+        report(w->name(), w->ops(), t);
+    }
     for (const auto& [name, by_result] : all.results) {
         std::string line;
         uint64_t calls = 0;

@@ -169,7 +169,7 @@ TEST_CASE("Reserved and allowed ranges: EINVAL, EADDRINUSE, and IOVAs chosen aro
 TEST_CASE("A mock domain: aperture, 2 KiB alignment, one pin per page per area, MD_CHECK_MAP") {
     IoasFixture f;
     REQUIRE(f.map_fixed(f.buf(), kPage, 0x1000) == 0);
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     CHECK(f.mock_domain(f.ioas, ids) == -EADDRINUSE);  // an area outside the aperture
     CHECK(f.unmap(0x1000, kPage) == 0);
     REQUIRE(f.map_fixed(f.buf(), 2 * kPage, kAperture) == 0);
@@ -179,7 +179,7 @@ TEST_CASE("A mock domain: aperture, 2 KiB alignment, one pin per page per area, 
     CHECK(f.check_map(ids[1], kAperture, 2 * kPage, f.buf()) == 0);
     CHECK(f.check_map(ids[1], kAperture, kPage, f.buf(kPage)) == -EINVAL);  // another page
     // A second device shares the automatic domain: still one pin.
-    uint32_t ids2[3];
+    uint32_t ids2[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids2) == 0);
     CHECK(ids2[1] == ids[1]);
     CHECK(f.pins(f.buf()) == 1);
@@ -205,7 +205,7 @@ TEST_CASE("A mock domain: aperture, 2 KiB alignment, one pin per page per area, 
 
 TEST_CASE("Closing the fd releases every object and every pin") {
     IoasFixture f;
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     REQUIRE(f.map_fixed(f.buf(), 4 * kPage, kAperture) == 0);
     CHECK(f.pins(f.buf()) == 1);
@@ -219,7 +219,7 @@ TEST_CASE("IOAS_COPY maps the same memory into a second IOAS; partial source ran
     REQUIRE(f.map_fixed(f.buf(), 4 * kPage, kAperture) == 0);
     iommu_ioas_alloc a{sizeof(a), 0, 0};
     REQUIRE(f.call(IOMMU_IOAS_ALLOC, a) == 0);
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(a.out_ioas_id, ids) == 0);
     iommu_ioas_copy c{sizeof(c), IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE, a.out_ioas_id, f.ioas,
                       2 * kPage, kAperture + kPage, kAperture + kPage};
@@ -233,7 +233,7 @@ TEST_CASE("IOAS_COPY maps the same memory into a second IOAS; partial source ran
 
 TEST_CASE("Dirty tracking: DIRTY marks IOPTEs, GET_DIRTY_BITMAP reports and clears them") {
     IoasFixture f;
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     REQUIRE(f.map_fixed(f.buf(), 8 * kPage, kAperture) == 0);
     iommu_hwpt_alloc h{};
@@ -277,7 +277,7 @@ TEST_CASE("VFIO type1 compatibility: MAP/UNMAP on the compat IOAS; type1 cuts, t
     vfio_iommu_type1_dma_map m{sizeof(m), VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, f.buf(), kAperture,
                                4 * kPage};
     CHECK(f.call(VFIO_IOMMU_MAP_DMA, m) == -ENODEV);  // no compat IOAS yet
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     iommu_vfio_ioas v{sizeof(v), f.ioas, IOMMU_VFIO_IOAS_SET, 0};
     REQUIRE(f.call(IOMMU_VFIO_IOAS, v) == 0);
@@ -301,7 +301,7 @@ TEST_CASE("VFIO type1 compatibility: MAP/UNMAP on the compat IOAS; type1 cuts, t
 
 TEST_CASE("VFIO_IOMMU_GET_INFO never writes past argsz, and links its caps only where they fit") {
     IoasFixture f;
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     iommu_vfio_ioas v{sizeof(v), f.ioas, IOMMU_VFIO_IOAS_SET, 0};
     REQUIRE(f.call(IOMMU_VFIO_IOAS, v) == 0);
@@ -367,7 +367,7 @@ long check_iotlb(IoasFixture& f, uint32_t hwpt, uint32_t id, uint32_t value) {
 
 TEST_CASE("Nested page tables: HWPT_ALLOC over a NEST_PARENT one, HWPT_INVALIDATE, MD_CHECK_IOTLB, attach") {
     IoasFixture f;
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     auto alloc = [&](uint32_t pt, uint32_t flags, uint32_t type, const void* data, uint32_t len, uint32_t* out) {
         iommu_hwpt_alloc h{};
@@ -383,7 +383,7 @@ TEST_CASE("Nested page tables: HWPT_ALLOC over a NEST_PARENT one, HWPT_INVALIDAT
         return rc;
     };
     const iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
-    uint32_t parent, plain, nested, unused;
+    uint32_t parent = 0, plain = 0, nested = 0, unused = 0;
     REQUIRE(alloc(f.ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, nullptr, 0, &parent) == 0);
     REQUIRE(alloc(f.ioas, 0, 0, nullptr, 0, &plain) == 0);
     CHECK(alloc(parent, 0, IOMMU_HWPT_DATA_NONE, &data, sizeof(data), &unused) == -EINVAL);
@@ -448,7 +448,7 @@ TEST_CASE("A first domain, or a copy into a domain, checks the memory it pins (E
     REQUIRE(munmap(static_cast<char*>(gone) + kPage, kPage) == 0);
     // Lazily mapped: no domain, nothing is touched.
     REQUIRE(f.map_fixed(reinterpret_cast<uintptr_t>(gone), 2 * kPage, kAperture) == 0);
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     CHECK(f.mock_domain(f.ioas, ids) == -EFAULT);
     {
         std::lock_guard guard(f.model.lock());

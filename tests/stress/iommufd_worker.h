@@ -1,0 +1,76 @@
+// An iommufd-profile client for the stress driver: random iommufd commands
+// (IOASes, maps, copies, mock devices and domains, replaces, page tables,
+// dirty tracking, nested page tables, VFIO compatibility) through a
+// Dispatcher built with Abi::kIommufd over the same model as the RFC
+// workers.  Two of them share a context, so the self-locked handlers'
+// drop-the-lock-and-look-again paths race each other under TSan.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../../core/caller.h"
+#include "../../core/context.h"
+#include "../../dispatcher/dispatcher.h"
+#include "cuse-iommu-iommufd.h"
+
+namespace ciommu::stress {
+
+class IommufdWorker {
+public:
+    IommufdWorker(Dispatcher& dispatcher, Context* ctx, uint64_t seed, std::string name);
+    ~IommufdWorker();
+    IommufdWorker(const IommufdWorker&) = delete;
+    IommufdWorker& operator=(const IommufdWorker&) = delete;
+
+    void run(const std::atomic<bool>& stop, uint64_t limit);
+
+    const std::string& name() const { return name_; }
+    Context* context() const { return ctx_; }
+    uint64_t ops() const { return ops_; }
+    // Command name -> result ("ok" or the errno's name) -> count.
+    const std::map<std::string, std::map<std::string, uint64_t>>& results() const { return results_; }
+    // Results no interleaving explains (EFAULT on valid memory, ENOMEM,
+    // ENOTTY), the first few.
+    const std::vector<std::string>& problems() const { return problems_; }
+    uint64_t unexpected() const { return unexpected_; }
+
+private:
+    template <typename T> long call(unsigned cmd, T& args);
+    uint32_t pick(const std::vector<uint32_t>& ids);
+    uint64_t below(uint64_t n) { return n ? std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_) : 0; }
+    void step();
+    void op_ioas_alloc();
+    void op_destroy();
+    void op_map();
+    void op_unmap();
+    void op_copy();
+    void op_mock_domain();
+    void op_replace();
+    void op_hwpt_alloc();
+    void op_dirty();
+    void op_check_map();
+    void op_ranges();
+    void op_vfio();
+    void op_nested();
+    void test_cmd(iommu_test_cmd& t);
+
+    Dispatcher& d_;
+    Context* ctx_;
+    std::mt19937_64 rng_;
+    std::string name_;
+    Caller caller_ = Caller::self();
+    char* buffer_ = nullptr;
+    std::vector<uint32_t> ioases_, stdevs_, hwpts_, idevs_, nested_, dirty_hwpts_;
+    std::map<std::string, std::map<std::string, uint64_t>> results_;
+    std::vector<std::string> problems_;
+    uint64_t unexpected_ = 0;
+    uint64_t ops_ = 0;
+};
+
+}  // namespace ciommu::stress
