@@ -6,6 +6,7 @@
 
 #include "cuse-iommu-iommufd.h"
 #include "device.h"
+#include "fault_queue.h"
 #include "hw_pagetable.h"
 #include "iommufd_ctx.h"
 #include "ioas.h"
@@ -76,12 +77,18 @@ long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t p
     }
 }
 
-// Drops the device's use of its page table; an automatic one it was the
-// last user of goes (iommufd_hw_pagetable_put).
-void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id) noexcept {
+// Drops the device's use of its page table: the faults it left in the
+// page table's queue are answered INVALID (iommufd_auto_response_faults),
+// and an automatic page table it was the last user of goes
+// (iommufd_hw_pagetable_put).
+void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id, uint32_t dev_id) noexcept {
     IommufdObject* hwpt = ictx.objects.find_any(hwpt_id);
     if (!hwpt)
         return;
+    if (hwpt->kind == ObjectKind::kHwptNested) {
+        if (auto* queue = ictx.objects.get<FaultQueue>(static_cast<HwptNested*>(hwpt)->fault_id))
+            queue->respond_all(hwpt_id, dev_id, [](const FaultGroup&, uint32_t) {});
+    }
     --hwpt->users;
     if (hwpt->kind == ObjectKind::kHwptPaging && static_cast<HwptPaging*>(hwpt)->auto_domain && hwpt->users == 0)
         ictx.destroy_object(ledger, hwpt_id);
@@ -112,14 +119,14 @@ long replace_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t 
     const uint32_t old = idev.hwpt_id;
     ++hwpt->users;
     idev.hwpt_id = hwpt->id;
-    put_hwpt(ictx, ledger, old);
+    put_hwpt(ictx, ledger, old, idev.id);
     return 0;
 }
 
 void detach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev) noexcept {
     const uint32_t old = idev.hwpt_id;
     idev.hwpt_id = 0;
-    put_hwpt(ictx, ledger, old);
+    put_hwpt(ictx, ledger, old, idev.id);
 }
 
 }  // namespace ciommu

@@ -34,6 +34,7 @@ struct HwptNested final : IommufdObject {
 
     const uint32_t parent_id;
     std::array<uint32_t, 4> iotlb;  // mock_iommu_domain_nested's
+    uint32_t fault_id = 0;          // HWPT_ALLOC's FAULT_ID_VALID: the queue its faults go to
 };
 
 }  // namespace ciommu

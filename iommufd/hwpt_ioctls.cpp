@@ -13,6 +13,7 @@
 #include "../core/context.h"
 #include "../core/model.h"
 #include "device.h"
+#include "fault_queue.h"
 #include "hw_pagetable.h"
 #include "ioas.h"
 #include "iommufd_ioctls.h"
@@ -55,7 +56,7 @@ long alloc_paging(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas&
 // iommufd_hwpt_nested_alloc + the mock's nested domain_alloc_user: only
 // the selftest's data type, exactly its struct (iommu_copy_struct_from_user
 // takes no larger one), over a NEST_PARENT page table the caller made.
-// No fault queue exists in this profile yet, so FAULT_ID_VALID names none.
+// FAULT_ID_VALID: the page table's faults go to that queue.
 long alloc_nested(IommufdCtx& ictx, HwptPaging& parent, const iommu_hwpt_alloc& cmd, long read_err,
                   const iommu_hwpt_selftest& data, uint32_t& out_id) {
     if ((cmd.flags & ~uint32_t{IOMMU_HWPT_FAULT_ID_VALID}) || cmd.data_len == 0)
@@ -68,17 +69,22 @@ long alloc_nested(IommufdCtx& ictx, HwptPaging& parent, const iommu_hwpt_alloc& 
         return -EINVAL;
     if (read_err)
         return -EFAULT;
-    if (cmd.flags & IOMMU_HWPT_FAULT_ID_VALID)
+    FaultQueue* queue = nullptr;
+    if ((cmd.flags & IOMMU_HWPT_FAULT_ID_VALID) && !(queue = ictx.objects.get<FaultQueue>(cmd.fault_id)))
         return -ENOENT;
     long id = 0;
     try {
-        id = ictx.objects.add(std::make_unique<HwptNested>(parent.id, data.iotlb));
+        auto made = std::make_unique<HwptNested>(parent.id, data.iotlb);
+        made->fault_id = queue ? queue->id : 0;
+        id = ictx.objects.add(std::move(made));
     } catch (const std::bad_alloc&) {
         return -ENOMEM;
     }
     if (id < 0)
         return id;
     ++parent.users;
+    if (queue)
+        ++queue->users;
     out_id = static_cast<uint32_t>(id);
     return 0;
 }

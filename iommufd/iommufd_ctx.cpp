@@ -6,6 +6,7 @@
 
 #include "device.h"
 #include "device_attach.h"
+#include "fault_queue.h"
 #include "hw_pagetable.h"
 #include "ioas.h"
 #include "mock_device.h"
@@ -28,9 +29,18 @@ void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcep
         }
         break;
     }
-    case ObjectKind::kHwptNested:
-        if (IommufdObject* parent = ictx.objects.find_any(static_cast<HwptNested&>(object).parent_id))
+    case ObjectKind::kHwptNested: {
+        const auto& nested = static_cast<HwptNested&>(object);
+        if (IommufdObject* parent = ictx.objects.find_any(nested.parent_id))
             --parent->users;
+        if (IommufdObject* fault = ictx.objects.find_any(nested.fault_id))
+            --fault->users;
+        break;
+    }
+    case ObjectKind::kFault:
+        // iommufd_fault_destroy: whatever waits is answered INVALID (the
+        // mock device takes no answers).
+        static_cast<FaultQueue&>(object).respond_everything([](const FaultGroup&, uint32_t) {});
         break;
     case ObjectKind::kSelftest: {
         // Unbinding the mock device detaches and removes its bound device.
@@ -64,9 +74,11 @@ long IommufdCtx::destroy_object(PinLedger& ledger, uint32_t id) {
 
 void IommufdCtx::destroy_all(PinLedger& ledger) noexcept {
     // Mock devices take their bound devices and automatic page tables with
-    // them; then nested page tables, their parents, the IOASes under those.
+    // them; then nested page tables, their parents, the IOASes under those,
+    // and the fault queues the page tables used.
     for (const ObjectKind kind :
-         {ObjectKind::kSelftest, ObjectKind::kHwptNested, ObjectKind::kHwptPaging, ObjectKind::kIoas}) {
+         {ObjectKind::kSelftest, ObjectKind::kHwptNested, ObjectKind::kHwptPaging, ObjectKind::kIoas,
+          ObjectKind::kFault}) {
         for (uint32_t id = objects.first_unused(kind); id; id = objects.first_unused(kind, id + 1))
             destroy_object(ledger, id);
     }

@@ -19,6 +19,7 @@ enum class ObjectKind : uint8_t {
     kHwptNested,  // hw_pagetable.h
     kDevice,      // device.h: a bound device (iommufd_device)
     kSelftest,    // mock_device.h: the mock driver's device
+    kFault,       // fault_queue.h
 };
 
 struct IommufdObject {

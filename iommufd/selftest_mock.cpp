@@ -14,6 +14,7 @@
 #include "../ioasid/process.h"
 #include "device.h"
 #include "device_attach.h"
+#include "fault_queue.h"
 #include "hw_pagetable.h"
 #include "ioas.h"
 #include "iommufd_ioctls.h"
@@ -220,6 +221,35 @@ long check_iotlb(CallEnv& env, const iommu_test_cmd& cmd) {
     return id <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX && hwpt->iotlb[id] == cmd.check_iotlb.iotlb ? 0 : -EINVAL;
 }
 
+// TRIGGER_IOPF (iommufd_test_trigger_iopf): the mock device reports one
+// page request, the last of its group.  It reaches the fault queue of the
+// page table the device is attached to, if that has one; else it is
+// dropped, and the call succeeds either way, as in the kernel.
+long trigger_iopf(CallEnv& env, const iommu_test_cmd& cmd) {
+    std::lock_guard guard(env.model.lock());
+    IommufdCtx& ictx = env.ctx.iommufd;
+    const Device* idev = ictx.objects.get<Device>(cmd.trigger_iopf.dev_id);
+    if (!idev)
+        return -ENOENT;
+    const auto* hwpt = ictx.objects.get<HwptNested>(idev->hwpt_id);
+    FaultQueue* queue = hwpt ? ictx.objects.get<FaultQueue>(hwpt->fault_id) : nullptr;
+    if (!queue)
+        return 0;
+    iommu_hwpt_pgfault fault{};
+    fault.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE | (cmd.trigger_iopf.pasid ? uint32_t{IOMMU_PGFAULT_FLAGS_PASID_VALID} : 0u);
+    fault.dev_id = idev->id;
+    fault.pasid = cmd.trigger_iopf.pasid;
+    fault.grpid = cmd.trigger_iopf.grpid;
+    fault.perm = cmd.trigger_iopf.perm;
+    fault.addr = cmd.trigger_iopf.addr;
+    try {
+        queue->report({hwpt->id, idev->id, {fault}});
+    } catch (const std::bad_alloc&) {
+        // Dropped, as a report the kernel cannot queue is.
+    }
+    return 0;
+}
+
 // SET_TEMP_MEMORY_LIMIT: at least one batch element (an unsigned long and
 // a u32), as the kernel's _batch_init() needs; else EINVAL.
 long set_temp_memory_limit(CallEnv& env, const iommu_test_cmd& cmd) {
@@ -247,6 +277,8 @@ long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd) {
         return check_map(env, cmd);
     case IOMMU_TEST_OP_MD_CHECK_IOTLB:
         return check_iotlb(env, cmd);
+    case IOMMU_TEST_OP_TRIGGER_IOPF:
+        return trigger_iopf(env, cmd);
     case IOMMU_TEST_OP_DIRTY:
         return mark_dirty(env, cmd);
     case IOMMU_TEST_OP_MD_CHECK_REFS:
