@@ -21,6 +21,9 @@
 #                `cuse-iommu --abi iommufd`; the cases in tests/iommufd-selftests/
 #                expected-pass.txt must pass, and the project's iommufd header
 #                must match the kernel's layout (tests/iommufd-selftests/run-suite.sh)
+#   iommufd      the iommufd profile end to end with hostile memory: a client
+#                stuck on userfaultfd memory stalls only itself, an attach over
+#                it fails (tests/vm/vm_iommufd_tests.c, in the VM)
 #   deb          the .deb: built by CPack, installed with apt-get, man pages,
 #                pkg-config and CMake clients, the unit, the installed daemon
 #                serving a client in the VM, purged (scripts/test-deb.sh)
@@ -72,6 +75,11 @@ count_summary build/logs/run.log 'run: '
 log "tier selftests: the kernel's iommufd selftest against cuse-iommu --abi iommufd (VM)"
 tests/iommufd-selftests/run-suite.sh build/release 2>&1 | tee build/logs/selftests.log || status=1
 count_summary build/logs/selftests.log 'selftests: '
+
+log "tier iommufd: the iommufd profile with hostile memory (tests/vm/vm_iommufd_tests, VM)"
+scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- build/release/tests/vm/vm_iommufd_tests \
+    2>&1 | tee build/logs/iommufd.log || status=1
+count_summary build/logs/iommufd.log
 
 log "tier deb: the .deb built, installed here, its daemon started in the VM, purged (scripts/test-deb.sh)"
 scripts/test-deb.sh build/release 2>&1 | tee build/logs/deb.log || status=1
