@@ -36,6 +36,11 @@ struct CallEnv {
     long deferred_error = 0;  // struct commands: an error returned after the
                               // struct is written back (a handler returning 0
                               // sets it: iommufd answers EMSGSIZE that way)
+    // Struct commands that create an object: what undoes it if the struct
+    // cannot be written back (the kernel's iommufd_object_abort when
+    // iommufd_ucmd_respond fails).  Called with the model lock held.
+    void (*abort_created)(CallEnv& env, uint32_t id) = nullptr;
+    uint32_t created_id = 0;
 
     // The calling process, held by identity (ioasid/process.h); nullptr if
     // it cannot be opened.  Costs system calls on the caller's process:

@@ -180,10 +180,16 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
     if (result < 0 || !spec.copies_out)
         return result;
     // Like copy_to_user after the work is done: a caller that cannot take
-    // the answer gets EFAULT, and what the command did stays done.
+    // the answer gets EFAULT, and what the command did stays done -- but
+    // an object it created goes again (CallEnv::abort_created).
     const size_t out_len = std::min<size_t>(env.out_len, argsz);
-    if (env.caller.write_memory(arg, bytes.args, out_len))
+    if (env.caller.write_memory(arg, bytes.args, out_len)) {
+        if (env.abort_created) {  // the caller never learns the id: the object goes
+            std::lock_guard guard(model_.lock());
+            env.abort_created(env, env.created_id);
+        }
         return -EFAULT;
+    }
     bytes.written = out_len;
     return env.deferred_error ? env.deferred_error : result;
 }

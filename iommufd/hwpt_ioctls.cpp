@@ -192,11 +192,14 @@ long ioctl_hwpt_alloc(CallEnv& env, iommu_hwpt_alloc& cmd) {
         if (!idev)
             return -ENOENT;
         IommufdObject* pt = ictx.objects.find_any(cmd.pt_id);
+        long err = -EINVAL;
         if (pt && pt->kind == ObjectKind::kIoas)
-            return alloc_paging(ictx, env.model.ledger(), *idev, static_cast<Ioas&>(*pt), cmd, cmd.out_hwpt_id);
-        if (pt && pt->kind == ObjectKind::kHwptPaging)
-            return alloc_nested(ictx, static_cast<HwptPaging&>(*pt), cmd, read_err, data, cmd.out_hwpt_id);
-        return -EINVAL;
+            err = alloc_paging(ictx, env.model.ledger(), *idev, static_cast<Ioas&>(*pt), cmd, cmd.out_hwpt_id);
+        else if (pt && pt->kind == ObjectKind::kHwptPaging)
+            err = alloc_nested(ictx, static_cast<HwptPaging&>(*pt), cmd, read_err, data, cmd.out_hwpt_id);
+        if (!err)
+            created_object(env, cmd.out_hwpt_id);
+        return err;
     });
 }
 

@@ -50,6 +50,7 @@ long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd) {
     if (id < 0)
         return id;
     cmd.out_ioas_id = static_cast<uint32_t>(id);
+    created_object(env, cmd.out_ioas_id);
     return 0;
 }
 

@@ -17,6 +17,9 @@ struct IommufdCtx;
 
 // main.c
 long ioctl_iommufd_destroy(CallEnv& env, const iommu_destroy& cmd);
+// Marks object `id` as made by this call: if the caller cannot take the
+// answer it is destroyed again (iommufd_object_abort_and_destroy).
+void created_object(CallEnv& env, uint32_t id);
 long ioctl_iommufd_option(CallEnv& env, iommu_option& cmd);
 // ioas.c
 long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd);

@@ -36,6 +36,11 @@ long rlimit_mode(CallEnv& env, iommu_option& cmd) {
 
 }  // namespace
 
+void created_object(CallEnv& env, uint32_t id) {
+    env.created_id = id;
+    env.abort_created = [](CallEnv& e, uint32_t made) { e.ctx.iommufd.destroy_object(e.model.ledger(), made); };
+}
+
 long ioctl_iommufd_destroy(CallEnv& env, const iommu_destroy& cmd) {
     return env.ctx.iommufd.destroy_object(env.model.ledger(), cmd.id);
 }

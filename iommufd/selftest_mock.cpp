@@ -95,6 +95,7 @@ long add_mock_device(CallEnv& env, iommu_test_cmd& cmd, uint32_t flags) {
     cmd.mock_domain.out_stdev_id = static_cast<uint32_t>(stdev_id);
     cmd.mock_domain.out_hwpt_id = hwpt_id;
     cmd.mock_domain.out_idev_id = static_cast<uint32_t>(idev_id);
+    created_object(env, cmd.mock_domain.out_stdev_id);  // takes its device and automatic domain along
     return 0;
 }
 

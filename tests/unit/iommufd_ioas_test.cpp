@@ -499,3 +499,38 @@ TEST_CASE("A context's areas and ranges are bounded (VFIO's 65535 entries): ENOS
 
 }  // namespace
 }  // namespace ciommu::test
+
+namespace ciommu::test {
+namespace {
+
+// The argument, readable but not writable: the answer cannot be written.
+template <typename T> long call_read_only(Fixture& f, unsigned cmd, const T& args) {
+    void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(page != MAP_FAILED);
+    std::memcpy(page, &args, sizeof(T));
+    REQUIRE(mprotect(page, 4096, PROT_READ) == 0);
+    const long r = f.dispatcher.ioctl(*f.ctx, Caller::self(), cmd, reinterpret_cast<uintptr_t>(page));
+    munmap(page, 4096);
+    return r;
+}
+
+TEST_CASE("An object made by a call whose answer cannot be written goes again (iommufd_object_abort)") {
+    IoasFixture f;  // holds one IOAS
+    auto objects = [&] {
+        std::lock_guard guard(f.model.lock());
+        return f.ctx->iommufd.objects.size();
+    };
+    iommu_ioas_alloc a{sizeof(a), 0, 0};
+    CHECK(call_read_only(f, IOMMU_IOAS_ALLOC, a) == -EFAULT);
+    CHECK(objects() == 1);
+    iommu_test_cmd m{};
+    m.size = sizeof(m);
+    m.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+    m.id = f.ioas;
+    CHECK(call_read_only(f, IOMMU_TEST_CMD, m) == -EFAULT);
+    CHECK(objects() == 1);  // no mock device, bound device or automatic page table left
+    CHECK(f.destroy(f.ioas) == 0);  // nothing uses the IOAS
+}
+
+}  // namespace
+}  // namespace ciommu::test
