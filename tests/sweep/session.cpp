@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 #include <sys/eventfd.h>
+#include <linux/vfio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
@@ -21,7 +22,12 @@
 #include "../../core/model.h"
 #include "../../core/model_check.h"
 #include "../../ioasid/x86_pgtable.h"
+#include "../../iommufd/device.h"
+#include "../../iommufd/fault_queue.h"
+#include "../../iommufd/hw_pagetable.h"
+#include "../../iommufd/ioas.h"
 #include "cuse-iommu.h"
+#include "cuse-iommu-iommufd.h"
 
 namespace sweep {
 namespace {
@@ -67,6 +73,18 @@ private:
     template <typename T> long ioctl(Context* ctx, unsigned cmd, T& args) {
         return ctx ? dispatcher_.ioctl(*ctx, caller_, cmd, reinterpret_cast<uintptr_t>(&args)) : -EBADF;
     }
+    // The iommufd profile's commands, on its own dispatcher over the model.
+    template <typename T> long fd_ioctl(unsigned cmd, T& args) {
+        return fd_ctx_ ? iommufd_.ioctl(*fd_ctx_, caller_, cmd, reinterpret_cast<uintptr_t>(&args)) : -EBADF;
+    }
+    long test_cmd(iommu_test_cmd& t) {
+        t.size = sizeof(t);
+        return fd_ioctl(IOMMU_TEST_CMD, t);
+    }
+    // The iommufd profile's part of the session: every command it serves.
+    void run_iommufd(char* buffer);
+    // What the state dump does not show of the iommufd profile.
+    std::string iommufd_summary();
     long control(const std::string& line);
     long alloc(Context* ctx, uint32_t flags = 0, uint32_t parent = 0, uint64_t pgd = 0);
     long map(Context* ctx, long ioasid, uint64_t iova, const void* va, uint64_t size, uint32_t flags);
@@ -106,8 +124,10 @@ private:
     const Hooks& hooks_;
     Model model_;
     Dispatcher dispatcher_{model_};
+    Dispatcher iommufd_{model_, Abi::kIommufd};
     Caller caller_ = Caller::self();
     Context* ctx_ = nullptr;
+    Context* fd_ctx_ = nullptr;
     Context* other_ = nullptr;
     std::string problems_;
     Wakeups woken_;
@@ -194,9 +214,228 @@ std::string Session::snapshot() {
         ctx.erase("iotlb_hits");
         ctx.erase("iotlb_misses");
     }
-    std::string text = state.dump();
+    std::string text = state.dump() + iommufd_summary();
     release_json(state);
     return text;
+}
+
+std::string Session::iommufd_summary() {
+    std::string out;
+    std::lock_guard guard(model_.lock());
+    model_.for_each_context([&](Context& ctx) {
+        const IommufdCtx& ictx = ctx.iommufd;
+        out += " ctx " + std::to_string(ctx.id) + " records " + std::to_string(ictx.records.used) + " vfio " +
+               std::to_string(ictx.vfio_ioas);
+        for (const ObjectKind kind : {ObjectKind::kIoas, ObjectKind::kHwptPaging, ObjectKind::kHwptNested,
+                                      ObjectKind::kDevice, ObjectKind::kSelftest, ObjectKind::kFault}) {
+            ictx.objects.for_each(kind, [&](const IommufdObject& o) {
+                out += " [" + std::to_string(static_cast<int>(kind)) + ":" + std::to_string(o.id) + " users " +
+                       std::to_string(o.users);
+                if (kind == ObjectKind::kIoas) {
+                    const IoPagetable& iopt = static_cast<const Ioas&>(o).iopt;
+                    out += " align " + std::to_string(iopt.iova_alignment()) + " domains " +
+                           std::to_string(iopt.domains().size());
+                    for (const auto& [iova, area] : iopt.areas())
+                        out += " " + std::to_string(iova) + "-" + std::to_string(area.last) + (area.pinned ? "p" : "");
+                } else if (kind == ObjectKind::kHwptPaging) {
+                    const MockDomain& d = static_cast<const HwptPaging&>(o).domain;
+                    out += " ptes " + std::to_string(d.mapped_pages()) + (d.dirty_tracking() ? " tracking" : "");
+                } else if (kind == ObjectKind::kDevice) {
+                    out += " on " + std::to_string(static_cast<const Device&>(o).hwpt_id);
+                } else if (kind == ObjectKind::kFault) {
+                    const auto& q = static_cast<const FaultQueue&>(o);
+                    out += " groups " + std::to_string(q.delivering()) + "/" + std::to_string(q.awaiting_response());
+                }
+                out += "]";
+            });
+        }
+    });
+    return out;
+}
+
+void Session::run_iommufd(char* buffer) {
+    constexpr uint64_t kAperture = MOCK_APERTURE_START;
+    uint32_t ioas = 0, ioas2 = 0, stdev = 0, idev = 0, dirty_hwpt = 0, parent = 0, nested = 0;
+    uint64_t bits[2] = {0b101, 0};
+    const iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
+    step("iommufd open", [&] { fd_ctx_ = iommufd_.open(getpid()); return fd_ctx_ ? 0L : -ENOMEM; });
+    step("IOAS_ALLOC", [&] {
+        iommu_ioas_alloc a{sizeof(a), 0, 0};
+        const long r = fd_ioctl(IOMMU_IOAS_ALLOC, a);
+        ioas = a.out_ioas_id;
+        return r;
+    });
+    auto map = [&](uint32_t id, char* p, uint64_t len, uint64_t iova, bool fixed) {
+        iommu_ioas_map m{sizeof(m), IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+                                        (fixed ? uint32_t{IOMMU_IOAS_MAP_FIXED_IOVA} : 0u),
+                         id, 0, reinterpret_cast<uintptr_t>(p), len, iova};
+        return fd_ioctl(IOMMU_IOAS_MAP, m);
+    };
+    step("IOAS_MAP lazy", [&] { return map(ioas, buffer, 2 * K4, kAperture, true); });
+    step("MOCK_DOMAIN", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+        t.id = ioas;
+        const long r = test_cmd(t);
+        stdev = t.mock_domain.out_stdev_id;
+        idev = t.mock_domain.out_idev_id;
+        return r;
+    });
+    step("IOAS_MAP pinned", [&] { return map(ioas, buffer + 2 * K4, 2 * K4, kAperture + 4 * K4, true); });
+    step("IOAS_MAP allocated", [&] { return map(ioas, buffer + 4 * K4, K4, 0, false); });
+    step("IOAS_ALLOC second", [&] {
+        iommu_ioas_alloc a{sizeof(a), 0, 0};
+        const long r = fd_ioctl(IOMMU_IOAS_ALLOC, a);
+        ioas2 = a.out_ioas_id;
+        return r;
+    });
+    step("IOAS_COPY", [&] {
+        iommu_ioas_copy c{sizeof(c), IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA, ioas2, ioas, 2 * K4,
+                          kAperture, kAperture};
+        return fd_ioctl(IOMMU_IOAS_COPY, c);
+    });
+    step("ADD_RESERVED", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_ADD_RESERVED;
+        t.id = ioas2;
+        t.add_reserved.start = K4;
+        t.add_reserved.length = K4;
+        return test_cmd(t);
+    });
+    step("IOAS_ALLOW_IOVAS", [&] {
+        iommu_iova_range r{kAperture * 2, kAperture * 3};
+        iommu_ioas_allow_iovas a{sizeof(a), ioas2, 1, 0, reinterpret_cast<uintptr_t>(&r)};
+        return fd_ioctl(IOMMU_IOAS_ALLOW_IOVAS, a);
+    });
+    step("IOAS_IOVA_RANGES", [&] {
+        iommu_iova_range out[4];
+        iommu_ioas_iova_ranges r{sizeof(r), ioas2, 4, 0, reinterpret_cast<uintptr_t>(out), 0};
+        return fd_ioctl(IOMMU_IOAS_IOVA_RANGES, r);
+    });
+    step("HWPT_ALLOC dirty", [&] {
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+        h.dev_id = idev;
+        h.pt_id = ioas;
+        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
+        dirty_hwpt = h.out_hwpt_id;
+        return r;
+    });
+    step("HWPT_SET_DIRTY_TRACKING", [&] {
+        iommu_hwpt_set_dirty_tracking s{sizeof(s), IOMMU_HWPT_DIRTY_TRACKING_ENABLE, dirty_hwpt, 0};
+        return fd_ioctl(IOMMU_HWPT_SET_DIRTY_TRACKING, s);
+    });
+    step("TEST DIRTY", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_DIRTY;
+        t.id = dirty_hwpt;
+        t.dirty.iova = kAperture;
+        t.dirty.length = 4 * 2048;
+        t.dirty.page_size = 2048;
+        t.dirty.uptr = reinterpret_cast<uintptr_t>(bits);
+        return test_cmd(t);
+    });
+    step("HWPT_GET_DIRTY_BITMAP", [&] {
+        iommu_hwpt_get_dirty_bitmap g{sizeof(g), dirty_hwpt, 0, 0, kAperture, 2 * K4, 2048,
+                                      reinterpret_cast<uintptr_t>(bits)};
+        return fd_ioctl(IOMMU_HWPT_GET_DIRTY_BITMAP, g);
+    });
+    step("MD_CHECK_MAP", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_MD_CHECK_MAP;
+        t.id = dirty_hwpt;
+        t.check_map = {kAperture, 2 * K4, reinterpret_cast<uintptr_t>(buffer)};
+        return test_cmd(t);
+    });
+    step("HWPT_ALLOC parent", [&] {
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+        h.dev_id = idev;
+        h.pt_id = ioas;
+        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
+        parent = h.out_hwpt_id;
+        return r;
+    });
+    step("HWPT_ALLOC nested", [&] {
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.dev_id = idev;
+        h.pt_id = parent;
+        h.data_type = IOMMU_HWPT_DATA_SELFTEST;
+        h.data_len = sizeof(data);
+        h.data_uptr = reinterpret_cast<uintptr_t>(&data);
+        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
+        nested = h.out_hwpt_id;
+        return r;
+    });
+    step("HWPT_INVALIDATE", [&] {
+        iommu_hwpt_invalidate_selftest req{0, 1};
+        iommu_hwpt_invalidate inv{sizeof(inv), nested, reinterpret_cast<uintptr_t>(&req),
+                                  IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(req), 1, 0};
+        return fd_ioctl(IOMMU_HWPT_INVALIDATE, inv);
+    });
+    step("MOCK_DOMAIN_REPLACE nested", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+        t.id = stdev;
+        t.mock_domain_replace.pt_id = nested;
+        return test_cmd(t);
+    });
+    step("TRIGGER_IOPF", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_TRIGGER_IOPF;
+        t.trigger_iopf = {idev, 0, 1, IOMMU_PGFAULT_PERM_READ, kAperture};
+        return test_cmd(t);
+    });
+    step("MOCK_DOMAIN_REPLACE back", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+        t.id = stdev;
+        t.mock_domain_replace.pt_id = ioas;
+        return test_cmd(t);
+    });
+    step("GET_HW_INFO", [&] {
+        iommu_test_hw_info info{};
+        iommu_hw_info h{sizeof(h), 0, idev, sizeof(info), reinterpret_cast<uintptr_t>(&info), 0, 0, {}, 0};
+        return fd_ioctl(IOMMU_GET_HW_INFO, h);
+    });
+    step("VFIO_IOAS", [&] {
+        iommu_vfio_ioas v{sizeof(v), ioas, IOMMU_VFIO_IOAS_SET, 0};
+        return fd_ioctl(IOMMU_VFIO_IOAS, v);
+    });
+    step("VFIO_IOMMU_MAP_DMA", [&] {
+        vfio_iommu_type1_dma_map m{sizeof(m), VFIO_DMA_MAP_FLAG_READ, reinterpret_cast<uintptr_t>(buffer + 6 * K4),
+                                   kAperture + 16 * K4, K4};
+        return fd_ioctl(VFIO_IOMMU_MAP_DMA, m);
+    });
+    step("VFIO_IOMMU_GET_INFO", [&] {
+        struct {
+            vfio_iommu_type1_info info;
+            char caps[128];
+        } info{};
+        info.info.argsz = sizeof(info);
+        return fd_ioctl(VFIO_IOMMU_GET_INFO, info);
+    });
+    step("VFIO_IOMMU_UNMAP_DMA", [&] {
+        vfio_iommu_type1_dma_unmap u{sizeof(u), 0, kAperture + 16 * K4, K4};
+        return fd_ioctl(VFIO_IOMMU_UNMAP_DMA, u);
+    });
+    step("IOAS_UNMAP", [&] {
+        iommu_ioas_unmap u{sizeof(u), ioas, kAperture + 4 * K4, 2 * K4};
+        return fd_ioctl(IOMMU_IOAS_UNMAP, u);
+    });
+    step("DESTROY nested", [&] {
+        iommu_destroy d{sizeof(d), nested};
+        return fd_ioctl(IOMMU_DESTROY, d);
+    });
+    step("iommufd release", [&] {
+        if (fd_ctx_)
+            iommufd_.release(fd_ctx_);
+        fd_ctx_ = nullptr;
+        return 0L;
+    });
 }
 
 void Session::Wakeups::add(uint64_t id) noexcept {
@@ -413,6 +652,8 @@ std::string Session::run() {
         iommu_ioasid_free f{sizeof(f), 0, static_cast<uint32_t>(identity), 0};
         return ioctl(ctx_, IOMMU_IOASID_FREE, f);
     });
+
+    run_iommufd(mem.page(24));
 
     // A second context that leaves everything behind, then both go.
     step("open another", [&] { other_ = dispatcher_.open(getpid()); return other_ ? 0L : -ENOMEM; });
