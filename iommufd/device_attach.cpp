@@ -1,8 +1,6 @@
 #include "device_attach.h"
 
 #include <cerrno>
-#include <memory>
-#include <new>
 
 #include "cuse-iommu-iommufd.h"
 #include "device.h"
@@ -31,26 +29,9 @@ long auto_domain(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas& 
     });
     if (out)
         return 0;
-    std::unique_ptr<HwptPaging> made;
-    long id = 0;
-    try {
-        made = std::make_unique<HwptPaging>(ioas.id, (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
-                                            /*dirty_ops=*/false);
-        made->auto_domain = true;
-        HwptPaging* hwpt = made.get();
-        if ((id = ictx.objects.add(std::move(made))) < 0)
-            return id;
-        out = hwpt;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
-    }
-    if (long err = ioas.iopt.add_domain(out->domain, AreaPinner(ledger))) {
-        ictx.objects.destroy(static_cast<uint32_t>(id));
-        out = nullptr;
-        return err;
-    }
-    ++ioas.users;
-    return 0;
+    const PagingOptions options{.huge_iova = (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
+                                .auto_domain = true};
+    return alloc_hwpt_paging(ictx, ledger, ioas, options, out);
 }
 
 // The page table pt_id names for this device: a paging or nested one, or

@@ -26,6 +26,24 @@ struct HwptPaging final : IommufdObject {
     bool nest_parent = false;  // IOMMU_HWPT_ALLOC_NEST_PARENT
 };
 
+struct IommufdCtx;
+struct Ioas;
+class PinLedger;
+
+struct PagingOptions {
+    bool huge_iova = false;    // the device has MOCK_FLAGS_DEVICE_HUGE_IOVA
+    bool dirty_ops = false;    // IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+    bool nest_parent = false;  // IOMMU_HWPT_ALLOC_NEST_PARENT
+    bool auto_domain = false;  // made by an attach to the IOAS
+};
+
+// iommufd_hwpt_paging_alloc: a paging page table on the IOAS, its domain
+// attached to the IOAS at once (the IOAS gains a user).  0, or -errno with
+// nothing made: ENOSPC (the context's objects), ENOMEM, and what
+// IoPagetable::add_domain gives.
+long alloc_hwpt_paging(IommufdCtx& ictx, PinLedger& ledger, Ioas& ioas, const PagingOptions& options,
+                       HwptPaging*& out);
+
 struct HwptNested final : IommufdObject {
     static constexpr ObjectKind kKind = ObjectKind::kHwptNested;
     HwptNested(uint32_t parent, uint32_t iotlb_value) : IommufdObject(kKind), parent_id(parent) {

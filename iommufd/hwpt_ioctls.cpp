@@ -2,6 +2,7 @@
 // IOMMU_HWPT_GET_DIRTY_BITMAP (drivers/iommu/iommufd/hw_pagetable.c, with
 // the mock driver's domain_alloc_user and dirty ops from selftest.c).
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <memory>
 #include <mutex>
@@ -32,24 +33,13 @@ long alloc_paging(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas&
         return -EOPNOTSUPP;
     if (cmd.data_len)  // a paging mock domain takes no driver data
         return -EOPNOTSUPP;
-    long id = 0;
-    HwptPaging* hwpt = nullptr;
-    try {
-        auto made = std::make_unique<HwptPaging>(ioas.id, (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
-                                                 (cmd.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0);
-        made->nest_parent = cmd.flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
-        hwpt = made.get();
-        if ((id = ictx.objects.add(std::move(made))) < 0)
-            return id;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
-    }
-    if (long err = ioas.iopt.add_domain(hwpt->domain, AreaPinner(ledger))) {
-        ictx.objects.destroy(static_cast<uint32_t>(id));
+    const PagingOptions options{.huge_iova = (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
+                                .dirty_ops = (cmd.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) != 0,
+                                .nest_parent = (cmd.flags & IOMMU_HWPT_ALLOC_NEST_PARENT) != 0};
+    HwptPaging* hwpt;
+    if (long err = alloc_hwpt_paging(ictx, ledger, ioas, options, hwpt))
         return err;
-    }
-    ++ioas.users;
-    out_id = static_cast<uint32_t>(id);
+    out_id = hwpt->id;
     return 0;
 }
 
@@ -97,7 +87,9 @@ long check_bitmap_range(const IoPagetable& iopt, const iommu_hwpt_get_dirty_bitm
     if (cmd.iova > UINT64_MAX - (cmd.length - 1))
         return -EOVERFLOW;
     const uint64_t end = cmd.iova + cmd.length;  // may wrap to 0: as the kernel's last + 1
-    if ((cmd.iova & (align - 1)) || (end & (align - 1)) || cmd.page_size == 0)
+    // The kernel's iova_bitmap takes the page size as a shift
+    // (__ffs(page_size)); one that is no power of two is refused here.
+    if ((cmd.iova & (align - 1)) || (end & (align - 1)) || !std::has_single_bit(cmd.page_size))
         return -EINVAL;
     if ((cmd.iova & (cmd.page_size - 1)) || (end & (cmd.page_size - 1)))
         return -EINVAL;
@@ -125,22 +117,15 @@ long read_and_clear(MockDomain& domain, const IoPagetable& iopt,
     }
     const bool keep = cmd.flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
     const uint64_t nbits = cmd.length / cmd.page_size;
-    for (uint64_t at = cmd.iova; at - cmd.iova <= last - cmd.iova;) {
-        const auto entry = domain.lookup(at);
-        uint64_t size = MockDomain::kIoPageSize;
-        if (entry) {
-            size = entry->huge ? MockDomain::kHugePageSize : MockDomain::kIoPageSize;
-            uint64_t unused;
-            if (domain.test_and_clear_dirty(at & ~(size - 1), keep, &unused)) {
-                const uint64_t first_bit = (at - cmd.iova) / cmd.page_size;
-                const uint64_t last_bit = std::min<uint64_t>(nbits - 1, (at + size - 1 - cmd.iova) / cmd.page_size);
-                runs.push_back({first_bit, last_bit});
-            }
-        }
-        if (at + size < at)
-            break;
-        at += size;
-    }
+    // Count first (keeping the bits), so that the room for the runs is
+    // there before any bit is cleared: out of memory then changes nothing.
+    size_t dirty = 0;
+    domain.read_and_clear_dirty(cmd.iova, cmd.length, /*keep=*/true, [&](uint64_t, uint64_t) { ++dirty; });
+    runs.reserve(dirty);  // may throw: nothing cleared yet
+    domain.read_and_clear_dirty(cmd.iova, cmd.length, keep, [&](uint64_t at, uint64_t size) {
+        const uint64_t first_bit = (at - cmd.iova) / cmd.page_size;
+        runs.push_back({first_bit, std::min<uint64_t>(nbits - 1, (at + size - 1 - cmd.iova) / cmd.page_size)});  // reserved
+    });
     return 0;
 }
 
@@ -213,15 +198,8 @@ long ioctl_hwpt_set_dirty_tracking(CallEnv& env, const iommu_hwpt_set_dirty_trac
     const bool enable = cmd.flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
     if (enable) {  // a clean snapshot: clear what the IOPTEs hold (iopt_clear_dirty_data)
         const Ioas* ioas = ictx.objects.get<Ioas>(hwpt->ioas_id);
-        for (const auto& [iova, area] : ioas->iopt.areas()) {
-            for (uint64_t at = iova; at - iova <= area.last - iova;) {
-                uint64_t size;
-                hwpt->domain.test_and_clear_dirty(at, /*keep=*/false, &size);
-                if (at + size < at)
-                    break;
-                at = (at & ~(size - 1)) + size;
-            }
-        }
+        for (const auto& [iova, area] : ioas->iopt.areas())
+            hwpt->domain.read_and_clear_dirty(iova, area.last - iova + 1, /*keep=*/false, [](uint64_t, uint64_t) {});
     }
     hwpt->domain.set_dirty_tracking(enable);
     return 0;

@@ -12,7 +12,7 @@
 namespace ciommu {
 namespace {
 
-constexpr uint64_t kPage = IoPagetable::kPageSize;
+constexpr uint64_t kPage = kPageSize;
 // iopt_alloc_iova aligns at most to a transparent huge page.
 constexpr uint64_t kMaxAllocAlignment = uint64_t{2} << 20;
 

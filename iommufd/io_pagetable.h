@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "../ioasid/io_address_space.h"  // kPageSize, the Prot bits
 #include "../ioasid/iova_range.h"
 #include "../ioasid/process.h"
 
@@ -94,7 +95,6 @@ struct RecordBudget {
 
 class IoPagetable {
 public:
-    static constexpr uint64_t kPageSize = 4096;
     static constexpr size_t kMaxAllowed = RecordBudget::kLimit;
 
     // Areas, ADD_RESERVED ranges and allowed ranges are charged to budget,

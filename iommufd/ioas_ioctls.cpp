@@ -36,7 +36,7 @@ long check_map_flags(uint32_t flags) {
 
 // iopt_alloc_pages: what a range of user memory may be.
 long check_user_range(uint64_t uptr, uint64_t length) {
-    if (length == 0 || length > UINT64_MAX - IoPagetable::kPageSize)
+    if (length == 0 || length > UINT64_MAX - kPageSize)
         return -EINVAL;
     if (uptr > UINT64_MAX - length)
         return -EOVERFLOW;

@@ -54,12 +54,28 @@ public:
     void set_dirty_tracking(bool on) { dirty_tracking_ = on; }
     // Marks the IO page holding iova dirty, if mapped.
     void mark_dirty(uint64_t iova) noexcept;
+    // mock_domain_read_and_clear_dirty: walks [iova, iova + length) entry
+    // by entry, calling dirty(at, entry_size) for each dirty one (a huge
+    // entry is dirty if any of its IO pages is) and clearing it unless
+    // keep.  Unmapped IOVAs are skipped an IO page at a time.
+    template <typename Fn> void read_and_clear_dirty(uint64_t iova, uint64_t length, bool keep, Fn&& dirty) {
+        const uint64_t last = iova + (length - 1);
+        for (uint64_t at = iova; at - iova <= last - iova;) {
+            uint64_t size;
+            if (test_and_clear_dirty(at, keep, &size))
+                dirty(at, size);
+            if (at + size < at)
+                break;
+            at += size;
+        }
+    }
+
+private:
     // Whether the entry (the whole 1 MiB of a huge one) holding iova is
     // dirty; clears it unless keep.  Sets *entry_size to the entry's size
     // (the IO page size where nothing is mapped).
     bool test_and_clear_dirty(uint64_t iova, bool keep, uint64_t* entry_size) noexcept;
 
-private:
     static constexpr uint64_t kValid = 1, kRead = 2, kWrite = 4, kHuge = 8, kDirty = 16;
     static uint64_t index(uint64_t iova) { return iova / kIoPageSize; }
     // Only the aperture can hold entries (the IOAS reserves the rest); an

@@ -19,7 +19,7 @@
 namespace ciommu {
 namespace {
 
-constexpr uint64_t kPage = IoPagetable::kPageSize;
+constexpr uint64_t kPage = kPageSize;
 
 // One write GET_INFO makes into the caller's buffer past the struct.
 struct CapWrite {

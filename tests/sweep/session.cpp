@@ -258,6 +258,21 @@ void Session::run_iommufd(char* buffer) {
     uint32_t ioas = 0, ioas2 = 0, stdev = 0, idev = 0, dirty_hwpt = 0, parent = 0, nested = 0;
     uint64_t bits[2] = {0b101, 0};
     const iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
+    auto hwpt_alloc = [&](uint32_t pt, uint32_t flags, const iommu_hwpt_selftest* nested_data, uint32_t& out) {
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = flags;
+        h.dev_id = idev;
+        h.pt_id = pt;
+        if (nested_data) {
+            h.data_type = IOMMU_HWPT_DATA_SELFTEST;
+            h.data_len = sizeof(*nested_data);
+            h.data_uptr = reinterpret_cast<uintptr_t>(nested_data);
+        }
+        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
+        out = h.out_hwpt_id;
+        return r;
+    };
     step("iommufd open", [&] { fd_ctx_ = iommufd_.open(getpid()); return fd_ctx_ ? 0L : -ENOMEM; });
     step("IOAS_ALLOC", [&] {
         iommu_ioas_alloc a{sizeof(a), 0, 0};
@@ -312,16 +327,7 @@ void Session::run_iommufd(char* buffer) {
         iommu_ioas_iova_ranges r{sizeof(r), ioas2, 4, 0, reinterpret_cast<uintptr_t>(out), 0};
         return fd_ioctl(IOMMU_IOAS_IOVA_RANGES, r);
     });
-    step("HWPT_ALLOC dirty", [&] {
-        iommu_hwpt_alloc h{};
-        h.size = sizeof(h);
-        h.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
-        h.dev_id = idev;
-        h.pt_id = ioas;
-        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
-        dirty_hwpt = h.out_hwpt_id;
-        return r;
-    });
+    step("HWPT_ALLOC dirty", [&] { return hwpt_alloc(ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, nullptr, dirty_hwpt); });
     step("HWPT_SET_DIRTY_TRACKING", [&] {
         iommu_hwpt_set_dirty_tracking s{sizeof(s), IOMMU_HWPT_DIRTY_TRACKING_ENABLE, dirty_hwpt, 0};
         return fd_ioctl(IOMMU_HWPT_SET_DIRTY_TRACKING, s);
@@ -348,28 +354,8 @@ void Session::run_iommufd(char* buffer) {
         t.check_map = {kAperture, 2 * K4, reinterpret_cast<uintptr_t>(buffer)};
         return test_cmd(t);
     });
-    step("HWPT_ALLOC parent", [&] {
-        iommu_hwpt_alloc h{};
-        h.size = sizeof(h);
-        h.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
-        h.dev_id = idev;
-        h.pt_id = ioas;
-        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
-        parent = h.out_hwpt_id;
-        return r;
-    });
-    step("HWPT_ALLOC nested", [&] {
-        iommu_hwpt_alloc h{};
-        h.size = sizeof(h);
-        h.dev_id = idev;
-        h.pt_id = parent;
-        h.data_type = IOMMU_HWPT_DATA_SELFTEST;
-        h.data_len = sizeof(data);
-        h.data_uptr = reinterpret_cast<uintptr_t>(&data);
-        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
-        nested = h.out_hwpt_id;
-        return r;
-    });
+    step("HWPT_ALLOC parent", [&] { return hwpt_alloc(ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, nullptr, parent); });
+    step("HWPT_ALLOC nested", [&] { return hwpt_alloc(parent, 0, &data, nested); });
     step("HWPT_INVALIDATE", [&] {
         iommu_hwpt_invalidate_selftest req{0, 1};
         iommu_hwpt_invalidate inv{sizeof(inv), nested, reinterpret_cast<uintptr_t>(&req),

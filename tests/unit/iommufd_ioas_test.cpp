@@ -266,6 +266,10 @@ TEST_CASE("Dirty tracking: DIRTY marks IOPTEs, GET_DIRTY_BITMAP reports and clea
     CHECK(out == 0);  // read and cleared
     g.length = 16 * kPage;  // past the area
     CHECK(f.call(IOMMU_HWPT_GET_DIRTY_BITMAP, g) == -EINVAL);
+    g.page_size = 0x5000;  // passes the alignment masks, but is no power of two
+    g.iova = kAperture;
+    g.length = kPage;
+    CHECK(f.call(IOMMU_HWPT_GET_DIRTY_BITMAP, g) == -EINVAL);
     // The auto domain was made without dirty tracking.
     iommu_hwpt_set_dirty_tracking auto_on{sizeof(auto_on), IOMMU_HWPT_DIRTY_TRACKING_ENABLE, ids[1], 0};
     CHECK(f.call(IOMMU_HWPT_SET_DIRTY_TRACKING, auto_on) == -EOPNOTSUPP);
