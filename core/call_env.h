@@ -15,6 +15,14 @@ struct Context;
 class Caller;
 class Process;
 
+// CUSE_IOMMUFD_OBJECT_FD_CALL's object file: the new object is bound to
+// the caller's unbound object file of this token, which the caller's table
+// holds at `fd` (iommufd/object_file.h).
+struct ObjectFileRequest {
+    uint64_t token = 0;
+    int32_t fd = -1;
+};
+
 // What a handler gets: the model, the caller's context and identity, and
 // either the raw ioctl argument (value commands) or the zero-extended struct
 // (struct commands).  A struct command's handler is typed,
@@ -41,6 +49,17 @@ struct CallEnv {
     // iommufd_ucmd_respond fails).  Called with the model lock held.
     void (*abort_created)(CallEnv& env, uint32_t id) = nullptr;
     uint32_t created_id = 0;
+
+    // The object file a command that answers a file descriptor binds its
+    // object to; nullptr when the call came without one (the command then
+    // fails EOPNOTSUPP: docs/iommufd.md, "File descriptors").
+    const ObjectFileRequest* object_file = nullptr;
+    // A command that runs another on the caller's behalf (OBJECT_FD_CALL)
+    // names it here and returns 0; the dispatcher then runs it, with
+    // forward_file as its object_file.
+    unsigned forward_cmd = 0;
+    uint64_t forward_arg = 0;
+    ObjectFileRequest forward_file = {};
 
     // The calling process, held by identity (ioasid/process.h); nullptr if
     // it cannot be opened.  Costs system calls on the caller's process:

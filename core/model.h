@@ -22,6 +22,7 @@
 #include "../ioasid/pin_ledger.h"
 #include "../ioasid/process.h"
 #include "../ioasid/unmap_listener.h"
+#include "../iommufd/object_file.h"
 #include "context.h"
 #include "new_records.h"
 
@@ -81,6 +82,14 @@ public:
             new_records_.everyone = true;
         }
     }
+    void note_object_file_readable(uint64_t file_id) noexcept {
+        std::lock_guard guard(records_mutex_);
+        try {
+            new_records_.object_files.push_back(file_id);
+        } catch (const std::bad_alloc&) {
+            new_records_.every_object_file = true;
+        }
+    }
     NewRecords take_new_records() noexcept {
         std::lock_guard guard(records_mutex_);
         return std::exchange(new_records_, {});
@@ -119,6 +128,8 @@ public:
     RoutingTable& routes() { return routes_; }
     Iotlb& iotlb() { return iotlb_; }
     PinLedger& ledger() { return ledger_; }
+    // The object node's open files (the iommufd profile's fd objects).
+    ObjectFiles& object_files() { return object_files_; }
 
     // The seams that keep the model folders layered (docs/design.md):
     // devices reach fault reporting through fault_port(); an unmap tells
@@ -147,6 +158,7 @@ private:
     NewRecords new_records_;
     uint64_t next_context_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Context>> contexts_;  // by Context::id
+    ObjectFiles object_files_;
 };
 
 }  // namespace ciommu

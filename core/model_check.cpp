@@ -7,6 +7,8 @@
 
 #include "../devices/device_ops.h"
 #include "../devices/stalled_dma.h"
+#include "../iommufd/access.h"
+#include "../iommufd/fault_queue.h"
 #include "../iommufd/ioas.h"
 #include "model.h"
 
@@ -242,6 +244,37 @@ void check_faults(Model& model, const CheckOptions& options, Problems& out) {
     });
 }
 
+// The object node's files and the objects they are the fds of name each
+// other: a bound file of a live context names an object that names it
+// back, and an object naming a file is that file's.
+void check_object_files(Model& model, Problems& out) {
+    auto file_of = [](const IommufdObject& object) -> uint64_t {
+        if (object.kind == ObjectKind::kFault)
+            return static_cast<const FaultQueue&>(object).file;
+        if (object.kind == ObjectKind::kAccess)
+            return static_cast<const Access&>(object).file;
+        return 0;
+    };
+    model.for_each_context([&](Context& ctx) {
+        for (const ObjectKind kind : {ObjectKind::kFault, ObjectKind::kAccess}) {
+            ctx.iommufd.objects.for_each(kind, [&](const IommufdObject& object) {
+                const uint64_t id = file_of(object);
+                const ObjectFile* file = id ? model.object_files().find(id) : nullptr;
+                if (id && (!file || file->context_id != ctx.id || file->object_id != object.id))
+                    out.push_back(ctx_name(ctx) + ": object " + std::to_string(object.id) + " names object file " +
+                                  std::to_string(id) + ", which is not bound to it");
+            });
+        }
+    });
+    model.object_files().for_each([&](uint64_t id, const ObjectFile& file) {
+        Context* ctx = file.bound() ? model.find_context(file.context_id) : nullptr;
+        const IommufdObject* object = ctx ? ctx->iommufd.objects.find(file.object_id, file.kind) : nullptr;
+        if (ctx && (!object || file_of(*object) != id))
+            out.push_back("object file " + std::to_string(id) + ": its object " + std::to_string(file.object_id) +
+                          " does not name it");
+    });
+}
+
 }  // namespace
 
 std::vector<std::string> check_model(Model& model, CheckOptions options) {
@@ -251,6 +284,7 @@ std::vector<std::string> check_model(Model& model, CheckOptions options) {
     check_ledger(model, problems);
     check_iotlb(model, problems);
     check_faults(model, options, problems);
+    check_object_files(model, problems);
     return problems;
 }
 

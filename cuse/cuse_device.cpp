@@ -1,13 +1,7 @@
 #include "cuse_device.h"
 
 #include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sys/uio.h>
-#include <unistd.h>
-#include <vector>
 
 #include <cuse_lowlevel.h>
 #include <fuse_lowlevel.h>
@@ -88,25 +82,6 @@ const cuse_lowlevel_ops kOps = [] {
     return ops;
 }();
 
-// Plain read()/writev() on the CUSE fd.  A peer that hangs up ends the loop
-// cleanly: libfuse treats ENODEV as "unmounted".  (A socket peer that goes
-// with our replies unread makes the read fail with ECONNRESET instead.)
-ssize_t transport_read(int fd, void* buf, size_t len, void*) {
-    const ssize_t got = read(fd, buf, len);
-    if (got == 0 || (got < 0 && errno == ECONNRESET)) {
-        errno = ENODEV;
-        return -1;
-    }
-    return got;
-}
-
-ssize_t transport_writev(int fd, iovec* iov, int count, void*) {
-    return writev(fd, iov, count);
-}
-
-// exit() interrupts the loop thread's wait with this signal.
-void on_wake_signal(int) {}
-
 }  // namespace
 
 CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
@@ -120,69 +95,14 @@ CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
       options_(std::move(options)) {
     dispatcher_.set_records_listener(
         [readers = fault_readers_.get()](uint64_t context_id) { readers->records_arrived(context_id); });
-    const std::string devname = "DEVNAME=" + options_.name;
-    const char* dev_info[] = {devname.c_str()};
-    cuse_info info{};
-    info.dev_info_argc = 1;
-    info.dev_info_argv = dev_info;
-    info.flags = 0;  // restricted ioctls: one round trip each (see on_ioctl)
-
-    std::vector<char*> argv{const_cast<char*>("cuse-iommu")};
-    if (options_.debug)
-        argv.push_back(const_cast<char*>("-d"));
-    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-    session_ = cuse_lowlevel_new(&args, &info, &kOps, this);
-    fuse_opt_free_args(&args);
+    session_ = std::make_unique<CuseSession>(options_.name, kOps, this, options_.debug);
 }
 
 CuseDevice::~CuseDevice() {
     dispatcher_.set_records_listener(nullptr);
     fault_readers_->shut_down();  // before the session that carries the replies goes
     calls_->shut_down();
-    if (session_)
-        fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
-}
-
-int CuseDevice::attach(int fd) {
-    static const fuse_custom_io io = {transport_writev, transport_read, nullptr, nullptr};
-    if (!session_) {
-        close(fd);
-        return -EINVAL;
-    }
-    return fuse_session_custom_io(session_, &io, fd);
-}
-
-int CuseDevice::run() {
-    struct sigaction wake{};
-    wake.sa_handler = on_wake_signal;  // no SA_RESTART: the wait must return
-    sigaction(SIGUSR1, &wake, nullptr);
-    {
-        std::lock_guard guard(loop_mutex_);
-        loop_thread_ = pthread_self();
-    }
-    fuse_loop_config* config = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(config, kMaxWorkers);
-    fuse_loop_cfg_set_idle_threads(config, 8);
-    const int result = fuse_session_loop_mt(session_, config);
-    fuse_loop_cfg_destroy(config);
-    {
-        std::lock_guard guard(loop_mutex_);
-        loop_thread_ = 0;
-    }
-    loop_done_.notify_all();
-    return result;
-}
-
-void CuseDevice::exit() {
-    fuse_session_exit(session_);
-    // The loop thread checks the exit flag and then sleeps in sem_wait(): a
-    // signal landing between the two is lost, so signal again until run()
-    // has returned.  The mutex keeps the thread id valid while signalled.
-    std::unique_lock guard(loop_mutex_);
-    while (loop_thread_) {
-        pthread_kill(loop_thread_, SIGUSR1);
-        loop_done_.wait_for(guard, std::chrono::milliseconds(20));
-    }
+    session_.reset();  // closes the fd: the kernel removes the node
 }
 
 }  // namespace ciommu

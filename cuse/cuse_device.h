@@ -2,13 +2,10 @@
 // requests into Dispatcher calls.  Transport only: no model logic here.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <pthread.h>
 #include <string>
 
-struct fuse_session;
+#include "cuse_session.h"
 
 namespace ciommu {
 
@@ -30,20 +27,16 @@ public:
     CuseDevice(const CuseDevice&) = delete;
     CuseDevice& operator=(const CuseDevice&) = delete;
 
-    // The session, built without touching /dev/cuse; nullptr on failure.
-    fuse_session* session() const { return session_; }
-    // Serves the kernel (or a test's fake kernel) over fd with plain
-    // read()/writev().  Takes ownership of fd.  Returns 0 or -errno.
-    int attach(int fd);
-    // Runs libfuse's multithreaded loop until exit() or the peer goes away.
-    int run();
-    // Stops the loop and returns once run() has (call it from a thread that
-    // is neither run()'s nor a libfuse worker: the signal-handling thread).
-    void exit();
+    // The session (CuseSession): nullptr if it could not be built.
+    fuse_session* session() const { return session_->session(); }
+    int attach(int fd) { return session_->attach(fd); }
+    int run() { return session_->run(); }
+    void exit() { session_->exit(); }
+    CuseSession& session_object() { return *session_; }
 
-    // libfuse starts a worker whenever all are busy, up to this many; a
-    // caller process can hold at most CallGate::kCallsPerProcess of them.
-    static constexpr int kMaxWorkers = 1024;
+    // A caller process can hold at most CallGate::kCallsPerProcess of the
+    // session's workers.
+    static constexpr int kMaxWorkers = CuseSession::kMaxWorkers;
 
     Dispatcher& dispatcher() { return dispatcher_; }
     FaultReaders& fault_readers() { return *fault_readers_; }
@@ -55,10 +48,7 @@ private:
     std::unique_ptr<FaultReaders> fault_readers_;
     std::unique_ptr<CallGate> calls_;
     CuseDeviceOptions options_;
-    fuse_session* session_ = nullptr;
-    std::mutex loop_mutex_;
-    std::condition_variable loop_done_;
-    pthread_t loop_thread_ = 0;  // run()'s thread while it runs, to wake it on exit()
+    std::unique_ptr<CuseSession> session_;
 };
 
 }  // namespace ciommu

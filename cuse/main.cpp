@@ -1,9 +1,11 @@
 // cuse-iommu: serves /dev/iommu through CUSE.
 //
 // Threads: libfuse's worker threads serve requests; the main thread runs
-// libfuse's loop; one Boost.Asio thread owns signals and the daemon's
+// libfuse's loop for /dev/<name>, another thread the object node's (the
+// iommufd profile's /dev/<name>-object); one Boost.Asio thread owns signals and the daemon's
 // timers (page-request response timeouts).  SIGINT/SIGTERM end the loop; destroying the session
 // closes /dev/cuse and the kernel removes the device node.
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +30,7 @@
 #include "../devices/topology.h"
 #include "../core/model.h"
 #include "cuse_device.h"
+#include "object_node.h"
 
 namespace {
 
@@ -166,9 +169,33 @@ void raise_descriptor_limit() {
     }
 }
 
-void announce_ready(const std::string& name) {
-    std::printf("cuse-iommu: ready /dev/%s\n", name.c_str());
-    std::fflush(stdout);
+// "ready" once every node exists: /dev/<name>, and under the iommufd
+// profile /dev/<name>-object (the fd objects' node).
+std::atomic<int> nodes_pending{1};
+std::string ready_name;
+
+void node_ready() {
+    if (--nodes_pending == 0) {
+        std::printf("cuse-iommu: ready /dev/%s\n", ready_name.c_str());
+        std::fflush(stdout);
+    }
+}
+
+void announce_ready(const std::string&) { node_ready(); }
+
+// Opens /dev/cuse for one node's session: 0, or prints why not.
+int attach_to_cuse(ciommu::CuseSession& session) {
+    const int cuse_fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+    if (cuse_fd < 0) {
+        std::fprintf(stderr, "cuse-iommu: cannot open /dev/cuse: %s (try 'modprobe cuse')\n",
+                     std::strerror(errno));
+        return 1;
+    }
+    if (int err = session.attach(cuse_fd)) {
+        std::fprintf(stderr, "cuse-iommu: cannot attach to /dev/cuse: %s\n", std::strerror(-err));
+        return 1;
+    }
+    return 0;
 }
 
 }  // namespace
@@ -178,6 +205,7 @@ int main(int argc, char** argv) {
     if (int rc = parse_options(argc, argv, options))
         return rc == 2 ? 0 : 1;
     options.device.on_ready = announce_ready;
+    ready_name = options.device.name;
 
     ciommu::Topology topology = ciommu::default_topology();
     if (!options.topology_file.empty()) {
@@ -202,20 +230,18 @@ int main(int argc, char** argv) {
         }
     }
     ciommu::CuseDevice device(dispatcher, options.device);
-    if (!device.session()) {
+    std::unique_ptr<ciommu::ObjectNode> object_node;
+    if (options.abi == ciommu::Abi::kIommufd) {
+        nodes_pending = 2;
+        object_node = std::make_unique<ciommu::ObjectNode>(dispatcher, options.device.name + "-object",
+                                                           options.device.debug, node_ready);
+    }
+    if (!device.session() || (object_node && !object_node->session().session())) {
         std::fprintf(stderr, "cuse-iommu: cannot create the CUSE session\n");
         return 1;
     }
-    const int cuse_fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
-    if (cuse_fd < 0) {
-        std::fprintf(stderr, "cuse-iommu: cannot open /dev/cuse: %s (try 'modprobe cuse')\n",
-                     std::strerror(errno));
+    if (attach_to_cuse(device.session_object()) || (object_node && attach_to_cuse(object_node->session())))
         return 1;
-    }
-    if (int err = device.attach(cuse_fd)) {
-        std::fprintf(stderr, "cuse-iommu: cannot attach to /dev/cuse: %s\n", std::strerror(-err));
-        return 1;
-    }
     // The control socket listens before the daemon detaches, so that an
     // error (a path in use, say) still reaches the terminal.
     boost::asio::io_context io;
@@ -239,12 +265,21 @@ int main(int argc, char** argv) {
         if (error)
             return;
         stop_within_grace();
+        if (object_node)
+            object_node->session().exit();
         device.exit();
     });
     ResponseTimeouts timeouts(io, dispatcher);
     std::thread asio_thread([&io] { io.run(); });
+    std::thread object_thread;
+    if (object_node)
+        object_thread = std::thread([&object_node] { object_node->session().run(); });
 
     const int result = device.run();
+    if (object_node)
+        object_node->session().exit();  // the device's peer went: so does the daemon
+    if (object_thread.joinable())
+        object_thread.join();
     io.stop();
     asio_thread.join();
     return result == 0 ? 0 : 1;

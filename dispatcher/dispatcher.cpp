@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sys/random.h>
 #include <vector>
 
 #include "../core/caller.h"
@@ -12,6 +13,8 @@
 #include "../fault-region/page_requests.h"
 #include "../core/model.h"
 #include "../ioasid/process.h"
+#include "../iommufd/object_file_ops.h"
+#include "cuse-iommu-iommufd.h"
 
 namespace ciommu {
 namespace {
@@ -94,12 +97,13 @@ long Dispatcher::ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_
     }
 }
 
-long Dispatcher::traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written) {
+long Dispatcher::traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written,
+                              const ObjectFileRequest* file) {
     if (!call_listener_ && !written)
-        return run_ioctl(ctx, caller, cmd, arg, nullptr);
+        return run_ioctl(ctx, caller, cmd, arg, nullptr, file);
     ArgBytes bytes;
     const auto start = std::chrono::steady_clock::now();
-    const long result = run_ioctl(ctx, caller, cmd, arg, &bytes);
+    const long result = run_ioctl(ctx, caller, cmd, arg, &bytes, file);
     const auto latency = std::chrono::steady_clock::now() - start;
     if (written)
         *written = bytes.written;
@@ -115,12 +119,14 @@ long Dispatcher::traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, 
     return result;
 }
 
-long Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* traced) {
+long Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* traced,
+                           const ObjectFileRequest* file) {
     const CommandSpec* spec = find_command(cmd, abi_);
     if (!spec)
         return -ENOTTY;
 
     CallEnv env{model_, ctx, caller, arg, nullptr, 0, 0};
+    env.object_file = file;
     if (spec->kind == ArgKind::kValue) {
         std::lock_guard guard(model_.lock());
         return spec->handler(env);
@@ -129,6 +135,10 @@ long Dispatcher::run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uin
     ArgBytes& bytes = traced ? *traced : local;
     const long result = struct_ioctl(*spec, env, bytes);
     notify_records(take_new_records());
+    // A command carried by another (CUSE_IOMMUFD_OBJECT_FD_CALL), traced
+    // as its own call; it carries no further one.
+    if (result >= 0 && env.forward_cmd)
+        return file ? -EINVAL : traced_ioctl(ctx, caller, env.forward_cmd, env.forward_arg, nullptr, &env.forward_file);
     return result;
 }
 
@@ -195,6 +205,14 @@ long Dispatcher::struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& b
 }
 
 void Dispatcher::notify_records(NewRecords records) noexcept {
+    if (object_file_listener_) {
+        if (records.every_object_file) {
+            object_file_listener_(kEveryObjectFile);
+        } else {
+            for (uint64_t file : records.object_files)
+                object_file_listener_(file);
+        }
+    }
     if (!listener_)
         return;
     if (records.everyone) {
@@ -228,6 +246,63 @@ void Dispatcher::expire_page_requests() {
         with_records = model_.take_new_records();
     }
     notify_records(std::move(with_records));
+}
+
+long Dispatcher::open_object_file(pid_t opener) {
+    uint64_t token = 0;
+    while (token == 0) {  // a secret: another process cannot guess it
+        if (getrandom(&token, sizeof(token), 0) != sizeof(token))
+            return -ENOMEM;
+    }
+    try {
+        std::lock_guard guard(model_.lock());
+        const uint64_t id = model_.object_files().open(opener, token);
+        return id ? static_cast<long>(id) : -ENFILE;
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
+void Dispatcher::release_object_file(uint64_t file) noexcept {
+    std::lock_guard guard(model_.lock());
+    object_file_release(model_, file);
+}
+
+long Dispatcher::object_file_ioctl(uint64_t file, const Caller& caller, unsigned cmd, uint64_t arg) {
+    if (cmd != CUSE_IOMMUFD_OBJECT_TOKEN)
+        return -ENOTTY;
+    uint64_t token = 0;
+    {
+        std::lock_guard guard(model_.lock());
+        const ObjectFile* found = model_.object_files().find(file);
+        if (!found)
+            return -EBADF;
+        token = found->token;
+    }
+    return caller.write_memory(arg, &token, sizeof(token)) ? -EFAULT : 0;
+}
+
+long Dispatcher::read_object_file(uint64_t file, uint64_t pos, size_t count, std::vector<std::byte>& out) {
+    try {
+        std::lock_guard guard(model_.lock());
+        return object_file_read(model_, file, pos, count, out);
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
+long Dispatcher::write_object_file(uint64_t file, uint64_t pos, std::span<const std::byte> bytes) {
+    try {
+        std::lock_guard guard(model_.lock());
+        return object_file_write(model_, file, pos, bytes);
+    } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+    }
+}
+
+unsigned Dispatcher::poll_object_file(uint64_t file) {
+    std::lock_guard guard(model_.lock());
+    return object_file_poll(model_, file);
 }
 
 }  // namespace ciommu

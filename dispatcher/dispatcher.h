@@ -28,6 +28,7 @@ struct Context;
 class Caller;
 struct CommandSpec;
 struct CallEnv;
+struct ObjectFileRequest;
 
 class Dispatcher {
 public:
@@ -48,6 +49,26 @@ public:
     // Returns the ioctl() result (>= 0) or -errno; *written (if given)
     // receives how many bytes were written back at arg.
     long ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written = nullptr);
+
+    // --- the object node (iommufd profile): files that are objects' fds ---
+    // (iommufd/object_file.h).  A new file of process `opener`: its id, or
+    // -ENFILE / -ENOMEM.
+    long open_object_file(pid_t opener);
+    // Its last close: what it held on its object is undone.
+    void release_object_file(uint64_t file) noexcept;
+    // CUSE_IOMMUFD_OBJECT_TOKEN writes the file's token at arg; every other
+    // command is ENOTTY (upstream's fds have no ioctls).
+    long object_file_ioctl(uint64_t file, const Caller& caller, unsigned cmd, uint64_t arg);
+    // read() and write() at pos (object_file_ops.h); -errno on failure.
+    long read_object_file(uint64_t file, uint64_t pos, size_t count, std::vector<std::byte>& out);
+    long write_object_file(uint64_t file, uint64_t pos, std::span<const std::byte> bytes);
+    // poll()'s mask (POLLIN, POLLOUT, ...).
+    unsigned poll_object_file(uint64_t file);
+    // Called (without the model lock) with each object file that became
+    // readable; kEveryObjectFile when a note was lost to memory exhaustion.
+    using ObjectFileListener = std::function<void(uint64_t file)>;
+    static constexpr uint64_t kEveryObjectFile = 0;  // file ids start at 1
+    void set_object_file_listener(ObjectFileListener listener) { object_file_listener_ = std::move(listener); }
 
     // --- the fault region, as read() and poll() see it ---
     // Called (without the model lock) with the id of each context whose
@@ -124,8 +145,10 @@ public:
 
 private:
     struct ArgBytes;
-    long traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written);
-    long run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* bytes);
+    long traced_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, size_t* written,
+                      const ObjectFileRequest* file = nullptr);
+    long run_ioctl(Context& ctx, const Caller& caller, unsigned cmd, uint64_t arg, ArgBytes* bytes,
+                   const ObjectFileRequest* file);
     long struct_ioctl(const CommandSpec& spec, CallEnv& env, ArgBytes& bytes);
     long run_handler(const CommandSpec& spec, CallEnv& env);
     void notify_records(NewRecords records) noexcept;
@@ -136,6 +159,7 @@ private:
     Model& model_;
     const Abi abi_;
     RecordsListener listener_;
+    ObjectFileListener object_file_listener_;
     CallListener call_listener_;
     ContextListener context_listener_;
 };

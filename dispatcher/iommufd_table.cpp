@@ -148,6 +148,20 @@ constexpr CommandSpec kIommufdCommands[] = {
             .self_locked();
     }(),
     [] {
+        using S = iommu_fault_alloc;
+        return struct_row<ioctl_fault_queue_alloc>(kFd, IOMMUFD_CMD_FAULT_QUEUE_ALLOC, "FAULT_QUEUE_ALLOC")
+            .flags({})
+            .fields({OUT(out_fault_id, kNumber), OUT(out_fault_fd, kNumber)});
+    }(),
+    [] {
+        using S = cuse_iommufd_object_fd_call;
+        // cuse-iommu's own (uapi: "The object node"): the command it
+        // carries is run and traced after it.
+        return struct_row<ioctl_object_fd_call>(kFd, _IOC_NR(CUSE_IOMMUFD_OBJECT_FD_CALL), "CUSE_IOMMUFD_OBJECT_FD_CALL")
+            .flags({})
+            .fields({IN(cmd, kHex), IN(object_fd, kNumber), IN(object_token, kHex), IN(arg, kHex)});
+    }(),
+    [] {
         using S = iommu_test_cmd;
         return struct_row<ioctl_iommufd_test>(kFd, _IOC_NR(IOMMU_TEST_CMD), "TEST_CMD")
             .min_end(OFFSET_END(S, last))

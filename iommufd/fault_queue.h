@@ -62,6 +62,9 @@ public:
     void respond_everything(const Responder& respond);
 
     size_t delivering() const { return deliver_.size(); }
+    // The object file that is its fd (iommufd/object_file.h), 0 once
+    // closed.  The open fd holds one of `users`, as upstream's does.
+    uint64_t file = 0;
     size_t awaiting_response() const { return response_.size(); }
 
 private:

@@ -14,6 +14,7 @@
 #include "../core/context.h"
 #include "../core/model.h"
 #include "../ioasid/io_address_space.h"
+#include "access.h"
 #include "ioas.h"
 #include "iommufd_ioctls.h"
 
@@ -188,6 +189,7 @@ long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd) {
     const AreaPinner pinner(env.model.ledger());
     if (cmd.iova == 0 && cmd.length == UINT64_MAX) {
         ioas->iopt.unmap(0, UINT64_MAX, pinner, unmapped);  // all: cannot fail
+        notify_accesses_unmap(env.ctx.iommufd, ioas->id, 0, UINT64_MAX);
     } else {
         if (cmd.iova >= UINT64_MAX || cmd.length >= UINT64_MAX)
             return -EOVERFLOW;
@@ -199,6 +201,9 @@ long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd) {
             return err;
         if (unmapped == 0)
             return -ENOENT;
+        // Under one lock, telling the accesses after the unmap is the
+        // kernel's telling them before (it retries until they let go).
+        notify_accesses_unmap(env.ctx.iommufd, ioas->id, cmd.iova, cmd.iova + (cmd.length - 1));
     }
     cmd.length = unmapped;
     return 0;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "access.h"
 #include "device.h"
 #include "device_attach.h"
 #include "fault_queue.h"
@@ -52,6 +53,13 @@ void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcep
         }
         break;
     }
+    case ObjectKind::kAccess: {
+        auto& access = static_cast<Access&>(object);
+        change_access_ioas(ictx, access, 0);
+        if (auto it = ictx.access_by_fd.find(access.fd); it != ictx.access_by_fd.end() && it->second == access.id)
+            ictx.access_by_fd.erase(it);
+        break;
+    }
     case ObjectKind::kDevice:
         break;
     }
@@ -73,12 +81,24 @@ long IommufdCtx::destroy_object(PinLedger& ledger, uint32_t id) {
 }
 
 void IommufdCtx::destroy_all(PinLedger& ledger) noexcept {
-    // Mock devices take their bound devices and automatic page tables with
-    // them; then nested page tables, their parents, the IOASes under those,
-    // and the fault queues the page tables used.
-    for (const ObjectKind kind :
-         {ObjectKind::kSelftest, ObjectKind::kHwptNested, ObjectKind::kHwptPaging, ObjectKind::kIoas,
-          ObjectKind::kFault}) {
+    // The fds' hold on their objects ends with the context (upstream's fds
+    // would keep it alive: docs/iommufd.md, "File descriptors").
+    for (const ObjectKind kind : {ObjectKind::kFault, ObjectKind::kAccess}) {
+        objects.for_each(kind, [](IommufdObject& object) {
+            uint64_t& file = object.kind == ObjectKind::kFault ? static_cast<FaultQueue&>(object).file
+                                                               : static_cast<Access&>(object).file;
+            if (file) {
+                file = 0;
+                --object.users;
+            }
+        });
+    }
+    // Accesses first (users of their IOAS); mock devices take their bound
+    // devices and automatic page tables with them; then nested page
+    // tables, their parents, the IOASes under those, and the fault queues
+    // the page tables used.
+    for (const ObjectKind kind : {ObjectKind::kAccess, ObjectKind::kSelftest, ObjectKind::kHwptNested,
+                                  ObjectKind::kHwptPaging, ObjectKind::kIoas, ObjectKind::kFault}) {
         for (uint32_t id = objects.first_unused(kind); id; id = objects.first_unused(kind, id + 1))
             destroy_object(ledger, id);
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 
 #include "io_pagetable.h"
 #include "object_table.h"
@@ -20,6 +21,9 @@ struct IommufdCtx {
     RecordBudget records;
     ObjectTable objects;
     uint32_t vfio_ioas = 0;  // IOMMU_VFIO_IOAS; 0: none
+    // The selftest's accesses (access.h) by the fd number the caller
+    // names them by.
+    std::map<int, uint32_t> access_by_fd;
     // IOMMU_OPTION_RLIMIT_MODE: false charges the user (VFIO's way, the
     // default of /dev/iommu), true the mm.  Both charge the caller's
     // RLIMIT_MEMLOCK in this daemon (docs/iommufd.md, "Divergences").
@@ -32,8 +36,9 @@ struct IommufdCtx {
     // IOMMU_DESTROY: undoes what the object holds, then removes it.  0,
     // -ENOENT or -EBUSY (nothing changed).
     long destroy_object(PinLedger& ledger, uint32_t id);
-    // Closing the fd: every object, users before what they use.  Needs no
-    // memory.
+    // Closing the fd: every object, users before what they use; the
+    // object files of its fault queues and accesses become orphans.  Needs
+    // no memory.
     void destroy_all(PinLedger& ledger) noexcept;
 };
 

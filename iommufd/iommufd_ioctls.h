@@ -9,6 +9,7 @@
 #include <linux/vfio.h>
 
 #include "cuse-iommu-iommufd.h"
+#include "object_table.h"
 
 namespace ciommu {
 
@@ -59,7 +60,18 @@ long ioctl_vfio_set_iommu(CallEnv& env);
 long ioctl_vfio_iommu_get_info(CallEnv& env, vfio_iommu_type1_info& cmd);
 long ioctl_vfio_map_dma(CallEnv& env, const vfio_iommu_type1_dma_map& cmd);
 long ioctl_vfio_unmap_dma(CallEnv& env, vfio_iommu_type1_dma_unmap& cmd);
+// fault.c: IOMMU_FAULT_QUEUE_ALLOC, answered through an object file
+long ioctl_fault_queue_alloc(CallEnv& env, iommu_fault_alloc& cmd);
+// cuse-iommu's CUSE_IOMMUFD_OBJECT_FD_CALL: names the command the
+// dispatcher then runs with the object file (CallEnv::forward_cmd).
+long ioctl_object_fd_call(CallEnv& env, const cuse_iommufd_object_fd_call& cmd);
+// For the commands that answer an fd: the id of the caller's unbound
+// object file that env.object_file names, else 0 (EBADF); and binding it.
+uint64_t claim_object_file(CallEnv& env);
+void bind_object_file(CallEnv& env, uint64_t file_id, uint32_t object_id, ObjectKind kind);
 // selftest.c: the mock driver's IOMMU_TEST_CMD
 long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd);
+// Its access operations (selftest_access.cpp); self-locked too.
+long selftest_access_op(CallEnv& env, iommu_test_cmd& cmd);
 
 }  // namespace ciommu

@@ -20,6 +20,7 @@ enum class ObjectKind : uint8_t {
     kDevice,      // device.h: a bound device (iommufd_device)
     kSelftest,    // mock_device.h: the mock driver's device
     kFault,       // fault_queue.h
+    kAccess,      // access.h
 };
 
 struct IommufdObject {

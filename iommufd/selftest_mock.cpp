@@ -244,7 +244,8 @@ long trigger_iopf(CallEnv& env, const iommu_test_cmd& cmd) {
     fault.perm = cmd.trigger_iopf.perm;
     fault.addr = cmd.trigger_iopf.addr;
     try {
-        queue->report({hwpt->id, idev->id, {fault}});
+        if (queue->report({hwpt->id, idev->id, {fault}}) == 0 && queue->file)
+            env.model.note_object_file_readable(queue->file);
     } catch (const std::bad_alloc&) {
         // Dropped, as a report the kernel cannot queue is.
     }
@@ -286,7 +287,13 @@ long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd) {
         return check_refs(env, cmd);
     case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
         return set_temp_memory_limit(env, cmd);
-    default:  // the other operations are not served yet (docs/iommufd.md)
+    case IOMMU_TEST_OP_CREATE_ACCESS:
+    case IOMMU_TEST_OP_ACCESS_PAGES:
+    case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+    case IOMMU_TEST_OP_ACCESS_RW:
+    case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+        return selftest_access_op(env, cmd);
+    default:
         return -EOPNOTSUPP;
     }
 }

@@ -12,6 +12,7 @@
 #include "../core/context.h"
 #include "../core/model.h"
 #include "../ioasid/io_address_space.h"
+#include "access.h"
 #include "ioas.h"
 #include "iommufd_ioctls.h"
 #include "mock_domain.h"
@@ -126,6 +127,7 @@ long ioctl_vfio_unmap_dma(CallEnv& env, vfio_iommu_type1_dma_unmap& cmd) {
         if (cmd.iova || cmd.size)
             return -EINVAL;
         ioas->iopt.unmap(0, UINT64_MAX, pinner, unmapped);
+        notify_accesses_unmap(ictx, ioas->id, 0, UINT64_MAX);
     } else {
         if (!ioas->iopt.large_pages()) {
             err = ioas->iopt.cut(cmd.iova + cmd.size - 1, pinner);
@@ -140,6 +142,8 @@ long ioctl_vfio_unmap_dma(CallEnv& env, vfio_iommu_type1_dma_unmap& cmd) {
             err = -EOVERFLOW;
         else
             err = ioas->iopt.unmap(cmd.iova, cmd.iova + (cmd.size - 1), pinner, unmapped);
+        if (!err && unmapped)
+            notify_accesses_unmap(ictx, ioas->id, cmd.iova, cmd.iova + (cmd.size - 1));
     }
     cmd.size = unmapped;
     env.deferred_error = err;

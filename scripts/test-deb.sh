@@ -70,6 +70,9 @@ check man-iommuctl man -w iommuctl
 check man-pages-match-help tests/man/check-man-pages.sh /usr/sbin/cuse-iommu /usr/bin/iommuctl /usr/share/man/man8
 check daemon-help /usr/sbin/cuse-iommu --help
 check iommuctl-help iommuctl --help
+# The iommufd profile's fd helper (docs/iommufd.md, "File descriptors"),
+# where the dynamic linker finds it, exporting its ioctl().
+check fd-helper-installed bash -c "nm -D --defined-only \$(dpkg -L cuse-iommu | grep '/libcuse-iommu-fd\.so\$') | grep -qw ioctl"
 check pkg-config-cflags pkg-config --cflags cuse-iommu
 
 # A client of the installed header, by pkg-config and by CMake.

@@ -435,6 +435,21 @@ struct iommu_hwpt_invalidate_selftest {
 	__u32 iotlb_id;
 };
 
+/* ACCESS_PAGES flags; ACCESS_RW flags; CREATE_ACCESS flags. */
+enum {
+	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
+	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
+};
+
+enum {
+	MOCK_ACCESS_RW_WRITE = 1 << 0,
+	MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
+};
+
+enum {
+	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
+};
+
 /* MOCK_DOMAIN_FLAGS: what the mock device can do. */
 enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
@@ -444,9 +459,8 @@ enum {
 
 /*
  * The command's payload is a union, one member per operation; `last`
- * follows it (the command's minimum size ends before it).  Only the
- * members of the operations the daemon implements are spelled out; `raw`
- * gives the union its kernel size.
+ * follows it (the command's minimum size ends before it).  `raw` gives
+ * the union its kernel size.
  */
 struct iommu_test_cmd {
 	__u32 size;
@@ -482,9 +496,37 @@ struct iommu_test_cmd {
 			__aligned_u64 uptr;
 			__u32 refs;
 		} check_refs;
+		/*
+		 * CREATE_ACCESS answers an access object as a file descriptor
+		 * (cuse-iommu: only through the fd helper, docs/iommufd.md);
+		 * the other access operations name it by that fd in `id`.
+		 */
+		struct {
+			__u32 out_access_fd;
+			__u32 flags;
+		} create_access;
+		struct {
+			__u32 access_pages_id;
+		} destroy_access_pages;
+		struct {
+			__u32 flags;
+			__u32 out_access_pages_id;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+		} access_pages;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+			__u32 flags;
+		} access_rw;
 		struct {
 			__u32 limit;
 		} memory_limit;
+		struct {
+			__u32 ioas_id;
+		} access_replace_ioas;
 		struct {
 			__u32 flags;
 			__aligned_u64 iova;
@@ -511,3 +553,54 @@ struct iommu_test_cmd {
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
 #endif /* _UAPI_IOMMUFD_TEST_H */
+
+/*
+ * cuse-iommu's own commands of the iommufd profile: not upstream's.  They
+ * are _IO(IOMMUFD_TYPE, 0xf0 + n): upstream numbers iommufd's commands up
+ * from 0x80 (IOMMU_TEST_CMD is 0xa0) and VFIO's from 0x64, so the top of the
+ * number space stays clear of both.  Their own guard: they are declared
+ * even where <linux/iommufd.h> came first.
+ */
+#ifndef _CUSE_IOMMU_IOMMUFD_OWN_H
+#define _CUSE_IOMMU_IOMMUFD_OWN_H
+
+#define CUSE_IOMMUFD_CMD_BASE 0xf0
+
+/*
+ * Objects that upstream answers as a file descriptor (FAULT_QUEUE_ALLOC's
+ * fault fd, TEST_CMD CREATE_ACCESS's access fd) are open files of the
+ * daemon's second node, /dev/<name>-object ("the object node").  CUSE
+ * cannot put a file into the caller's table, so the caller opens one
+ * itself, which libcuse-iommu-fd.so (LD_PRELOAD) does for unmodified
+ * programs (docs/iommufd.md, "File descriptors"):
+ *
+ *   1. open("/dev/<name>-object", O_RDWR | O_CLOEXEC) -> object_fd;
+ *   2. ioctl(object_fd, CUSE_IOMMUFD_OBJECT_TOKEN, &token): the open file's
+ *      secret, valid only for the process that opened it;
+ *   3. ioctl(iommufd, CUSE_IOMMUFD_OBJECT_FD_CALL, &call): runs `cmd` with
+ *      `arg` as ioctl(iommufd, cmd, arg) would, the object it makes bound
+ *      to that open file, and object_fd written where upstream writes the
+ *      new fd (out_fault_fd, out_access_fd).
+ *
+ * Without step 3 those commands fail with EOPNOTSUPP.  The object file
+ * then behaves as upstream's fd: read(), write(), poll() and close().
+ */
+#define CUSE_IOMMUFD_OBJECT_TOKEN _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 0)
+
+/*
+ * CUSE_IOMMUFD_OBJECT_FD_CALL: on the iommufd fd.  cmd: IOMMU_FAULT_QUEUE_ALLOC
+ * or IOMMU_TEST_CMD (op CREATE_ACCESS), else EINVAL.  EBADF: the token
+ * names no object file of the calling process, or one already bound.
+ * Returns what cmd returns.
+ */
+struct cuse_iommufd_object_fd_call {
+	__u32 size;
+	__u32 flags;
+	__u32 cmd;
+	__s32 object_fd;
+	__aligned_u64 object_token;
+	__aligned_u64 arg;
+};
+#define CUSE_IOMMUFD_OBJECT_FD_CALL _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 1)
+
+#endif /* _CUSE_IOMMU_IOMMUFD_OWN_H */

@@ -5,7 +5,8 @@
 # header against the kernel's (layout_check.py), then runs the suite in the
 # QEMU VM against `cuse-iommu --abi iommufd` (scripts/vm/run-program.sh:
 # 1 GiB and a hugetlb pool of 80 x 2 MiB, which the 64M/128M dirty-tracking
-# variants need) and scores it.
+# variants need), under the fd helper (LD_PRELOAD=libcuse-iommu-fd.so: the
+# fault queue and access fds), and scores it.
 #
 # Prints per fixture and in total "N passed, M failed, K skipped", and fails
 # when a case listed in expected-pass.txt did not pass (or the layouts
@@ -32,7 +33,8 @@ python3 "$here/layout_check.py" "$repo/uapi/cuse-iommu-iommufd.h" "$suite/includ
 # "ok N name # SKIP why".
 set +e
 "$repo/scripts/vm/run-program.sh" "$build" --abi iommufd --memory 1024 --append hugepages=80 \
-	--timeout 1500 -- "$suite/iommufd" "$@" >"$log" 2>"$suite/vm.log"
+	--timeout 1500 -- /usr/bin/env LD_PRELOAD="$build/fd-helper/libcuse-iommu-fd.so" \
+	"$suite/iommufd" "$@" >"$log" 2>"$suite/vm.log"
 vm_status=$?
 set -e
 if ! grep -q '^1\.\.[0-9]' "$log"; then

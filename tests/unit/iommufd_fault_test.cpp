@@ -1,8 +1,8 @@
 // The iommufd profile's fault queue (drivers/iommu/iommufd/fault.c): its
 // read() and write() rules, cookies, the answers a detach or a destroy
 // gives, the bound; and TRIGGER_IOPF reaching it through a nested page
-// table.  The queue's file descriptor is the transport's, not here: the
-// tests add the queue object to the context directly.
+// table.  The tests add the queue object to the context directly; its
+// file descriptor is iommufd_object_file_test.cpp's.
 #include <cstring>
 #include <vector>
 

@@ -1,0 +1,60 @@
+#include "object_file.h"
+
+namespace ciommu {
+
+uint64_t ObjectFiles::open(pid_t opener, uint64_t token) {
+    if (files_.size() >= kMaxFiles || unbound_.count(token))
+        return 0;
+    const uint64_t id = next_id_;
+    auto [it, added] = files_.emplace(id, ObjectFile{opener, token});
+    try {
+        unbound_.emplace(token, id);
+    } catch (...) {
+        files_.erase(it);
+        throw;
+    }
+    ++next_id_;
+    return id;
+}
+
+void ObjectFiles::close(uint64_t id) noexcept {
+    auto it = files_.find(id);
+    if (it == files_.end())
+        return;
+    auto indexed = unbound_.find(it->second.token);
+    if (indexed != unbound_.end() && indexed->second == id)
+        unbound_.erase(indexed);
+    files_.erase(it);
+}
+
+uint64_t ObjectFiles::unbound_of(uint64_t token, pid_t tgid) const {
+    auto it = unbound_.find(token);
+    if (it == unbound_.end() || files_.at(it->second).opener != tgid)
+        return 0;
+    return it->second;
+}
+
+void ObjectFiles::bind(uint64_t id, uint64_t context_id, uint32_t object_id, ObjectKind kind, int fd) noexcept {
+    ObjectFile& file = files_.at(id);
+    unbound_.erase(file.token);
+    file.context_id = context_id;
+    file.object_id = object_id;
+    file.kind = kind;
+    file.fd = fd;
+}
+
+// The token's entry is re-added only if memory allows; a file left out of
+// the index cannot be bound again, which the caller (its bind failed)
+// does not try: it closes the file.
+void ObjectFiles::unbind(uint64_t id) noexcept {
+    ObjectFile& file = files_.at(id);
+    file.context_id = 0;
+    file.object_id = 0;
+    file.fd = -1;
+    try {
+        unbound_.emplace(file.token, id);
+    } catch (const std::bad_alloc&) {
+    }
+}
+
+}  // namespace ciommu

@@ -1,0 +1,100 @@
+#include "object_file_ops.h"
+
+#include <cerrno>
+#include <cstring>
+#include <poll.h>
+
+#include "../core/context.h"
+#include "../core/model.h"
+#include "access.h"
+#include "fault_queue.h"
+#include "object_file.h"
+
+namespace ciommu {
+namespace {
+
+// The fault queue a file is the fd of, else nullptr (unbound, another
+// kind, or its context gone).
+FaultQueue* fault_queue_of(Model& model, const ObjectFile& file) {
+    if (!file.bound() || file.kind != ObjectKind::kFault)
+        return nullptr;
+    Context* ctx = model.find_context(file.context_id);
+    return ctx ? ctx->iommufd.objects.get<FaultQueue>(file.object_id) : nullptr;
+}
+
+bool orphan(Model& model, const ObjectFile& file) {
+    return file.bound() && !model.find_context(file.context_id);
+}
+
+// The mock device takes no answers (selftest.c's mock has no page
+// response op); what a response does is the queue's bookkeeping.
+void answered(const FaultGroup&, uint32_t) {}
+
+}  // namespace
+
+long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count, std::vector<std::byte>& out) {
+    ObjectFile* file = model.object_files().find(file_id);
+    if (!file)
+        return -EBADF;
+    if (orphan(model, *file))
+        return 0;  // its context went: nothing will come (docs/iommufd.md)
+    FaultQueue* queue = fault_queue_of(model, *file);
+    if (!queue)
+        return -EINVAL;  // an access fd has no read (vfs_read's EINVAL)
+    std::vector<iommu_hwpt_pgfault> faults;
+    const long got = queue->read(pos, count, faults);
+    if (got <= 0)
+        return got;
+    const size_t at = out.size();
+    out.resize(at + faults.size() * sizeof(iommu_hwpt_pgfault));
+    std::memcpy(out.data() + at, faults.data(), faults.size() * sizeof(iommu_hwpt_pgfault));
+    return got;
+}
+
+long object_file_write(Model& model, uint64_t file_id, uint64_t pos, std::span<const std::byte> bytes) {
+    ObjectFile* file = model.object_files().find(file_id);
+    if (!file)
+        return -EBADF;
+    if (orphan(model, *file))
+        return -EINVAL;  // every group was answered when the context went
+    FaultQueue* queue = fault_queue_of(model, *file);
+    if (!queue)
+        return -EINVAL;
+    return queue->write(pos, bytes, answered);
+}
+
+unsigned object_file_poll(Model& model, uint64_t file_id) {
+    ObjectFile* file = model.object_files().find(file_id);
+    if (!file)
+        return POLLERR;
+    if (!file->bound() || file->kind != ObjectKind::kFault)
+        return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;  // no poll op: DEFAULT_POLLMASK
+    FaultQueue* queue = fault_queue_of(model, *file);
+    return POLLOUT | (queue && queue->readable() ? POLLIN | POLLRDNORM : 0u);
+}
+
+void object_file_release(Model& model, uint64_t file_id) noexcept {
+    ObjectFile* file = model.object_files().find(file_id);
+    if (!file)
+        return;
+    Context* ctx = file->bound() ? model.find_context(file->context_id) : nullptr;
+    if (ctx) {
+        IommufdCtx& ictx = ctx->iommufd;
+        if (file->kind == ObjectKind::kFault) {
+            // iommufd_fault_fops_release: the fd's user goes; the queue
+            // stays until IOMMU_DESTROY.
+            if (auto* queue = ictx.objects.get<FaultQueue>(file->object_id); queue && queue->file == file_id) {
+                queue->file = 0;
+                --queue->users;
+            }
+        } else if (auto* access = ictx.objects.get<Access>(file->object_id); access && access->file == file_id) {
+            // iommufd_test_staccess_release: every pin dropped, then the access.
+            access->file = 0;
+            access->users = 0;
+            ictx.destroy_object(model.ledger(), access->id);
+        }
+    }
+    model.object_files().close(file_id);
+}
+
+}  // namespace ciommu

@@ -1,0 +1,301 @@
+// The selftest driver's access operations (selftest.c: CREATE_ACCESS,
+// ACCESS_PAGES, DESTROY_ACCESS_PAGES, ACCESS_RW, ACCESS_REPLACE_IOAS) over
+// the iommufd core's access functions (device.c: iommufd_access_pin_pages,
+// iommufd_access_rw, iommufd_access_replace), with their errnos.
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "../core/call_env.h"
+#include "../core/caller.h"
+#include "../core/context.h"
+#include "../core/model.h"
+#include "../ioasid/process.h"
+#include "access.h"
+#include "ioas.h"
+#include "iommufd_ioctls.h"
+#include "object_file.h"
+
+namespace ciommu {
+namespace {
+
+constexpr uint64_t kPage = kPageSize;
+// selftest.c refuses bigger requests (its kvzalloc'd page list).
+constexpr uint64_t kMaxAccessLength = 16u << 20;
+// ACCESS_RW moves client memory in slices of this (never the whole request).
+constexpr size_t kCopySlice = 64 * 1024;
+
+// The caller never learned the fd: the access goes, its file stays open
+// unbound (the helper closes it).
+void abort_access(CallEnv& env, uint32_t id) {
+    IommufdCtx& ictx = env.ctx.iommufd;
+    auto* access = ictx.objects.get<Access>(id);
+    if (!access)
+        return;
+    env.model.object_files().unbind(access->file);
+    access->file = 0;
+    access->users = 0;
+    ictx.destroy_object(env.model.ledger(), id);
+}
+
+// Start and end (inclusive) of a request, as iommufd_access_pin_pages and
+// iommufd_access_rw check them.
+long request_last(uint64_t iova, uint64_t length, uint64_t& last) {
+    if (!length)
+        return -EINVAL;
+    if (iova > UINT64_MAX - (length - 1))
+        return -EOVERFLOW;
+    last = iova + (length - 1);
+    return 0;
+}
+
+bool permits(const IoptArea& area, bool write) { return area.prot & (write ? kProtWrite : kProtRead); }
+
+// iommufd_access_pin_pages' checks over [iova, last]; with `uptr`,
+// iommufd_test_check_pages: each page must be the caller's own page at
+// uptr (EBADE otherwise).
+long check_pin(const Ioas& ioas, uint64_t iova, uint64_t last, bool write, const Process* caller, uint64_t uptr) {
+    uint64_t user_page = (uptr - (iova % kPage)) & ~(kPage - 1);
+    return for_each_contig_area(ioas.iopt, iova, last, [&](const IoptArea& area, uint64_t area_iova, uint64_t from,
+                                                           uint64_t to) -> long {
+        const uint64_t start_byte = area.uptr() + (from - area_iova);
+        const bool last_piece = to == last;
+        if (start_byte % kPage || (!last_piece && (area.uptr() + (to - area_iova)) % kPage != kPage - 1))
+            return -EINVAL;  // iopt_area_contig_is_aligned
+        if (!permits(area, write))
+            return -EPERM;
+        if (!uptr)
+            return 0;
+        for (uint64_t va = start_byte & ~(kPage - 1); va <= ((area.uptr() + (to - area_iova)) & ~(kPage - 1));
+             va += kPage, user_page += kPage) {
+            if (!caller || area.pages->owner->serial() != caller->serial() || va != user_page)
+                return -EBADE;
+        }
+        return 0;
+    });
+}
+
+long create_access(CallEnv& env, iommu_test_cmd& cmd) {
+    if (cmd.create_access.flags & ~uint32_t{MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES})
+        return -EOPNOTSUPP;
+    if (!env.object_file)
+        return -EOPNOTSUPP;  // no fd helper: docs/iommufd.md, "File descriptors"
+    std::lock_guard guard(env.model.lock());
+    IommufdCtx& ictx = env.ctx.iommufd;
+    const uint64_t file_id = claim_object_file(env);
+    if (!file_id)
+        return -EBADF;
+    Ioas* ioas = ictx.objects.get<Ioas>(cmd.id);
+    if (!ioas)
+        return -ENOENT;
+    const int fd = env.object_file->fd;
+    auto made = std::make_unique<Access>(cmd.create_access.flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+    Access& access = *made;
+    const long id = ictx.objects.add(std::move(made));
+    if (id < 0)
+        return id;
+    try {
+        ictx.access_by_fd[fd] = access.id;  // a newer access at a reused number wins
+    } catch (const std::bad_alloc&) {
+        ictx.objects.destroy(access.id);
+        throw;
+    }
+    access.users = 1;  // the fd's (the driver is a user until it destroys it)
+    access.file = file_id;
+    access.fd = fd;
+    access.ioas_id = ioas->id;
+    ++ioas->users;
+    bind_object_file(env, file_id, access.id, ObjectKind::kAccess);
+    cmd.create_access.out_access_fd = static_cast<uint32_t>(fd);
+    env.created_id = access.id;
+    env.abort_created = abort_access;
+    return 0;
+}
+
+// The item the caller never learned of goes again.
+void abort_access_pages(CallEnv& env, uint32_t item_id) {
+    const auto& cmd = *static_cast<const iommu_test_cmd*>(env.args);
+    if (Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id))) {
+        auto& items = access->items;
+        auto it = std::find_if(items.begin(), items.end(), [&](const AccessItem& i) { return i.id == item_id; });
+        if (it != items.end()) {
+            items.erase(it);
+            env.ctx.iommufd.records.give(1);
+        }
+    }
+}
+
+long access_pages(CallEnv& env, iommu_test_cmd& cmd) {
+    auto& op = cmd.access_pages;
+    if (op.length > kMaxAccessLength)
+        return -ENOMEM;
+    if (op.flags & ~uint32_t{MOCK_FLAGS_ACCESS_WRITE})
+        return -EOPNOTSUPP;  // and MOCK_FLAGS_ACCESS_SYZ: docs/iommufd.md
+    uint64_t last = 0;
+    // The caller's pages must be there (get_user_pages_fast): probed
+    // before the lock, which never waits on client memory.
+    std::shared_ptr<Process> caller;
+    if (op.uptr) {
+        caller = env.caller_process();
+        if (!caller)
+            return -EFAULT;
+        if (op.length && op.uptr <= UINT64_MAX - (op.length - 1))
+            if (long err = probe_spans({{caller, op.uptr, op.length}}))
+                return err;
+    }
+    std::lock_guard guard(env.model.lock());
+    IommufdCtx& ictx = env.ctx.iommufd;
+    Access* access = find_access(ictx, static_cast<int>(cmd.id));
+    if (!access)
+        return -EBADFD;
+    if (!access->needs_pin_pages)
+        return -EOPNOTSUPP;
+    if (long err = request_last(op.iova, op.length, last))
+        return err;
+    const Ioas* ioas = ictx.objects.get<Ioas>(access->ioas_id);
+    if (!ioas)
+        return -ENOENT;
+    if (long err = check_pin(*ioas, op.iova, last, op.flags & MOCK_FLAGS_ACCESS_WRITE, caller.get(), op.uptr))
+        return err;
+    if (!ictx.records.take(1))
+        return -ENOSPC;
+    try {
+        access->items.push_back({op.iova, op.length, access->next_item_id});
+    } catch (const std::bad_alloc&) {
+        ictx.records.give(1);
+        throw;
+    }
+    op.out_access_pages_id = access->next_item_id++;
+    env.created_id = op.out_access_pages_id;
+    env.abort_created = abort_access_pages;
+    return 0;
+}
+
+long destroy_access_pages(CallEnv& env, const iommu_test_cmd& cmd) {
+    std::lock_guard guard(env.model.lock());
+    Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id));
+    if (!access)
+        return -EBADFD;
+    auto& items = access->items;
+    const uint32_t wanted = cmd.destroy_access_pages.access_pages_id;
+    auto it = std::find_if(items.begin(), items.end(), [&](const AccessItem& i) { return i.id == wanted; });
+    if (it == items.end())
+        return -ENOENT;
+    items.erase(it);
+    env.ctx.iommufd.records.give(1);
+    return 0;
+}
+
+long access_replace_ioas(CallEnv& env, const iommu_test_cmd& cmd) {
+    std::lock_guard guard(env.model.lock());
+    IommufdCtx& ictx = env.ctx.iommufd;
+    Access* access = find_access(ictx, static_cast<int>(cmd.id));
+    if (!access)
+        return -EBADFD;
+    if (!access->ioas_id)
+        return -ENOENT;
+    if (!ictx.objects.get<Ioas>(cmd.access_replace_ioas.ioas_id))
+        return -ENOENT;
+    change_access_ioas(ictx, *access, cmd.access_replace_ioas.ioas_id);
+    return 0;
+}
+
+// What an ACCESS_RW moves: the memory under [iova, last], piece by piece.
+struct RwPiece {
+    ProcessRef owner;
+    uint64_t va;
+    uint64_t length;
+};
+
+long plan_rw(CallEnv& env, const iommu_test_cmd& cmd, bool write, std::vector<RwPiece>& pieces) {
+    const auto& op = cmd.access_rw;
+    std::lock_guard guard(env.model.lock());
+    IommufdCtx& ictx = env.ctx.iommufd;
+    Access* access = find_access(ictx, static_cast<int>(cmd.id));
+    if (!access)
+        return -EBADFD;
+    uint64_t last = 0;
+    if (long err = request_last(op.iova, op.length, last))
+        return err;
+    const Ioas* ioas = ictx.objects.get<Ioas>(access->ioas_id);
+    if (!ioas)
+        return -ENOENT;
+    return for_each_contig_area(ioas->iopt, op.iova, last, [&](const IoptArea& area, uint64_t area_iova,
+                                                               uint64_t from, uint64_t to) -> long {
+        if (!permits(area, write))
+            return -EPERM;
+        pieces.push_back({area.pages->owner, area.uptr() + (from - area_iova), to - from + 1});
+        return 0;
+    });
+}
+
+// Moves one slice between the caller's buffer and the pieces' memory.
+long copy_slice(CallEnv& env, const std::vector<RwPiece>& pieces, uint64_t offset, std::span<std::byte> slice,
+                uint64_t ubuf, bool write) {
+    if (write && env.caller.read_memory(ubuf + offset, slice.data(), slice.size()))
+        return -EFAULT;
+    uint64_t piece_start = 0;
+    size_t done = 0;
+    for (const RwPiece& piece : pieces) {
+        const uint64_t piece_end = piece_start + piece.length;
+        while (done < slice.size() && offset + done >= piece_start && offset + done < piece_end) {
+            const uint64_t within = offset + done - piece_start;
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(slice.size() - done, piece.length - within));
+            const long err = write ? piece.owner->write(piece.va + within, slice.data() + done, n)
+                                   : piece.owner->read(piece.va + within, slice.data() + done, n);
+            if (err)
+                return -EFAULT;
+            done += n;
+        }
+        piece_start = piece_end;
+    }
+    if (!write && env.caller.write_memory(ubuf + offset, slice.data(), slice.size()))
+        return -EFAULT;
+    return 0;
+}
+
+// iommufd_access_rw: the memory is moved without the model lock, from the
+// pieces planned under it (a concurrent unmap may race it, as it may race
+// a kernel access that copies).
+long access_rw(CallEnv& env, const iommu_test_cmd& cmd) {
+    const auto& op = cmd.access_rw;
+    if (op.length > kMaxAccessLength)
+        return -ENOMEM;
+    if (op.flags & ~uint32_t{MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH})
+        return -EOPNOTSUPP;  // and MOCK_FLAGS_ACCESS_SYZ: docs/iommufd.md
+    const bool write = op.flags & MOCK_ACCESS_RW_WRITE;
+    std::vector<RwPiece> pieces;
+    if (long err = plan_rw(env, cmd, write, pieces))
+        return err;
+    std::vector<std::byte> buffer(std::min<uint64_t>(op.length, kCopySlice));
+    for (uint64_t offset = 0; offset < op.length; offset += buffer.size()) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), op.length - offset));
+        if (long err = copy_slice(env, pieces, offset, std::span(buffer.data(), n), op.uptr, write))
+            return err;
+    }
+    return 0;
+}
+
+}  // namespace
+
+long selftest_access_op(CallEnv& env, iommu_test_cmd& cmd) {
+    switch (cmd.op) {
+    case IOMMU_TEST_OP_CREATE_ACCESS:
+        return create_access(env, cmd);
+    case IOMMU_TEST_OP_ACCESS_PAGES:
+        return access_pages(env, cmd);
+    case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+        return destroy_access_pages(env, cmd);
+    case IOMMU_TEST_OP_ACCESS_RW:
+        return access_rw(env, cmd);
+    case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+        return access_replace_ioas(env, cmd);
+    default:
+        return -EOPNOTSUPP;
+    }
+}
+
+}  // namespace ciommu
