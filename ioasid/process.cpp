@@ -101,14 +101,22 @@ long Process::read(uint64_t addr, void* buf, size_t len) const {
     auto op = [buf](int fd, size_t done, size_t left, off_t at) {
         return pread(fd, static_cast<char*>(buf) + done, left, at);
     };
-    return move_all(op, memfd_, addr, len);
+    const long err = move_all(op, memfd_, addr, len);
+    return err ? shared_.read(addr, buf, len) : 0;
 }
 
 long Process::write(uint64_t addr, const void* buf, size_t len) const {
     auto op = [buf](int fd, size_t done, size_t left, off_t at) {
         return pwrite(fd, static_cast<const char*>(buf) + done, left, at);
     };
-    return move_all(op, memfd_, addr, len);
+    const long err = move_all(op, memfd_, addr, len);
+    return err ? shared_.write(addr, buf, len) : 0;
+}
+
+void Process::retain_shared(uint64_t addr, uint64_t len) const {
+    if (pidfd_ < 0)
+        return;
+    shared_.retain(pid_, addr, len, [this] { return !has_exited(pidfd_); });
 }
 
 bool Process::may_lock(uint64_t pages, bool calling) const {

@@ -24,6 +24,8 @@
 #include <mutex>
 #include <sys/types.h>
 
+#include "shared_mappings.h"
+
 namespace ciommu {
 
 class Process : public std::enable_shared_from_this<Process> {
@@ -58,6 +60,15 @@ public:
     long read(uint64_t addr, void* buf, size_t len) const;
     long write(uint64_t addr, const void* buf, size_t len) const;
 
+    // The shared mappings under pinned memory (SharedMappings): read() and
+    // write() fall back to them once /proc/<pid>/mem fails.  retain opens
+    // them (memory about to be pinned; reads the process's /proc files, so
+    // call it without the model lock); each pin holds them while it lasts.
+    void retain_shared(uint64_t addr, uint64_t len) const;
+    void hold_shared(uint64_t addr, uint64_t len) const { shared_.hold(addr, len); }
+    void release_shared(uint64_t addr, uint64_t len) const { shared_.release(addr, len); }
+    size_t shared_mappings() const { return shared_.size(); }
+
     // May this process have `pages` pages locked?  RLIMIT_MEMLOCK, and only
     // when that is exceeded CAP_IPC_LOCK, like VFIO.  False once it is gone
     // (unless `calling`: it makes the current call, so it lives).
@@ -70,6 +81,7 @@ private:
     const int pidfd_;  // -1: unbacked
     const int memfd_;  // -1: unbacked
     const uint64_t serial_;
+    mutable SharedMappings shared_;
 };
 
 using ProcessRef = std::shared_ptr<Process>;

@@ -38,13 +38,19 @@ bool fit_range(uint64_t start, uint64_t last, uint64_t length, uint64_t alignmen
 
 }  // namespace
 
+// A pin holds the shared mappings under the area open (SharedMappings).
 long AreaPinner::pin(const IoptArea& area, uint64_t iova) const {
-    const long err = ledger_.pin(*area.pages->owner, first_page(area), page_count(area, iova));
+    const uint64_t pages = page_count(area, iova);
+    const long err = ledger_.pin(*area.pages->owner, first_page(area), pages);
+    if (!err)
+        area.pages->owner->hold_shared(first_page(area), pages * kPage);
     return err == -ENOBUFS ? -ENOMEM : err;
 }
 
 void AreaPinner::unpin(const IoptArea& area, uint64_t iova) const {
-    ledger_.unpin(*area.pages->owner, first_page(area), page_count(area, iova));
+    const uint64_t pages = page_count(area, iova);
+    ledger_.unpin(*area.pages->owner, first_page(area), pages);
+    area.pages->owner->release_shared(first_page(area), pages * kPage);
 }
 
 long probe_spans(const std::vector<ProbeSpan>& spans) {
@@ -57,6 +63,8 @@ long probe_spans(const std::vector<ProbeSpan>& spans) {
             if (page >= (last & ~(kPage - 1)))
                 break;
         }
+        // Pinned pages outlive their mapping: keep shared memory reachable.
+        span.owner->retain_shared(span.uptr, span.length);
     }
     return 0;
 }

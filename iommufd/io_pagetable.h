@@ -75,7 +75,9 @@ struct ProbeSpan {
     uint64_t uptr;
     uint64_t length;
 };
-// 0, or -EFAULT if a page of a span is missing.  Call without the lock.
+// 0, or -EFAULT if a page of a span is missing.  Shared memory under a
+// span is kept reachable past its process (Process::retain_shared), as a
+// pin keeps the pages.  Call without the lock.
 long probe_spans(const std::vector<ProbeSpan>& spans);
 
 // How many areas and ranges a context may hold, over all its IOASes, so

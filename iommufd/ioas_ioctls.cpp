@@ -87,6 +87,7 @@ long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map) {
         // A domain will need the pages: every one must be there (EFAULT).
         if (env.caller.probe_memory(map.uptr, map.length))
             return -EFAULT;
+        owner->retain_shared(map.uptr, map.length);  // as probe_spans does
         probed = true;
     }
 }

@@ -79,6 +79,28 @@ TEST_CASE("a Process reads its process's memory, and nothing once that process i
     CHECK(Process::open(child.pid) == nullptr);  // a dead pid opens nothing
 }
 
+TEST_CASE("shared memory retained under a pin stays reachable after its process exits; private memory does not") {
+    Child child("private bytes");
+    const ProcessRef owner = Process::open(child.pid);
+    REQUIRE(owner);
+    const uint64_t shared = reinterpret_cast<uintptr_t>(child.page);  // the child's too: MAP_SHARED
+    owner->retain_shared(shared, 4096);
+    owner->retain_shared(child.text_address(), 4096);  // private: there is no file to keep
+    CHECK(owner->shared_mappings() == 1);
+    owner->hold_shared(shared, 4096);  // a pin
+    child.kill_and_reap();
+    char buf[sizeof(char*)];
+    REQUIRE(owner->read(shared, buf, sizeof(buf)) == 0);
+    CHECK(std::memcmp(buf, child.page, sizeof(buf)) == 0);
+    REQUIRE(owner->write(shared + 100, "pinned", 6) == 0);
+    CHECK(std::memcmp(child.page + 100, "pinned", 6) == 0);  // the very pages this process sees
+    CHECK(owner->read(child.text_address(), buf, 1) == -EFAULT);
+    CHECK(owner->read(shared + 4095, buf, 2) == -EFAULT);  // runs past what is held
+    owner->release_shared(shared, 4096);  // the last pin goes: so does the mapping
+    CHECK(owner->shared_mappings() == 0);
+    CHECK(owner->read(shared, buf, 1) == -EFAULT);
+}
+
 TEST_CASE("serials are never reused; the table opens a process once and drops the dead") {
     ProcessTable table;
     const ProcessRef self = table.for_caller(getpid());
