@@ -33,7 +33,9 @@ void on_open(fuse_req_t req, fuse_file_info* fi) {
         return;
     }
     fi->fh = static_cast<uint64_t>(file);
-    fi->nonseekable = 1;  // pread() is ESPIPE, as the fault fd's read answers it
+    // CUSE passes every read and write at offset 0 (cuse_read_iter) and
+    // ignores this flag; it says what the file is.
+    fi->nonseekable = 1;
     fuse_reply_open(req, fi);
 }
 

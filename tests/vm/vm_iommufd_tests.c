@@ -255,6 +255,30 @@ static int test_attach_over_unservable_memory_fails(void)
 	return 0;
 }
 
+/*
+ * This program is static: no LD_PRELOAD helper can reach it, so the
+ * commands that answer an fd must fail plainly (docs/iommufd.md, "File
+ * descriptors"), never with a made-up number.
+ */
+static int test_fd_commands_without_the_helper(void)
+{
+	struct iommu_fault_alloc f = { .size = sizeof(f), .out_fault_fd = 12345 };
+	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_CREATE_ACCESS };
+	struct iommu_destroy d = { .size = sizeof(d), .id = 2 };
+	uint32_t ioas;
+	int fd = open_iommu();
+
+	CHECK(fd >= 0, "open: %s", strerror(errno));
+	CHECK(ioas_alloc(fd, &ioas) == 0, "IOAS_ALLOC");
+	CHECK(io(fd, IOMMU_FAULT_QUEUE_ALLOC, &f) == -EOPNOTSUPP, "FAULT_QUEUE_ALLOC without the helper");
+	CHECK(f.out_fault_fd == 12345, "an fd number was written back");
+	c.id = ioas;
+	CHECK(io(fd, IOMMU_TEST_CMD, &c) == -EOPNOTSUPP, "CREATE_ACCESS without the helper");
+	CHECK(io(fd, IOMMU_DESTROY, &d) == -ENOENT, "an object was made");
+	close(fd);
+	return 0;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -266,6 +290,7 @@ int main(void)
 		{ "map_through_domain", test_map_through_domain },
 		{ "stuck_client_stalls_only_itself", test_stuck_client_stalls_only_itself },
 		{ "attach_over_unservable_memory_fails", test_attach_over_unservable_memory_fails },
+		{ "fd_commands_without_the_helper", test_fd_commands_without_the_helper },
 	};
 	int passed = 0, failed = 0;
 	size_t i;
