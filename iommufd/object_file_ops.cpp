@@ -1,5 +1,6 @@
 #include "object_file_ops.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
@@ -12,6 +13,8 @@
 
 namespace ciommu {
 namespace {
+
+constexpr size_t kMaxReadBytes = 1u << 20;
 
 // The fault queue a file is the fd of, else nullptr (unbound, another
 // kind, or its context gone).
@@ -41,12 +44,16 @@ long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count
     FaultQueue* queue = fault_queue_of(model, *file);
     if (!queue)
         return -EINVAL;  // an access fd has no read (vfs_read's EINVAL)
+    // The answer's room is taken before any group moves, so that running
+    // out of memory changes nothing; one read() takes at most this much.
+    count = std::min(count, kMaxReadBytes - kMaxReadBytes % sizeof(iommu_hwpt_pgfault));
+    const size_t at = out.size();
+    out.reserve(at + count);
     std::vector<iommu_hwpt_pgfault> faults;
     const long got = queue->read(pos, count, faults);
     if (got <= 0)
         return got;
-    const size_t at = out.size();
-    out.resize(at + faults.size() * sizeof(iommu_hwpt_pgfault));
+    out.resize(at + faults.size() * sizeof(iommu_hwpt_pgfault));  // within the reserve
     std::memcpy(out.data() + at, faults.data(), faults.size() * sizeof(iommu_hwpt_pgfault));
     return got;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../cuse/cuse_device.h"
+#include "../../cuse/cuse_session.h"
 
 namespace protocol {
 namespace {
@@ -113,16 +114,18 @@ std::optional<IoctlReplyParts> split_ioctl_reply(const Reply& reply) {
     return parts;
 }
 
-FakeKernel::FakeKernel(ciommu::CuseDevice& device) : device_(device) {
+FakeKernel::FakeKernel(ciommu::CuseSession& session) : session_(session) {
     // /dev/cuse never raises SIGPIPE; a socket whose peer is gone does.  A
     // late daemon reply after hangup() must not kill the test process.
     std::signal(SIGPIPE, SIG_IGN);
     int fds[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0);
     fd_ = fds[0];
-    REQUIRE(device.attach(fds[1]) == 0);
-    run_ = std::async(std::launch::async, [&device] { return device.run(); });
+    REQUIRE(session.attach(fds[1]) == 0);
+    run_ = std::async(std::launch::async, [&session] { return session.run(); });
 }
+
+FakeKernel::FakeKernel(ciommu::CuseDevice& device) : FakeKernel(device.session_object()) {}
 
 FakeKernel::~FakeKernel() {
     if (run_.valid())
@@ -349,6 +352,29 @@ uint64_t FakeKernel::send_read(uint64_t fh, uint32_t size, uint32_t open_flags) 
     return unique;
 }
 
+long FakeKernel::write(uint64_t fh, std::span<const std::byte> data, uint32_t open_flags) {
+    // fuse_send_write(): offset 0 (CUSE: cuse_write_iter), then the bytes.
+    fuse_write_in in{};
+    in.fh = fh;
+    in.offset = 0;
+    in.size = static_cast<uint32_t>(data.size());
+    in.flags = open_flags;
+    const uint64_t unique = next_unique();
+    send(FUSE_WRITE, unique, {bytes_of(in), data});
+    const std::optional<Reply> reply = receive(unique);
+    if (!reply)
+        return -ETIMEDOUT;
+    if (reply->error())
+        return reply->error();
+    fuse_write_out out{};
+    if (reply->payload.size() < sizeof(out)) {
+        FAIL_CHECK("a WRITE reply of " << reply->payload.size() << " bytes");
+        return -EPROTO;
+    }
+    std::memcpy(&out, reply->payload.data(), sizeof(out));
+    return out.size;
+}
+
 uint64_t FakeKernel::send_poll(uint64_t fh, uint64_t kh, uint32_t flags, uint32_t events) {
     // fuse_file_poll(): kh is the kernel's handle of the file.
     fuse_poll_in in{};
@@ -475,7 +501,7 @@ std::optional<int> FakeKernel::hangup() {
 }
 
 std::optional<int> FakeKernel::stop_with_exit() {
-    device_.exit();
+    session_.exit();
     return wait_for_run();
 }
 
@@ -487,7 +513,7 @@ std::optional<int> FakeKernel::wait_for_run() {
     FAIL_CHECK("CuseDevice::run() did not return within " << kTimeout.count() << " s");
     // Try the other way to stop it before the future's destructor would
     // block for ever.
-    device_.exit();
+    session_.exit();
     if (fd_ >= 0) {
         close(fd_);
         fd_ = -1;

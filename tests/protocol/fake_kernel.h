@@ -34,6 +34,7 @@
 
 namespace ciommu {
 class CuseDevice;
+class CuseSession;
 }
 
 namespace protocol {
@@ -87,7 +88,8 @@ public:
     // O_LARGEFILE as 0 on 64-bit, so it is spelled out).
     static constexpr uint32_t kOpenFlags = 02 | 0100000;
 
-    // Attaches to device and starts device.run() on a thread.
+    // Attaches to the session and starts its run() on a thread.
+    explicit FakeKernel(ciommu::CuseSession& session);
     explicit FakeKernel(ciommu::CuseDevice& device);
     ~FakeKernel();  // hangs up if the test has not stopped the daemon
     FakeKernel(const FakeKernel&) = delete;
@@ -142,6 +144,8 @@ public:
     std::optional<Reply> read(uint64_t fh, uint32_t size, uint32_t open_flags = kOpenFlags) {
         return receive(send_read(fh, size, open_flags));
     }
+    // FUSE_WRITE of `data` at offset 0: the bytes taken, or -errno.
+    long write(uint64_t fh, std::span<const std::byte> data, uint32_t open_flags = kOpenFlags);
     // FUSE_POLL.  flags: FUSE_POLL_SCHEDULE_NOTIFY asks for a
     // FUSE_NOTIFY_POLL carrying kh when the file's state changes.
     uint64_t send_poll(uint64_t fh, uint64_t kh, uint32_t flags, uint32_t events);
@@ -175,7 +179,7 @@ private:
     Pumped pump(std::chrono::milliseconds wait);
     std::optional<int> wait_for_run();
 
-    ciommu::CuseDevice& device_;
+    ciommu::CuseSession& session_;
     int fd_ = -1;
     uint64_t unique_ = 0;
     uint32_t caller_pid_ = 0;

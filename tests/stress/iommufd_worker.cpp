@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
+#include <unistd.h>
 #include <linux/vfio.h>
 #include <sys/mman.h>
 
@@ -32,8 +34,8 @@ void remember(std::vector<uint32_t>& ids, uint32_t id) {
 
 }  // namespace
 
-IommufdWorker::IommufdWorker(Dispatcher& dispatcher, Context* ctx, uint64_t seed, std::string name)
-    : d_(dispatcher), ctx_(ctx), rng_(seed), name_(std::move(name)) {
+IommufdWorker::IommufdWorker(Dispatcher& dispatcher, Context* ctx, uint64_t seed, std::string name, int fd_base)
+    : d_(dispatcher), ctx_(ctx), rng_(seed), name_(std::move(name)), next_fd_(fd_base) {
     buffer_ = static_cast<char*>(mmap(nullptr, kBufferPages * kPage, PROT_READ | PROT_WRITE,
                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0));
     if (buffer_ == MAP_FAILED)
@@ -55,6 +57,7 @@ void IommufdWorker::run(const std::atomic<bool>& stop, uint64_t limit) {
         step();
         ++ops_;
     }
+    close_fd_objects();
 }
 
 template <typename T> long IommufdWorker::call(unsigned cmd, T& args) {
@@ -103,7 +106,7 @@ void IommufdWorker::step() {
     case 12: return op_ranges();
     case 13: return op_vfio();
     case 14: return op_nested();
-    default: return op_unmap();
+    default: return below(2) ? op_fd_object() : op_use_fd_object();
     }
 }
 
@@ -316,6 +319,88 @@ void IommufdWorker::op_nested() {
                               IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, sizeof(reqs[0]),
                               static_cast<uint32_t>(below(4)), 0};
     call(IOMMU_HWPT_INVALIDATE, inv);
+}
+
+// Opens an object file and makes a fault queue or an access of it, as the
+// fd helper does; or closes one, which ends the fd's hold on its object.
+void IommufdWorker::op_fd_object() {
+    if (fd_objects_.size() >= 3 || (!fd_objects_.empty() && below(3) == 0)) {
+        const size_t i = below(fd_objects_.size());
+        d_.release_object_file(fd_objects_[i].file);
+        fd_objects_.erase(fd_objects_.begin() + static_cast<long>(i));
+        return;
+    }
+    const long file = d_.open_object_file(getpid());
+    uint64_t token = 0;
+    if (file <= 0 || d_.object_file_ioctl(static_cast<uint64_t>(file), caller_, CUSE_IOMMUFD_OBJECT_TOKEN,
+                                          reinterpret_cast<uintptr_t>(&token))) {
+        ++unexpected_;
+        problems_.push_back("an object file could not be opened");
+        return;
+    }
+    FdObject object{static_cast<uint64_t>(file), next_fd_++, below(2) == 0, 0};
+    iommu_fault_alloc f{sizeof(f), 0, 0, 0};
+    iommu_test_cmd t{};
+    t.size = sizeof(t);
+    t.op = IOMMU_TEST_OP_CREATE_ACCESS;
+    t.id = pick(ioases_);
+    t.create_access.flags = below(2) ? uint32_t{MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES} : 0u;
+    cuse_iommufd_object_fd_call c{sizeof(c), 0, object.access ? IOMMU_TEST_CMD : IOMMU_FAULT_QUEUE_ALLOC,
+                                  object.fd, token,
+                                  object.access ? reinterpret_cast<uintptr_t>(&t) : reinterpret_cast<uintptr_t>(&f)};
+    if (call(CUSE_IOMMUFD_OBJECT_FD_CALL, c) != 0) {
+        d_.release_object_file(object.file);
+        return;
+    }
+    object.id = object.access ? 0 : f.out_fault_id;
+    fd_objects_.push_back(object);
+}
+
+// Reads, writes and polls a fault queue's fd; pins, unpins and copies
+// through an access (the other worker on the context unmaps under it).
+void IommufdWorker::op_use_fd_object() {
+    if (fd_objects_.empty())
+        return op_fd_object();
+    const FdObject& object = fd_objects_[below(fd_objects_.size())];
+    if (!object.access) {
+        std::vector<std::byte> out;
+        const iommu_hwpt_page_response response{static_cast<uint32_t>(1 + below(3)), IOMMUFD_PAGE_RESP_SUCCESS};
+        switch (below(3)) {
+        case 0: d_.read_object_file(object.file, 0, 4 * sizeof(iommu_hwpt_pgfault), out); break;
+        case 1: d_.write_object_file(object.file, 0, std::as_bytes(std::span(&response, 1))); break;
+        default: d_.poll_object_file(object.file); break;
+        }
+        return;
+    }
+    iommu_test_cmd t{};
+    t.id = static_cast<uint32_t>(object.fd);
+    const uint64_t page = below(kBufferPages / 2);
+    switch (below(3)) {
+    case 0:
+        t.op = IOMMU_TEST_OP_ACCESS_PAGES;
+        t.access_pages = {0, 0, kAperture + page * kPage, (1 + below(2)) * kPage,
+                          reinterpret_cast<uintptr_t>(buffer_) + page * kPage};
+        break;
+    case 1:
+        t.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES;
+        t.destroy_access_pages.access_pages_id = static_cast<uint32_t>(below(8));
+        break;
+    default: {
+        char tmp[64];
+        t.op = IOMMU_TEST_OP_ACCESS_RW;
+        t.access_rw = {kAperture + below(64) * kIoPage + below(100), 1 + below(sizeof(tmp)),
+                       reinterpret_cast<uintptr_t>(tmp), below(2) ? uint32_t{MOCK_ACCESS_RW_WRITE} : 0u};
+        test_cmd(t);
+        return;
+    }
+    }
+    test_cmd(t);
+}
+
+void IommufdWorker::close_fd_objects() {
+    for (const FdObject& object : fd_objects_)
+        d_.release_object_file(object.file);
+    fd_objects_.clear();
 }
 
 }  // namespace ciommu::stress

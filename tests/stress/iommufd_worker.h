@@ -1,8 +1,9 @@
 // An iommufd-profile client for the stress driver: random iommufd commands
 // (IOASes, maps, copies, mock devices and domains, replaces, page tables,
-// dirty tracking, nested page tables, VFIO compatibility) through a
-// Dispatcher built with Abi::kIommufd over the same model as the RFC
-// workers.  Two of them share a context, so the self-locked handlers'
+// dirty tracking, nested page tables, VFIO compatibility, fd objects:
+// fault queues and accesses on object files it opens, reads, writes, polls
+// and closes) through a Dispatcher built with Abi::kIommufd over the same
+// model as the RFC workers.  Two of them share a context, so the self-locked handlers'
 // drop-the-lock-and-look-again paths race each other under TSan.
 #pragma once
 
@@ -23,7 +24,9 @@ namespace ciommu::stress {
 
 class IommufdWorker {
 public:
-    IommufdWorker(Dispatcher& dispatcher, Context* ctx, uint64_t seed, std::string name);
+    // fd_base: the fd numbers its object files claim start here (workers
+    // sharing a context need their own).
+    IommufdWorker(Dispatcher& dispatcher, Context* ctx, uint64_t seed, std::string name, int fd_base);
     ~IommufdWorker();
     IommufdWorker(const IommufdWorker&) = delete;
     IommufdWorker& operator=(const IommufdWorker&) = delete;
@@ -58,7 +61,19 @@ private:
     void op_ranges();
     void op_vfio();
     void op_nested();
+    void op_fd_object();
+    void op_use_fd_object();
+    void close_fd_objects();
     void test_cmd(iommu_test_cmd& t);
+
+    // An object file this worker opened: its id, the fd number it claimed,
+    // what it became (a fault queue's fd, an access's), and the object id.
+    struct FdObject {
+        uint64_t file;
+        int fd;
+        bool access;
+        uint32_t id;
+    };
 
     Dispatcher& d_;
     Context* ctx_;
@@ -67,6 +82,8 @@ private:
     Caller caller_ = Caller::self();
     char* buffer_ = nullptr;
     std::vector<uint32_t> ioases_, stdevs_, hwpts_, idevs_, nested_, dirty_hwpts_;
+    std::vector<FdObject> fd_objects_;
+    int next_fd_;
     std::map<std::string, std::map<std::string, uint64_t>> results_;
     std::vector<std::string> problems_;
     uint64_t unexpected_ = 0;

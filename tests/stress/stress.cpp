@@ -896,7 +896,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i, ++index)
         iommufd_workers.push_back(std::make_unique<stress::IommufdWorker>(
             world.iommufd_dispatcher, i < 2 ? iommufd_shared : world.iommufd_dispatcher.open(getpid()),
-            thread_seed(options.seed, index), i < 2 ? "iommufd.shared." + std::to_string(i) : "iommufd.private"));
+            thread_seed(options.seed, index), i < 2 ? "iommufd.shared." + std::to_string(i) : "iommufd.private",
+            1000 * (i + 1)));
     std::vector<std::unique_ptr<Control>> controls;
     controls.push_back(std::make_unique<Control>(world, "control", thread_seed(options.seed, index++), false));
     controls.push_back(std::make_unique<Control>(world, "hotplug", thread_seed(options.seed, index++), true));

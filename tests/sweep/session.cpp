@@ -22,6 +22,7 @@
 #include "../../core/model.h"
 #include "../../core/model_check.h"
 #include "../../ioasid/x86_pgtable.h"
+#include "../../iommufd/access.h"
 #include "../../iommufd/device.h"
 #include "../../iommufd/fault_queue.h"
 #include "../../iommufd/hw_pagetable.h"
@@ -222,12 +223,16 @@ std::string Session::snapshot() {
 std::string Session::iommufd_summary() {
     std::string out;
     std::lock_guard guard(model_.lock());
+    model_.object_files().for_each([&](uint64_t id, const ObjectFile& file) {
+        out += " file " + std::to_string(id) + (file.bound() ? " bound " + std::to_string(file.object_id) : "");
+    });
     model_.for_each_context([&](Context& ctx) {
         const IommufdCtx& ictx = ctx.iommufd;
         out += " ctx " + std::to_string(ctx.id) + " records " + std::to_string(ictx.records.used) + " vfio " +
                std::to_string(ictx.vfio_ioas);
         for (const ObjectKind kind : {ObjectKind::kIoas, ObjectKind::kHwptPaging, ObjectKind::kHwptNested,
-                                      ObjectKind::kDevice, ObjectKind::kSelftest, ObjectKind::kFault}) {
+                                      ObjectKind::kDevice, ObjectKind::kSelftest, ObjectKind::kFault,
+                                      ObjectKind::kAccess}) {
             ictx.objects.for_each(kind, [&](const IommufdObject& o) {
                 out += " [" + std::to_string(static_cast<int>(kind)) + ":" + std::to_string(o.id) + " users " +
                        std::to_string(o.users);
@@ -244,7 +249,13 @@ std::string Session::iommufd_summary() {
                     out += " on " + std::to_string(static_cast<const Device&>(o).hwpt_id);
                 } else if (kind == ObjectKind::kFault) {
                     const auto& q = static_cast<const FaultQueue&>(o);
-                    out += " groups " + std::to_string(q.delivering()) + "/" + std::to_string(q.awaiting_response());
+                    out += " groups " + std::to_string(q.delivering()) + "/" + std::to_string(q.awaiting_response()) +
+                           " file " + std::to_string(q.file);
+                } else if (kind == ObjectKind::kAccess) {
+                    const auto& a = static_cast<const Access&>(o);
+                    out += " on " + std::to_string(a.ioas_id) + " file " + std::to_string(a.file);
+                    for (const AccessItem& item : a.items)
+                        out += " pin " + std::to_string(item.id) + "@" + std::to_string(item.iova);
                 }
                 out += "]";
             });
@@ -255,7 +266,11 @@ std::string Session::iommufd_summary() {
 
 void Session::run_iommufd(char* buffer) {
     constexpr uint64_t kAperture = MOCK_APERTURE_START;
-    uint32_t ioas = 0, ioas2 = 0, stdev = 0, idev = 0, dirty_hwpt = 0, parent = 0, nested = 0;
+    uint32_t ioas = 0, ioas2 = 0, stdev = 0, idev = 0, dirty_hwpt = 0, parent = 0, nested = 0, fault = 0;
+    uint32_t access_pages = 0;
+    // The object node's files, as the fd helper opens them: id and token.
+    uint64_t fault_file = 0, fault_token = 0, access_file = 0, access_token = 0;
+    constexpr int kFaultFd = 40, kAccessFd = 41;
     uint64_t bits[2] = {0b101, 0};
     const iommu_hwpt_selftest data{IOMMU_TEST_IOTLB_DEFAULT};
     auto hwpt_alloc = [&](uint32_t pt, uint32_t flags, const iommu_hwpt_selftest* nested_data, uint32_t& out) {
@@ -268,6 +283,8 @@ void Session::run_iommufd(char* buffer) {
             h.data_type = IOMMU_HWPT_DATA_SELFTEST;
             h.data_len = sizeof(*nested_data);
             h.data_uptr = reinterpret_cast<uintptr_t>(nested_data);
+            h.fault_id = fault;
+            h.flags |= fault ? uint32_t{IOMMU_HWPT_FAULT_ID_VALID} : 0u;
         }
         const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
         out = h.out_hwpt_id;
@@ -354,6 +371,24 @@ void Session::run_iommufd(char* buffer) {
         t.check_map = {kAperture, 2 * K4, reinterpret_cast<uintptr_t>(buffer)};
         return test_cmd(t);
     });
+    auto open_file = [&](uint64_t& id, uint64_t& token) {
+        const long r = iommufd_.open_object_file(getpid());
+        if (r < 0)
+            return r;
+        id = static_cast<uint64_t>(r);
+        return iommufd_.object_file_ioctl(id, caller_, CUSE_IOMMUFD_OBJECT_TOKEN, reinterpret_cast<uintptr_t>(&token));
+    };
+    auto fd_call = [&](unsigned cmd, void* arg, uint64_t token, int fd) {
+        cuse_iommufd_object_fd_call c{sizeof(c), 0, cmd, fd, token, reinterpret_cast<uintptr_t>(arg)};
+        return fd_ioctl(CUSE_IOMMUFD_OBJECT_FD_CALL, c);
+    };
+    step("object file (fault)", [&] { return open_file(fault_file, fault_token); });
+    step("FAULT_QUEUE_ALLOC", [&] {
+        iommu_fault_alloc a{sizeof(a), 0, 0, 0};
+        const long r = fd_call(IOMMU_FAULT_QUEUE_ALLOC, &a, fault_token, kFaultFd);
+        fault = a.out_fault_id;
+        return r;
+    });
     step("HWPT_ALLOC parent", [&] { return hwpt_alloc(ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, nullptr, parent); });
     step("HWPT_ALLOC nested", [&] { return hwpt_alloc(parent, 0, &data, nested); });
     step("HWPT_INVALIDATE", [&] {
@@ -375,6 +410,17 @@ void Session::run_iommufd(char* buffer) {
         t.trigger_iopf = {idev, 0, 1, IOMMU_PGFAULT_PERM_READ, kAperture};
         return test_cmd(t);
     });
+    step("fault fd read", [&] {
+        std::vector<std::byte> out;
+        const long r = iommufd_.read_object_file(fault_file, 0, sizeof(iommu_hwpt_pgfault), out);
+        return r < 0 ? r : 0L;
+    });
+    step("fault fd write", [&] {
+        const iommu_hwpt_page_response response{1, IOMMUFD_PAGE_RESP_SUCCESS};
+        const long r = iommufd_.write_object_file(
+            fault_file, 0, std::span(reinterpret_cast<const std::byte*>(&response), sizeof(response)));
+        return r < 0 ? r : 0L;
+    }, /*may_refuse=*/true);  // nothing to answer if the fault was dropped
     step("MOCK_DOMAIN_REPLACE back", [&] {
         iommu_test_cmd t{};
         t.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
@@ -408,9 +454,60 @@ void Session::run_iommufd(char* buffer) {
         vfio_iommu_type1_dma_unmap u{sizeof(u), 0, kAperture + 16 * K4, K4};
         return fd_ioctl(VFIO_IOMMU_UNMAP_DMA, u);
     });
-    step("IOAS_UNMAP", [&] {
+    step("object file (access)", [&] { return open_file(access_file, access_token); });
+    step("CREATE_ACCESS", [&] {
+        iommu_test_cmd t{};
+        t.size = sizeof(t);
+        t.op = IOMMU_TEST_OP_CREATE_ACCESS;
+        t.id = ioas;
+        t.create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
+        return fd_call(IOMMU_TEST_CMD, &t, access_token, kAccessFd);
+    });
+    step("ACCESS_PAGES", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_ACCESS_PAGES;
+        t.id = kAccessFd;
+        t.access_pages = {0, 0, kAperture + 4 * K4, K4, reinterpret_cast<uintptr_t>(buffer + 2 * K4)};
+        const long r = test_cmd(t);
+        access_pages = t.access_pages.out_access_pages_id;
+        return r;
+    });
+    step("ACCESS_PAGES again", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_ACCESS_PAGES;
+        t.id = kAccessFd;
+        t.access_pages = {0, 0, kAperture + 5 * K4, K4, reinterpret_cast<uintptr_t>(buffer + 3 * K4)};
+        return test_cmd(t);
+    });
+    step("DESTROY_ACCESS_PAGES", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES;
+        t.id = kAccessFd;
+        t.destroy_access_pages.access_pages_id = access_pages;
+        return test_cmd(t);
+    });
+    step("ACCESS_RW", [&] {
+        char tmp[K4];
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_ACCESS_RW;
+        t.id = kAccessFd;
+        t.access_rw = {kAperture + 4 * K4 + 8, K4, reinterpret_cast<uintptr_t>(tmp), 0};
+        return test_cmd(t);
+    });
+    step("IOAS_UNMAP", [&] {  // under the second pin: the unmap callback drops it
         iommu_ioas_unmap u{sizeof(u), ioas, kAperture + 4 * K4, 2 * K4};
         return fd_ioctl(IOMMU_IOAS_UNMAP, u);
+    });
+    step("ACCESS_REPLACE_IOAS", [&] {
+        iommu_test_cmd t{};
+        t.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS;
+        t.id = kAccessFd;
+        t.access_replace_ioas.ioas_id = ioas2;
+        return test_cmd(t);
+    });
+    step("close access fd", [&] {
+        iommufd_.release_object_file(access_file);
+        return 0L;
     });
     step("DESTROY nested", [&] {
         iommu_destroy d{sizeof(d), nested};
@@ -420,6 +517,10 @@ void Session::run_iommufd(char* buffer) {
         if (fd_ctx_)
             iommufd_.release(fd_ctx_);
         fd_ctx_ = nullptr;
+        return 0L;
+    });
+    step("close fault fd", [&] {  // after its context: an orphan
+        iommufd_.release_object_file(fault_file);
         return 0L;
     });
 }
