@@ -1017,6 +1017,8 @@ int main(int argc, char** argv) {
     {
         std::lock_guard guard(world.model.lock());
         check(world.model.context_count() == 0, "no context left");
+        check(world.model.object_files().size() == 0,
+              "no object file left (" + std::to_string(world.model.object_files().size()) + ")");
         check(world.model.ledger().total_locked_pages() == 0,
               "no page locked (" + std::to_string(world.model.ledger().total_locked_pages()) + ")");
         check(world.model.routes().size() == 0, "no route left (" + std::to_string(world.model.routes().size()) + ")");
