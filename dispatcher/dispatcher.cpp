@@ -249,17 +249,18 @@ void Dispatcher::expire_page_requests() {
 }
 
 long Dispatcher::open_object_file(pid_t opener) {
-    uint64_t token = 0;
-    while (token == 0) {  // a secret: another process cannot guess it
+    for (;;) {
+        uint64_t token = 0;  // a secret: another process cannot guess it
         if (getrandom(&token, sizeof(token), 0) != sizeof(token))
             return -ENOMEM;
-    }
-    try {
-        std::lock_guard guard(model_.lock());
-        const uint64_t id = model_.object_files().open(opener, token);
-        return id ? static_cast<long>(id) : -ENFILE;
-    } catch (const std::bad_alloc&) {
-        return -ENOMEM;
+        try {
+            std::lock_guard guard(model_.lock());
+            const long id = model_.object_files().open(opener, token);
+            if (id != -EEXIST)  // a token in use (or 0): draw again
+                return id;
+        } catch (const std::bad_alloc&) {
+            return -ENOMEM;
+        }
     }
 }
 

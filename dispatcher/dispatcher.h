@@ -52,7 +52,7 @@ public:
 
     // --- the object node (iommufd profile): files that are objects' fds ---
     // (iommufd/object_file.h).  A new file of process `opener`: its id, or
-    // -ENFILE / -ENOMEM.
+    // -EMFILE / -ENFILE / -ENOMEM.
     long open_object_file(pid_t opener);
     // Its last close: what it held on its object is undone.
     void release_object_file(uint64_t file) noexcept;

@@ -1,20 +1,31 @@
 #include "object_file.h"
 
+#include <cerrno>
+
 namespace ciommu {
 
-uint64_t ObjectFiles::open(pid_t opener, uint64_t token) {
-    if (files_.size() >= kMaxFiles || unbound_.count(token))
-        return 0;
+long ObjectFiles::open(pid_t opener, uint64_t token) {
+    if (files_.size() >= kMaxFiles)
+        return -ENFILE;
+    auto count = per_process_.find(opener);
+    if (count != per_process_.end() && count->second >= kMaxFilesPerProcess)
+        return -EMFILE;
+    if (token == 0 || unbound_.count(token))
+        return -EEXIST;
     const uint64_t id = next_id_;
+    size_t& opened = per_process_[opener];  // may throw: nothing changed yet
     auto [it, added] = files_.emplace(id, ObjectFile{opener, token});
     try {
         unbound_.emplace(token, id);
     } catch (...) {
         files_.erase(it);
+        if (opened == 0)
+            per_process_.erase(opener);
         throw;
     }
+    ++opened;
     ++next_id_;
-    return id;
+    return static_cast<long>(id);
 }
 
 void ObjectFiles::close(uint64_t id) noexcept {
@@ -24,6 +35,8 @@ void ObjectFiles::close(uint64_t id) noexcept {
     auto indexed = unbound_.find(it->second.token);
     if (indexed != unbound_.end() && indexed->second == id)
         unbound_.erase(indexed);
+    if (auto count = per_process_.find(it->second.opener); count != per_process_.end() && --count->second == 0)
+        per_process_.erase(count);
     files_.erase(it);
 }
 

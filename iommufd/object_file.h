@@ -34,14 +34,16 @@ struct ObjectFile {
 
 class ObjectFiles {
 public:
-    // Open files over all clients, so that none can grow the daemon
-    // without bound: ENFILE past it.
-    static constexpr size_t kMaxFiles = 1u << 16;
+    // Open files per process (as RLIMIT_NOFILE bounds a process's fds:
+    // one client cannot take them all) and over all clients, so that the
+    // daemon never grows without bound: EMFILE / ENFILE past them.
+    static constexpr size_t kMaxFilesPerProcess = 4096;
+    static constexpr size_t kMaxFiles = 1u << 20;
 
-    // A new unbound file: its id (from 1, never reused), or 0 when
-    // kMaxFiles are open or the token is in use.  Throws std::bad_alloc
-    // (nothing changed).
-    uint64_t open(pid_t opener, uint64_t token);
+    // A new unbound file: its id (from 1, never reused), or -EMFILE,
+    // -ENFILE, or -EEXIST when the token is 0 or in use.  Throws
+    // std::bad_alloc (nothing changed).
+    long open(pid_t opener, uint64_t token);
     void close(uint64_t id) noexcept;
     ObjectFile* find(uint64_t id) {
         auto it = files_.find(id);
@@ -64,6 +66,7 @@ public:
 private:
     std::map<uint64_t, ObjectFile> files_;  // by id
     std::map<uint64_t, uint64_t> unbound_;  // token -> id, of the unbound files
+    std::map<pid_t, size_t> per_process_;   // open files by opener
     uint64_t next_id_ = 1;
 };
 

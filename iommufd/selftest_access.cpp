@@ -115,17 +115,22 @@ long create_access(CallEnv& env, iommu_test_cmd& cmd) {
     return 0;
 }
 
+// iommufd_test_access_item_destroy's unpin: false if no item has that id.
+bool drop_item(IommufdCtx& ictx, Access& access, uint32_t item_id) {
+    auto& items = access.items;
+    auto it = std::find_if(items.begin(), items.end(), [&](const AccessItem& i) { return i.id == item_id; });
+    if (it == items.end())
+        return false;
+    items.erase(it);
+    ictx.records.give(1);
+    return true;
+}
+
 // The item the caller never learned of goes again.
 void abort_access_pages(CallEnv& env, uint32_t item_id) {
     const auto& cmd = *static_cast<const iommu_test_cmd*>(env.args);
-    if (Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id))) {
-        auto& items = access->items;
-        auto it = std::find_if(items.begin(), items.end(), [&](const AccessItem& i) { return i.id == item_id; });
-        if (it != items.end()) {
-            items.erase(it);
-            env.ctx.iommufd.records.give(1);
-        }
-    }
+    if (Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id)))
+        drop_item(env.ctx.iommufd, *access, item_id);
 }
 
 long access_pages(CallEnv& env, iommu_test_cmd& cmd) {
@@ -179,14 +184,7 @@ long destroy_access_pages(CallEnv& env, const iommu_test_cmd& cmd) {
     Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id));
     if (!access)
         return -EBADFD;
-    auto& items = access->items;
-    const uint32_t wanted = cmd.destroy_access_pages.access_pages_id;
-    auto it = std::find_if(items.begin(), items.end(), [&](const AccessItem& i) { return i.id == wanted; });
-    if (it == items.end())
-        return -ENOENT;
-    items.erase(it);
-    env.ctx.iommufd.records.give(1);
-    return 0;
+    return drop_item(env.ctx.iommufd, *access, cmd.destroy_access_pages.access_pages_id) ? 0 : -ENOENT;
 }
 
 long access_replace_ioas(CallEnv& env, const iommu_test_cmd& cmd) {

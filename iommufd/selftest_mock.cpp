@@ -267,6 +267,8 @@ long set_temp_memory_limit(CallEnv& env, const iommu_test_cmd& cmd) {
 // Self-locked: some operations touch the caller's memory, which must never
 // be waited on with the model lock held.
 long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd) {
+    if (env.object_file && cmd.op != IOMMU_TEST_OP_CREATE_ACCESS)
+        return -EINVAL;  // only CREATE_ACCESS answers an fd
     switch (cmd.op) {
     case IOMMU_TEST_OP_ADD_RESERVED:
         return add_reserved(env, cmd);

@@ -82,6 +82,12 @@ TEST_CASE("FAULT_QUEUE_ALLOC: EOPNOTSUPP without the fd helper; a file binds onc
     CHECK(f.fault_alloc(mine, -1, a) == -EBADF);
     cuse_iommufd_object_fd_call other{sizeof(other), 0, IOMMU_IOAS_ALLOC, 7, mine.token, 0};
     CHECK(f.call(CUSE_IOMMUFD_OBJECT_FD_CALL, other) == -EINVAL);  // only commands that answer an fd
+    iommu_test_cmd reserve{};
+    reserve.size = sizeof(reserve);
+    reserve.op = IOMMU_TEST_OP_ADD_RESERVED;
+    reserve.id = f.ioas;
+    reserve.add_reserved = {kAperture, kPage};
+    CHECK(f.fd_call(IOMMU_TEST_CMD, reserve, mine.token, 7) == -EINVAL);  // a TEST_CMD that makes no fd
     {
         std::lock_guard guard(f.model.lock());
         CHECK(f.ctx->iommufd.objects.size() == 4);  // nothing made: ioas, stdev, idev, hwpt
@@ -97,6 +103,28 @@ TEST_CASE("FAULT_QUEUE_ALLOC: EOPNOTSUPP without the fd helper; a file binds onc
     f.dispatcher.release_object_file(mine.id);
     CHECK(f.call(IOMMU_DESTROY, d) == 0);  // close(fault_fd); IOMMU_DESTROY: the suite's order
     f.dispatcher.release_object_file(theirs.id);
+}
+
+TEST_CASE("Object files are bounded per process (EMFILE), so one client cannot take them all") {
+    IoasFixture f;
+    const pid_t hog = getpid() + 200000;
+    std::vector<long> ids;
+    for (size_t i = 0; i < ObjectFiles::kMaxFilesPerProcess; ++i) {
+        ids.push_back(f.dispatcher.open_object_file(hog));
+        REQUIRE(ids.back() > 0);
+    }
+    CHECK(f.dispatcher.open_object_file(hog) == -EMFILE);
+    const auto other = f.open_object_file();  // another process still gets one
+    f.dispatcher.release_object_file(static_cast<uint64_t>(ids.back()));
+    ids.pop_back();
+    const long again = f.dispatcher.open_object_file(hog);  // a closed one frees its place
+    CHECK(again > 0);
+    ids.push_back(again);
+    for (long id : ids)
+        f.dispatcher.release_object_file(static_cast<uint64_t>(id));
+    f.dispatcher.release_object_file(other.id);
+    std::lock_guard guard(f.model.lock());
+    CHECK(f.model.object_files().size() == 0);
 }
 
 TEST_CASE("A fault queue's fd: poll wakes on a fault, read gives it with a cookie, write answers it") {
