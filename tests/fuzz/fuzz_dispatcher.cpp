@@ -5,10 +5,14 @@
 // released, the model must be empty.
 //
 // Input: operations until the bytes run out, each an opcode byte (mod 8):
-//   0 open        a context in the first free of 4 slots
+//   0 open        a context in the first free of 4 slots: slots 0 and 1
+//                 speak the RFC's uAPI, slots 2 and 3 the iommufd profile's
+//                 (a second Dispatcher, Abi::kIommufd, on the same model)
 //   1 release     slot u8
-//   2 ioctl       slot u8, command u8 (0..0xef: _IO(';', 0xb0 + (u8 mod
-//                 0x30)), one of our numbers, implemented or not -- by
+//   2 ioctl       slot u8, command u8 (0..0xef: _IO(';', base + (u8 mod
+//                 0x30)), base 0xb0 for an RFC slot (/dev/iommu and the
+//                 simulation), 0x80 for an iommufd slot (iommufd's
+//                 commands and IOMMU_TEST_CMD), implemented or not -- by
 //                 number, not by row, so a new row leaves the corpus's
 //                 meaning alone; 0xf0..0xfe: that _IOC_NR; 0xff: then a raw
 //                 u32 ioctl number), mode u8, then
@@ -68,6 +72,7 @@ struct World {
     ClientProcess client;
     Model model{default_topology(), PinLedger::fixed_limit(kLockLimitPages)};
     Dispatcher dispatcher{model};
+    Dispatcher iommufd{model, Abi::kIommufd};
     Model::Clock::time_point now = Model::Clock::now();
     World() {
         model.set_clock([this] { return now; });
@@ -90,21 +95,27 @@ Caller client_caller() {
 
 const bool trace = std::getenv("FUZZ_TRACE") != nullptr;
 
-const char* command_name(unsigned cmd) {
-    const CommandSpec* spec = _IOC_TYPE(cmd) == IOMMU_TYPE ? find_command(cmd) : nullptr;
+// Slots 2 and 3 are the iommufd profile's.
+bool iommufd_slot(size_t slot) { return slot >= kSlots / 2; }
+Dispatcher& dispatcher_of(size_t slot) { return iommufd_slot(slot) ? world->iommufd : world->dispatcher; }
+
+const char* command_name(unsigned cmd, Abi abi) {
+    const CommandSpec* spec = _IOC_TYPE(cmd) == IOMMU_TYPE ? find_command(cmd, abi) : nullptr;
     return spec ? spec->name : "(unknown)";
 }
 
-// 0xb0..0xdf: the /dev/iommu and simulation numbers (docs/uapi.md).
+// 0xb0..0xdf: the /dev/iommu and simulation numbers (docs/uapi.md);
+// 0x80..0xaf: iommufd's, IOMMU_TEST_CMD (0xa0) among them.
 constexpr unsigned kOurNumbers = 0x30;
+constexpr unsigned kIommufdBase = 0x80;
 
-unsigned pick_command(InputReader& in) {
+unsigned pick_command(InputReader& in, bool iommufd) {
     const uint8_t choice = in.u8();
     if (choice == 0xff)
         return in.number<uint32_t>();
     if (choice >= 0xf0)
         return _IO(IOMMU_TYPE, choice);
-    return _IO(IOMMU_TYPE, IOMMU_BASE + choice % kOurNumbers);
+    return _IO(IOMMU_TYPE, (iommufd ? kIommufdBase : IOMMU_BASE) + choice % kOurNumbers);
 }
 
 void apply_fixup(const Sequence& seq, unsigned char* arg, size_t len, InputReader& in) {
@@ -153,8 +164,9 @@ uint64_t place_struct(Sequence& seq, InputReader& in, uint8_t mode, unsigned cha
 }
 
 void op_ioctl(Sequence& seq, InputReader& in) {
-    Context* ctx = seq.slots[in.u8() % kSlots];
-    const unsigned cmd = pick_command(in);
+    const size_t slot = in.u8() % kSlots;
+    Context* ctx = seq.slots[slot];
+    const unsigned cmd = pick_command(in, iommufd_slot(slot));
     const uint8_t mode = in.u8();
     static unsigned char scratch[kMaxLen];
     uint64_t arg;
@@ -165,15 +177,16 @@ void op_ioctl(Sequence& seq, InputReader& in) {
         arg = place_struct(seq, in, mode, scratch, &readable);
     if (!ctx)
         return;
-    const long result = world->dispatcher.ioctl(*ctx, client_caller(), cmd, arg);
+    const long result = dispatcher_of(slot).ioctl(*ctx, client_caller(), cmd, arg);
     if (result < -4095) {
         std::fprintf(stderr, "fuzz: ioctl %#x returned %ld, not a result or -errno\n", cmd, result);
         std::abort();
     }
     seq.last_result = result;
     if (trace)  // FUZZ_TRACE=1: what each call of an input returned (checking seeds)
-        std::fprintf(stderr, "ioctl %s -> %ld\n", command_name(cmd), result);
-    if (cmd == IOMMU_SIM_DMA && result == 0 && readable >= sizeof(iommu_sim_dma)) {
+        std::fprintf(stderr, "ioctl %s -> %ld\n",
+                     command_name(cmd, iommufd_slot(slot) ? Abi::kIommufd : Abi::kRfc), result);
+    if (!iommufd_slot(slot) && cmd == IOMMU_SIM_DMA && result == 0 && readable >= sizeof(iommu_sim_dma)) {
         iommu_sim_dma done;
         std::memcpy(&done, world->client.arena() + (arg - world->client.address(0)), sizeof(done));
         if (done.status == IOMMU_SIM_DMA_PENDING)
@@ -203,16 +216,17 @@ void run_op(Sequence& seq, InputReader& in) {
     case 0:
         for (size_t i = 0; i < kSlots; ++i) {
             if (!seq.slots[i]) {
-                seq.slots[i] = world->dispatcher.open(world->client.pid());
+                seq.slots[i] = dispatcher_of(i).open(world->client.pid());
                 seq.ids[i] = seq.slots[i] ? seq.slots[i]->id : 0;
                 break;
             }
         }
         break;
     case 1: {
-        Context*& ctx = seq.slots[in.u8() % kSlots];
+        const size_t slot = in.u8() % kSlots;
+        Context*& ctx = seq.slots[slot];
         if (ctx)
-            world->dispatcher.release(std::exchange(ctx, nullptr));
+            dispatcher_of(slot).release(std::exchange(ctx, nullptr));
         break;
     }
     case 2: op_ioctl(seq, in); break;
@@ -246,9 +260,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         run_op(seq, in);
         fuzz::require_sound(world->model);
     }
-    for (Context*& ctx : seq.slots) {
-        if (ctx)
-            world->dispatcher.release(std::exchange(ctx, nullptr));
+    for (size_t slot = 0; slot < kSlots; ++slot) {
+        if (seq.slots[slot])
+            dispatcher_of(slot).release(std::exchange(seq.slots[slot], nullptr));
     }
     fuzz::require_empty(world->model);
     return 0;

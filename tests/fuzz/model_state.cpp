@@ -40,6 +40,7 @@ void require_empty(ciommu::Model& model) {
                 left.push_back(std::to_string(n) + " " + what);
         };
         count(model.context_count(), "contexts");
+        count(model.object_files().size(), "object files");
         count(model.ledger().total_locked_pages(), "locked pages");
         count(model.routes().size(), "routes");
         count(model.iotlb().size(), "IOTLB entries");
