@@ -147,9 +147,8 @@ long access_pages(CallEnv& env, iommu_test_cmd& cmd) {
         caller = env.caller_process();
         if (!caller)
             return -EFAULT;
-        if (op.length && op.uptr <= UINT64_MAX - (op.length - 1))
-            if (long err = probe_spans({{caller, op.uptr, op.length}}))
-                return err;
+        if (op.length && op.uptr <= UINT64_MAX - (op.length - 1) && env.caller.probe_memory(op.uptr, op.length))
+            return -EFAULT;
     }
     std::lock_guard guard(env.model.lock());
     IommufdCtx& ictx = env.ctx.iommufd;
