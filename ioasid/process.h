@@ -67,6 +67,7 @@ public:
     void retain_shared(uint64_t addr, uint64_t len) const;
     void hold_shared(uint64_t addr, uint64_t len) const { shared_.hold(addr, len); }
     void release_shared(uint64_t addr, uint64_t len) const { shared_.release(addr, len); }
+    void drop_unheld_shared(uint64_t addr, uint64_t len) const { shared_.drop_unheld(addr, len); }
     size_t shared_mappings() const { return shared_.size(); }
 
     // May this process have `pages` pages locked?  RLIMIT_MEMLOCK, and only

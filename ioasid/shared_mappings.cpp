@@ -96,6 +96,11 @@ void SharedMappings::release(uint64_t addr, uint64_t len) {
     std::erase_if(mappings_, [&](const Mapping& m) { return m.pins == 0 && meets(m.start, m.end, addr, len); });
 }
 
+void SharedMappings::drop_unheld(uint64_t addr, uint64_t len) {
+    std::lock_guard guard(mutex_);
+    std::erase_if(mappings_, [&](const Mapping& m) { return m.pins == 0 && meets(m.start, m.end, addr, len); });
+}
+
 size_t SharedMappings::size() const {
     std::lock_guard guard(mutex_);
     return mappings_.size();

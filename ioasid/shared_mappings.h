@@ -37,6 +37,9 @@ public:
     // A pin over [addr, addr + len) starts or ends.  Never waits.
     void hold(uint64_t addr, uint64_t len);
     void release(uint64_t addr, uint64_t len);
+    // Closes those meeting [addr, addr + len) that no pin holds: what a
+    // probe opened for a pin that did not come (the command failed).
+    void drop_unheld(uint64_t addr, uint64_t len);
     // 0, or -EFAULT unless open mappings cover [addr, addr + len).
     long read(uint64_t addr, void* buf, size_t len) const;
     long write(uint64_t addr, const void* buf, size_t len) const;

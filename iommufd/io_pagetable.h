@@ -79,6 +79,21 @@ struct ProbeSpan {
 // span is kept reachable past its process (Process::retain_shared), as a
 // pin keeps the pages.  Call without the lock.
 long probe_spans(const std::vector<ProbeSpan>& spans);
+// Once the command that probed them is done (pinned or failed): what the
+// probe kept open that no pin holds is closed again.
+class ProbedSpans {
+public:
+    explicit ProbedSpans(const std::vector<ProbeSpan>& spans) : spans_(spans) {}
+    ~ProbedSpans() {
+        for (const ProbeSpan& span : spans_)
+            span.owner->drop_unheld_shared(span.uptr, span.length);
+    }
+    ProbedSpans(const ProbedSpans&) = delete;
+    ProbedSpans& operator=(const ProbedSpans&) = delete;
+
+private:
+    const std::vector<ProbeSpan>& spans_;
+};
 
 // How many areas and ranges a context may hold, over all its IOASes, so
 // that a client cannot grow the daemon without bound: VFIO type1's

@@ -60,6 +60,8 @@ long ioctl_ioas_alloc(CallEnv& env, iommu_ioas_alloc& cmd) {
 long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map) {
     const ProcessRef owner = env.caller_process();
     bool probed = false;
+    std::vector<ProbeSpan> spans;  // what the probe kept open, if it ran
+    const ProbedSpans drop_unheld(spans);
     while (true) {
         {
             std::lock_guard guard(env.model.lock());
@@ -88,6 +90,7 @@ long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map) {
         if (env.caller.probe_memory(map.uptr, map.length))
             return -EFAULT;
         owner->retain_shared(map.uptr, map.length);  // as probe_spans does
+        spans.push_back({owner, map.uptr, map.length});
         probed = true;
     }
 }
@@ -112,6 +115,7 @@ long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd) {
     if (long err = check_map_flags(cmd.flags))
         return err;
     std::vector<ProbeSpan> probed;
+    const ProbedSpans drop_unheld(probed);
     uint64_t src_generation = 0, dst_generation = 0;
     for (int attempt = 0;; ++attempt) {
         {
@@ -160,6 +164,7 @@ long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd) {
 // is found by the device (EFAULT at DMA time).
 long with_first_domain_probed(CallEnv& env, uint32_t pt_id, const std::function<long()>& op) {
     std::vector<ProbeSpan> spans;
+    const ProbedSpans drop_unheld(spans);
     uint64_t generation = 0;
     for (int attempt = 0;; ++attempt) {
         {

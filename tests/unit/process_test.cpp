@@ -87,7 +87,13 @@ TEST_CASE("shared memory retained under a pin stays reachable after its process 
     owner->retain_shared(shared, 4096);
     owner->retain_shared(child.text_address(), 4096);  // private: there is no file to keep
     CHECK(owner->shared_mappings() == 1);
+    owner->drop_unheld_shared(shared, 4096);  // the pin did not come: closed again
+    CHECK(owner->shared_mappings() == 0);
+    owner->retain_shared(shared, 4096);
+    CHECK(owner->shared_mappings() == 1);
     owner->hold_shared(shared, 4096);  // a pin
+    owner->drop_unheld_shared(shared, 4096);  // held: stays
+    CHECK(owner->shared_mappings() == 1);
     child.kill_and_reap();
     char buf[sizeof(char*)];
     REQUIRE(owner->read(shared, buf, sizeof(buf)) == 0);
