@@ -10,6 +10,7 @@
 
 #include "../core/caller.h"
 #include "../dispatcher/dispatcher.h"
+#include "cuse-iommu-iommufd.h"
 
 namespace ciommu {
 namespace {
@@ -75,15 +76,21 @@ void on_poll(fuse_req_t req, fuse_file_info* fi, fuse_pollhandle* handle) {
     fuse_reply_poll(req, node_of(req).dispatcher().poll_object_file(fi->fh));
 }
 
-// Restricted ioctl (_IO numbers): the raw argument, read and written by
-// the dispatcher in the caller's memory.
-void on_ioctl(fuse_req_t req, int cmd, void* arg, fuse_file_info* fi, unsigned, const void*, size_t, size_t) {
-    const long result = node_of(req).dispatcher().object_file_ioctl(fi->fh, caller_of(req), static_cast<unsigned>(cmd),
-                                                                    reinterpret_cast<uintptr_t>(arg));
-    if (result < 0)
-        fuse_reply_err(req, static_cast<int>(-result));
+// Restricted ioctl: the token's is _IOR, so the kernel sends room for
+// it and copies the reply out itself -- no client memory is touched here,
+// and no worker of this node can be held by a caller's memory.  Upstream's
+// fds have no ioctls: anything else is ENOTTY.
+void on_ioctl(fuse_req_t req, int cmd, void*, fuse_file_info* fi, unsigned, const void*, size_t, size_t out_bufsz) {
+    uint64_t token = 0;
+    if (static_cast<unsigned>(cmd) != CUSE_IOMMUFD_OBJECT_TOKEN || out_bufsz < sizeof(token)) {
+        fuse_reply_err(req, ENOTTY);
+        return;
+    }
+    const long err = node_of(req).dispatcher().object_file_token(fi->fh, &token);
+    if (err)
+        fuse_reply_err(req, static_cast<int>(-err));
     else
-        fuse_reply_ioctl(req, static_cast<int>(result), nullptr, 0);
+        fuse_reply_ioctl(req, 0, &token, sizeof(token));
 }
 
 const cuse_lowlevel_ops kOps = [] {

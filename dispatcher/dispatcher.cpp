@@ -269,18 +269,13 @@ void Dispatcher::release_object_file(uint64_t file) noexcept {
     object_file_release(model_, file);
 }
 
-long Dispatcher::object_file_ioctl(uint64_t file, const Caller& caller, unsigned cmd, uint64_t arg) {
-    if (cmd != CUSE_IOMMUFD_OBJECT_TOKEN)
-        return -ENOTTY;
-    uint64_t token = 0;
-    {
-        std::lock_guard guard(model_.lock());
-        const ObjectFile* found = model_.object_files().find(file);
-        if (!found)
-            return -EBADF;
-        token = found->token;
-    }
-    return caller.write_memory(arg, &token, sizeof(token)) ? -EFAULT : 0;
+long Dispatcher::object_file_token(uint64_t file, uint64_t* token) {
+    std::lock_guard guard(model_.lock());
+    const ObjectFile* found = model_.object_files().find(file);
+    if (!found)
+        return -EBADF;
+    *token = found->token;
+    return 0;
 }
 
 long Dispatcher::read_object_file(uint64_t file, uint64_t pos, size_t count, std::vector<std::byte>& out) {

@@ -56,9 +56,9 @@ public:
     long open_object_file(pid_t opener);
     // Its last close: what it held on its object is undone.
     void release_object_file(uint64_t file) noexcept;
-    // CUSE_IOMMUFD_OBJECT_TOKEN writes the file's token at arg; every other
-    // command is ENOTTY (upstream's fds have no ioctls).
-    long object_file_ioctl(uint64_t file, const Caller& caller, unsigned cmd, uint64_t arg);
+    // CUSE_IOMMUFD_OBJECT_TOKEN: the file's token (the transport copies it
+    // out: _IOR), or -EBADF.
+    long object_file_token(uint64_t file, uint64_t* token);
     // read() and write() at pos (object_file_ops.h); -errno on failure.
     long read_object_file(uint64_t file, uint64_t pos, size_t count, std::vector<std::byte>& out);
     long write_object_file(uint64_t file, uint64_t pos, std::span<const std::byte> bytes);

@@ -576,7 +576,9 @@ struct iommu_test_cmd {
  *
  *   1. open("/dev/<name>-object", O_RDWR | O_CLOEXEC) -> object_fd;
  *   2. ioctl(object_fd, CUSE_IOMMUFD_OBJECT_TOKEN, &token): the open file's
- *      secret, valid only for the process that opened it;
+ *      secret (a __u64), valid only for the process that opened it.  It is
+ *      _IOR, unlike every other command: the kernel copies it out, so the
+ *      daemon never waits on the caller's memory for it;
  *   3. ioctl(iommufd, CUSE_IOMMUFD_OBJECT_FD_CALL, &call): runs `cmd` with
  *      `arg` as ioctl(iommufd, cmd, arg) would, the object it makes bound
  *      to that open file, and object_fd written where upstream writes the
@@ -585,7 +587,7 @@ struct iommu_test_cmd {
  * Without step 3 those commands fail with EOPNOTSUPP.  The object file
  * then behaves as upstream's fd: read(), write(), poll() and close().
  */
-#define CUSE_IOMMUFD_OBJECT_TOKEN _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 0)
+#define CUSE_IOMMUFD_OBJECT_TOKEN _IOR(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 0, __u64)
 
 /*
  * CUSE_IOMMUFD_OBJECT_FD_CALL: on the iommufd fd.  cmd: IOMMU_FAULT_QUEUE_ALLOC

@@ -1,6 +1,7 @@
 // The object node (/dev/<name>-object: cuse/object_node.h) over the wire,
 // beside the iommufd profile's /dev/<name>: CUSE_INIT with its own DEVNAME,
-// OPEN, the token ioctl in one restricted round, then a fault queue's fd
+// OPEN, the token ioctl in one restricted round (_IOR: the kernel copies
+// it out), then a fault queue's fd
 // made through CUSE_IOMMUFD_OBJECT_FD_CALL on the device node -- POLL with
 // a kernel handle woken by a fault, READ of the record, WRITE of the
 // response -- and RELEASE ending the fd's hold on the queue.
@@ -53,6 +54,16 @@ TEST_CASE("the object node: its own DEVNAME, and its token in one restricted rou
     CHECK(r.rounds == 1);
     CHECK(token != 0);
     CHECK(d.object_kernel.ioctl(file, IOMMU_IOAS_ALLOC, &token).result == -ENOTTY);  // no iommufd command here
+    // _IO, as the other commands are: no room for the token, so refused.
+    CHECK(d.object_kernel.ioctl(file, _IO(IOMMUFD_TYPE, _IOC_NR(CUSE_IOMMUFD_OBJECT_TOKEN)), &token).result ==
+          -ENOTTY);
+    // The token reaches the caller through the kernel's copy, even where the
+    // daemon could not write (the caller pid is gone): it never tries.
+    uint64_t copied = 0;
+    d.object_kernel.set_caller_pid(999999999);
+    CHECK(d.object_kernel.ioctl(file, CUSE_IOMMUFD_OBJECT_TOKEN, &copied).result == 0);
+    d.object_kernel.set_caller_pid(0);
+    CHECK(copied == token);
     char buf[40];
     std::optional<Reply> read = d.object_kernel.read(file, sizeof(buf));
     REQUIRE(read);

@@ -332,8 +332,7 @@ void IommufdWorker::op_fd_object() {
     }
     const long file = d_.open_object_file(getpid());
     uint64_t token = 0;
-    if (file <= 0 || d_.object_file_ioctl(static_cast<uint64_t>(file), caller_, CUSE_IOMMUFD_OBJECT_TOKEN,
-                                          reinterpret_cast<uintptr_t>(&token))) {
+    if (file <= 0 || d_.object_file_token(static_cast<uint64_t>(file), &token)) {
         ++unexpected_;
         problems_.push_back("an object file could not be opened");
         return;

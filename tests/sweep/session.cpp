@@ -376,7 +376,7 @@ void Session::run_iommufd(char* buffer) {
         if (r < 0)
             return r;
         id = static_cast<uint64_t>(r);
-        return iommufd_.object_file_ioctl(id, caller_, CUSE_IOMMUFD_OBJECT_TOKEN, reinterpret_cast<uintptr_t>(&token));
+        return iommufd_.object_file_token(id, &token);
     };
     auto fd_call = [&](unsigned cmd, void* arg, uint64_t token, int fd) {
         cuse_iommufd_object_fd_call c{sizeof(c), 0, cmd, fd, token, reinterpret_cast<uintptr_t>(arg)};

@@ -96,8 +96,7 @@ struct IoasFixture : Fixture {
         const long id = dispatcher.open_object_file(opener);
         REQUIRE(id > 0);
         uint64_t token = 0;
-        REQUIRE(dispatcher.object_file_ioctl(static_cast<uint64_t>(id), Caller::self(), CUSE_IOMMUFD_OBJECT_TOKEN,
-                                             reinterpret_cast<uintptr_t>(&token)) == 0);
+        REQUIRE(dispatcher.object_file_token(static_cast<uint64_t>(id), &token) == 0);
         return {static_cast<uint64_t>(id), token};
     }
     // CUSE_IOMMUFD_OBJECT_FD_CALL of cmd (its struct at arg) with the file
