@@ -44,6 +44,8 @@ long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count
     FaultQueue* queue = fault_queue_of(model, *file);
     if (!queue)
         return -EINVAL;  // an access fd has no read (vfs_read's EINVAL)
+    if (pos == 0 && count % sizeof(iommu_hwpt_pgfault) == 0 && !queue->readable())
+        return 0;  // nothing waits: no room to take (the queue's own checks come first otherwise)
     // The answer's room is taken before any group moves, so that running
     // out of memory changes nothing; one read() takes at most this much.
     count = std::min(count, kMaxReadBytes - kMaxReadBytes % sizeof(iommu_hwpt_pgfault));
