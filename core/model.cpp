@@ -4,15 +4,35 @@
 #include "../devices/mdev_pins.h"
 #include "../fault-region/fault_router.h"
 #include "../ioasid/ioasid_ops.h"
+#include "../iommufd/topology_faults.h"
 
 namespace ciommu {
+namespace {
+
+// The fault port the devices report through: a page request of a topology
+// device bound on the iommufd profile goes to its page table's fault queue
+// (iommufd/topology_faults.h); every other fault to the RFC router.
+FaultFate raise_any_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, const Fault& fault,
+                          bool recoverable, uint64_t dma_id, uint32_t* grpid) {
+    if (auto fate = raise_topology_fault(model, dev, attachment_key, fault, recoverable, dma_id, grpid))
+        return *fate;
+    return fault_router_port().raise_fault(model, dev, attachment_key, fault, recoverable, dma_id, grpid);
+}
+
+const FaultPort& model_fault_port() {
+    static const FaultPort port{raise_any_fault, fault_router_port().deliver_record,
+                                fault_router_port().abort_page_requests};
+    return port;
+}
+
+}  // namespace
 
 Model::Model(const Topology& topology, PinLedger::LimitFn memlock_limit)
     : topology_(topology),
       device_limit_(topology.devices.size() + kDeviceHeadroom),
       devices_(topology.devices.size()),
       ledger_(std::move(memlock_limit)),
-      fault_port_(fault_router_port()),
+      fault_port_(model_fault_port()),
       unmap_listeners_{drop_mdev_pins_in} {
     topology_.devices.reserve(device_limit_);
 }

@@ -145,6 +145,8 @@ void check_ledger(Model& model, Problems& out) {
     std::map<std::pair<uint64_t, uint64_t>, uint64_t> expected;  // {serial, VA page} -> pins
     model.for_each_context([&](Context& ctx) {
         ctx.ioasids.for_each([&](uint32_t, const IoAddressSpace& space) {
+            if (space.borrowed_pins)
+                return;  // counted with the IOAS whose domain it is
             space.for_each_pinned_page(
                 [&](const Process& owner, uint64_t va) { ++expected[{owner.serial(), va >> kPageShift}]; });
         });

@@ -162,6 +162,58 @@ constexpr CommandSpec kIommufdCommands[] = {
             .fields({IN(cmd, kHex), IN(object_fd, kNumber), IN(object_token, kHex), IN(arg, kHex)});
     }(),
     [] {
+        using S = cuse_iommufd_device_bind;
+        // cuse-iommu's own, as the rest of the topology-device rows
+        // (uapi: "Topology devices").
+        return struct_row<ioctl_topology_device_bind>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_BIND), "CUSE_IOMMUFD_DEVICE_BIND")
+            .flags({})
+            .fields({IN(name, kText), OUT(out_dev_id, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = cuse_iommufd_device_unbind;
+        return struct_row<ioctl_topology_device_unbind>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_UNBIND),
+                                                        "CUSE_IOMMUFD_DEVICE_UNBIND")
+            .flags({})
+            .fields({IN(dev_id, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = cuse_iommufd_device_attach;
+        return struct_row<ioctl_topology_device_attach>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_ATTACH),
+                                                        "CUSE_IOMMUFD_DEVICE_ATTACH")
+            .flags({{CUSE_IOMMUFD_ATTACH_PASID, "PASID"}})
+            .fields({IN(dev_id, kNumber), IN(pasid, kNumber), INOUT(pt_id, kNumber)})
+            .reserved(RESERVED(__reserved))
+            .self_locked();
+    }(),
+    [] {
+        using S = cuse_iommufd_device_attach;
+        return struct_row<ioctl_topology_device_detach>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_DETACH),
+                                                        "CUSE_IOMMUFD_DEVICE_DETACH")
+            .flags({{CUSE_IOMMUFD_ATTACH_PASID, "PASID"}})
+            .fields({IN(dev_id, kNumber), IN(pasid, kNumber), IN(pt_id, kNumber)})
+            .reserved(RESERVED(__reserved));
+    }(),
+    [] {
+        using S = cuse_iommufd_device_dma;
+        return struct_row<ioctl_topology_device_dma>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_DMA), "CUSE_IOMMUFD_DEVICE_DMA")
+            .flags({{CUSE_IOMMUFD_DMA_WRITE, "WRITE"}, {CUSE_IOMMUFD_DMA_PASID, "PASID"}})
+            .fields({IN(dev_id, kNumber), IN(pasid, kNumber), IN(iova, kHex), IN(length, kNumber), IN(data, kHex),
+                     OUT(out_status, kNumber), OUT(out_fault_reason, kNumber), OUT(out_bytes_done, kNumber),
+                     OUT(out_fault_addr, kHex), OUT(out_dma_id, kNumber)})
+            .self_locked();
+    }(),
+    [] {
+        using S = cuse_iommufd_dma_status;
+        return struct_row<ioctl_topology_device_dma_status>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_DMA_STATUS),
+                                                            "CUSE_IOMMUFD_DEVICE_DMA_STATUS")
+            .flags({})
+            .fields({IN(dma_id, kNumber), OUT(out_status, kNumber), OUT(out_fault_reason, kNumber),
+                     OUT(out_bytes_done, kNumber), OUT(out_fault_addr, kHex)})
+            .self_locked();
+    }(),
+    [] {
         using S = iommu_test_cmd;
         return struct_row<ioctl_iommufd_test>(kFd, _IOC_NR(IOMMU_TEST_CMD), "TEST_CMD")
             .min_end(OFFSET_END(S, last))

@@ -164,6 +164,9 @@ public:
     ProcessRef identity_owner;      // kIdentity: whose address space IOVA == VA is
     unsigned children = 0;          // user-managed IOASIDs with this one as parent
     unsigned attachments = 0;       // devices / PASIDs attached
+    // An iommufd paging domain's space (iommufd/topology_domain.h): its
+    // pages' pins are its IOAS's areas', so freeing it unpins nothing.
+    bool borrowed_pins = false;
 
 private:
     // Page table entry layout.  kIopf: a faulted-in page of an IOPF

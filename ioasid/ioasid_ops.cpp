@@ -53,7 +53,11 @@ long free_ioasid(Model& model, Context& ctx, uint32_t id) noexcept {
         return -ENOENT;
     if (space->attachments || space->children)
         return -EBUSY;
-    space->unmap_all([&](const Process& owner, uint64_t vaddr) { model.ledger().unpin(owner, vaddr, 1); });
+    const bool unpin = !space->borrowed_pins;
+    space->unmap_all([&](const Process& owner, uint64_t vaddr) {
+        if (unpin)
+            model.ledger().unpin(owner, vaddr, 1);
+    });
     model.iotlb().flush_space(space);
     if (space->kind() == IoasKind::kUserPgtable)
         --ctx.ioasids.find(space->parent_id)->children;

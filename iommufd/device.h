@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 
 #include "object_table.h"
 
@@ -12,10 +13,22 @@ namespace ciommu {
 
 struct Device final : IommufdObject {
     static constexpr ObjectKind kKind = ObjectKind::kDevice;
-    explicit Device(uint32_t flags) : IommufdObject(kKind), mock_flags(flags) { users = 1; }
+    static constexpr unsigned kMock = ~0u;
+    explicit Device(uint32_t flags, unsigned topology_index = kMock)
+        : IommufdObject(kKind), mock_flags(flags), topology(topology_index) {
+        users = 1;
+    }
 
     const uint32_t mock_flags;  // MOCK_FLAGS_DEVICE_*
+    // A topology device (CUSE_IOMMUFD_DEVICE_BIND): its index in the
+    // topology, and it is bound in the RFC model's device table under
+    // its id as cookie (topology_device.h).  kMock: the selftest's.
+    const unsigned topology;
     uint32_t hwpt_id = 0;       // the page table attached; 0: none
+    // A topology device's PASIDs: the page table each is attached to.
+    std::map<uint32_t, uint32_t> pasid_hwpts;
+
+    bool is_topology() const { return topology != kMock; }
 };
 
 }  // namespace ciommu

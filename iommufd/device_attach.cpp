@@ -13,9 +13,10 @@ namespace ciommu {
 namespace {
 
 // mock_domain_nop_attach: a device that cannot track dirty pages refuses
-// a domain made for dirty tracking.
+// a domain made for dirty tracking; and the mock driver's devices take
+// only its own domains.
 bool accepts(const Device& idev, const HwptPaging& hwpt) {
-    return !(hwpt.domain.dirty_ops() && (idev.mock_flags & MOCK_FLAGS_DEVICE_NO_DIRTY));
+    return hwpt.mock() && !(hwpt.domain->dirty_ops() && (idev.mock_flags & MOCK_FLAGS_DEVICE_NO_DIRTY));
 }
 
 // iommufd_device_auto_get_domain: any automatic page table of the IOAS
@@ -29,9 +30,8 @@ long auto_domain(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, Ioas& 
     });
     if (out)
         return 0;
-    const PagingOptions options{.huge_iova = (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0,
-                                .auto_domain = true};
-    return alloc_hwpt_paging(ictx, ledger, ioas, options, out);
+    PagingOptions options{.huge_iova = (idev.mock_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) != 0, .auto_domain = true};
+    return alloc_hwpt_paging(ictx, ledger, ioas, std::move(options), out);
 }
 
 // The page table pt_id names for this device: a paging or nested one, or
@@ -46,7 +46,7 @@ long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t p
         return accepts(idev, static_cast<HwptPaging&>(*object)) ? 0 : -EINVAL;
     case ObjectKind::kHwptNested:
         out = object;
-        return 0;
+        return static_cast<HwptNested&>(*object).stage1 ? -EINVAL : 0;  // a topology device's
     case ObjectKind::kIoas: {
         HwptPaging* hwpt = nullptr;
         const long err = auto_domain(ictx, ledger, idev, static_cast<Ioas&>(*object), hwpt);
@@ -58,10 +58,8 @@ long resolve(IommufdCtx& ictx, PinLedger& ledger, const Device& idev, uint32_t p
     }
 }
 
-// Drops the device's use of its page table: the faults it left in the
-// page table's queue are answered INVALID (iommufd_auto_response_faults),
-// and an automatic page table it was the last user of goes
-// (iommufd_hw_pagetable_put).
+}  // namespace
+
 void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id, uint32_t dev_id) noexcept {
     IommufdObject* hwpt = ictx.objects.find_any(hwpt_id);
     if (!hwpt)
@@ -74,8 +72,6 @@ void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id, uint32_t de
     if (hwpt->kind == ObjectKind::kHwptPaging && static_cast<HwptPaging*>(hwpt)->auto_domain && hwpt->users == 0)
         ictx.destroy_object(ledger, hwpt_id);
 }
-
-}  // namespace
 
 long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt) {
     if (idev.hwpt_id)

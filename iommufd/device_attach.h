@@ -21,5 +21,10 @@ long attach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t p
 // destroyed).
 long replace_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev, uint32_t pt_id, uint32_t& out_hwpt);
 void detach_device(IommufdCtx& ictx, PinLedger& ledger, Device& idev) noexcept;
+// Drops dev_id's use of page table hwpt_id: the faults it left in the
+// page table's queue are answered INVALID (iommufd_auto_response_faults),
+// and an automatic page table it was the last user of goes
+// (iommufd_hw_pagetable_put).
+void put_hwpt(IommufdCtx& ictx, PinLedger& ledger, uint32_t hwpt_id, uint32_t dev_id) noexcept;
 
 }  // namespace ciommu

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "../core/call_env.h"
@@ -31,6 +32,20 @@ long clear_user(const Caller& caller, uint64_t addr, uint64_t len) {
     return 0;
 }
 
+// A topology device's IOMMU reports no driver data (IOMMU_HW_INFO_TYPE_NONE):
+// the model's units are not a vendor's registers.
+long topology_hw_info(CallEnv& env, iommu_hw_info& cmd, unsigned pasid_width) {
+    if ((cmd.flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) && cmd.out_data_type != IOMMU_HW_INFO_TYPE_NONE)
+        return -EOPNOTSUPP;
+    if (clear_user(env.caller, cmd.data_uptr, cmd.data_len))
+        return -EFAULT;
+    cmd.out_data_type = IOMMU_HW_INFO_TYPE_NONE;
+    cmd.data_len = 0;
+    cmd.out_capabilities = 0;
+    cmd.out_max_pasid_log2 = pasid_width;
+    return 0;
+}
+
 }  // namespace
 
 // Self-locked: the data goes to the caller's buffer without the lock.
@@ -38,13 +53,21 @@ long clear_user(const Caller& caller, uint64_t addr, uint64_t len) {
 // it) out_data_type names the type wanted: 0 (the IOMMU's) or the mock's.
 long ioctl_get_hw_info(CallEnv& env, iommu_hw_info& cmd) {
     uint32_t mock_flags;
+    std::optional<unsigned> topology_pasid_width;  // a topology device's
     {
         std::lock_guard guard(env.model.lock());
         const Device* idev = env.ctx.iommufd.objects.get<Device>(cmd.dev_id);
         if (!idev)
             return -ENOENT;
         mock_flags = idev->mock_flags;
+        if (idev->is_topology()) {
+            const DeviceSpec& spec = env.model.topology().devices[idev->topology];
+            const IommuUnit& unit = env.model.topology().iommus[spec.iommu];
+            topology_pasid_width = spec.kind == DeviceKind::kPci && spec.pasid ? unit.pasid_width : 0;
+        }
     }
+    if (topology_pasid_width)
+        return topology_hw_info(env, cmd, *topology_pasid_width);
     if ((cmd.flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) && cmd.out_data_type != IOMMU_HW_INFO_TYPE_NONE &&
         cmd.out_data_type != IOMMU_HW_INFO_TYPE_SELFTEST)
         return -EOPNOTSUPP;

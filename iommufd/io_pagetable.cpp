@@ -7,9 +7,18 @@
 
 #include "../ioasid/io_address_space.h"
 #include "../ioasid/pin_ledger.h"
-#include "mock_domain.h"
+#include "io_domain.h"
 
 namespace ciommu {
+
+namespace {
+
+uint64_t smallest_page(const IoDomain& domain) {
+    const uint64_t bitmap = domain.pgsize_bitmap();
+    return bitmap & -bitmap;
+}
+
+}  // namespace
 namespace {
 
 constexpr uint64_t kPage = kPageSize;
@@ -268,6 +277,10 @@ long IoPagetable::cut(uint64_t iova, const AreaPinner& pinner) {
         return -EINVAL;
     if (!domains_.empty() && !disable_large_pages_)
         return -EINVAL;
+    for (const IoDomain* domain : domains_) {
+        if (!domain->cuttable())
+            return -EINVAL;
+    }
     if (!budget_.take(1))
         return -ENOSPC;
     IoptArea whole = *found;
@@ -352,8 +365,8 @@ long IoPagetable::check_alignment(uint64_t alignment) const {
 // iopt_calculate_iova_alignment
 long IoPagetable::recalculate_alignment() {
     uint64_t alignment = disable_large_pages_ ? kPage : 1;
-    if (!domains_.empty())  // every mock domain has 2 KiB pages
-        alignment = std::max(alignment, MockDomain::kIoPageSize);
+    for (const IoDomain* domain : domains_)
+        alignment = std::max(alignment, smallest_page(*domain));
     if (alignment > iova_alignment_) {
         if (long err = check_alignment(alignment))
             return err;
@@ -391,7 +404,7 @@ long IoPagetable::fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner) 
     }
     const uint64_t length = area.last - iova + 1;
     for (size_t i = 0; i < domains_.size(); ++i) {
-        if (domains_[i]->map(iova, area.uptr(), length, area.prot)) {
+        if (domains_[i]->map(iova, area.pages->owner, area.uptr(), length, area.prot)) {
             while (i--)
                 domains_[i]->unmap(iova, length);
             pinner.unpin(area, iova);
@@ -403,7 +416,7 @@ long IoPagetable::fill(uint64_t iova, IoptArea& area, const AreaPinner& pinner) 
 }
 
 void IoPagetable::unfill(uint64_t iova, IoptArea& area, const AreaPinner& pinner) noexcept {
-    for (MockDomain* domain : domains_)
+    for (IoDomain* domain : domains_)
         domain->unmap(iova, area.last - iova + 1);
     if (area.pinned) {
         pinner.unpin(area, iova);
@@ -412,17 +425,26 @@ void IoPagetable::unfill(uint64_t iova, IoptArea& area, const AreaPinner& pinner
 }
 
 // iopt_table_add_domain
-long IoPagetable::add_domain(MockDomain& domain, const AreaPinner& pinner) {
-    const uint64_t alignment = std::max(MockDomain::kIoPageSize, iova_alignment_);
+long IoPagetable::add_domain(IoDomain& domain, const AreaPinner& pinner) {
+    const uint64_t alignment = std::max(smallest_page(domain), iova_alignment_);
     if (alignment > kPage)
         return -EINVAL;
     if (alignment != iova_alignment_) {
         if (long err = check_alignment(alignment))
             return err;
     }
-    long err = reserve(0, MockDomain::kApertureStart - 1, &domain);
-    if (!err)
-        err = reserve(MockDomain::kApertureLast + 1, UINT64_MAX, &domain);
+    const IovaRange aperture = domain.aperture();
+    long err = aperture.start ? reserve(0, aperture.start - 1, &domain) : 0;
+    if (!err && aperture.last != UINT64_MAX)
+        err = reserve(aperture.last + 1, UINT64_MAX, &domain);
+    try {
+        for (const IovaRange& region : domain.reserved_regions()) {
+            if (!err)
+                err = reserve(region.start, region.last, &domain);
+        }
+    } catch (const std::bad_alloc&) {
+        err = -ENOMEM;
+    }
     if (!err) {
         try {
             domains_.reserve(domains_.size() + 1);
@@ -440,7 +462,7 @@ long IoPagetable::add_domain(MockDomain& domain, const AreaPinner& pinner) {
         const bool was_pinned = area.pinned;
         const uint64_t length = area.last - it->first + 1;
         err = was_pinned ? 0 : pinner.pin(area, it->first);
-        if (!err && domain.map(it->first, area.uptr(), length, area.prot)) {
+        if (!err && domain.map(it->first, area.pages->owner, area.uptr(), length, area.prot)) {
             err = -ENOMEM;
             if (!was_pinned)
                 pinner.unpin(area, it->first);
@@ -465,7 +487,7 @@ long IoPagetable::add_domain(MockDomain& domain, const AreaPinner& pinner) {
 }
 
 // iopt_table_remove_domain
-void IoPagetable::remove_domain(MockDomain& domain, const AreaPinner& pinner) noexcept {
+void IoPagetable::remove_domain(IoDomain& domain, const AreaPinner& pinner) noexcept {
     auto it = std::find(domains_.begin(), domains_.end(), &domain);
     if (it == domains_.end())
         return;
@@ -482,13 +504,13 @@ void IoPagetable::remove_domain(MockDomain& domain, const AreaPinner& pinner) no
     ++generation_;
 }
 
-void IoPagetable::spans_to_probe(std::vector<ProbeSpan>& out) const {
+void IoPagetable::spans_to_probe(const IovaRange& aperture, std::vector<ProbeSpan>& out) const {
     if (!domains_.empty())
         return;
     for (const auto& [iova, area] : areas_) {
-        // A mock domain refuses an area outside its aperture before it
-        // pins anything (EADDRINUSE): no need to look at that memory.
-        if (iova < MockDomain::kApertureStart || area.last > MockDomain::kApertureLast)
+        // A domain refuses an area outside its aperture before it pins
+        // anything (EADDRINUSE): no need to look at that memory.
+        if (iova < aperture.start || area.last > aperture.last)
             continue;
         out.push_back({area.pages->owner, area.uptr(), area.last - iova + 1});
     }

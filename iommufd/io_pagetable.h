@@ -23,7 +23,7 @@
 namespace ciommu {
 
 class PinLedger;
-class MockDomain;
+class IoDomain;
 
 // What an area maps: a span of one process's memory (iommufd's
 // iopt_pages).  Areas made by IOAS_COPY share their source's.
@@ -140,7 +140,8 @@ public:
 
     // VFIO type1's unmap inside a mapping (iopt_cut_iova): the area holding
     // iova becomes two, the first ending at iova.  0 (nothing to cut too),
-    // EINVAL (misaligned, or domains may hold it in huge pages) or ENOMEM.
+    // EINVAL (misaligned, domains may hold it in huge pages, or a domain
+    // keeps areas whole) or ENOMEM.
     long cut(uint64_t iova, const AreaPinner& pinner);
 
     // --- reserved and allowed ranges ---
@@ -166,11 +167,13 @@ public:
     // pinned (if none was: probed before, see spans_to_probe) and written
     // into it.  0 or -errno (nothing changed): EINVAL (its page size),
     // EADDRINUSE (an area outside its aperture), ENOMEM from pinning.
-    long add_domain(MockDomain& domain, const AreaPinner& pinner);
-    void remove_domain(MockDomain& domain, const AreaPinner& pinner) noexcept;
-    std::span<MockDomain* const> domains() const { return domains_; }
-    // What a first domain would pin: every area, while there is no domain.
-    void spans_to_probe(std::vector<ProbeSpan>& out) const;
+    long add_domain(IoDomain& domain, const AreaPinner& pinner);
+    void remove_domain(IoDomain& domain, const AreaPinner& pinner) noexcept;
+    std::span<IoDomain* const> domains() const { return domains_; }
+    // What a first domain with that aperture would pin: every area inside
+    // it, while there is no domain (one outside makes the attach fail
+    // before anything is pinned).
+    void spans_to_probe(const IovaRange& aperture, std::vector<ProbeSpan>& out) const;
     // Moves whenever areas or domains change (a probe's plan is stale).
     uint64_t generation() const { return generation_; }
 
@@ -218,7 +221,7 @@ private:
     std::map<uint64_t, IoptArea> areas_;  // by first IOVA; disjoint
     std::multimap<uint64_t, Reserved> reserved_;  // by start; may overlap
     std::vector<IovaRange> allowed_;              // sorted, disjoint
-    std::vector<MockDomain*> domains_;
+    std::vector<IoDomain*> domains_;
     uint64_t iova_alignment_ = 1;
     bool disable_large_pages_ = false;
     uint64_t generation_ = 0;

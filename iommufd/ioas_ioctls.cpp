@@ -15,8 +15,11 @@
 #include "../core/model.h"
 #include "../ioasid/io_address_space.h"
 #include "access.h"
+#include "device.h"
 #include "ioas.h"
 #include "iommufd_ioctls.h"
+#include "mock_domain.h"
+#include "topology_domain.h"
 
 namespace ciommu {
 namespace {
@@ -162,7 +165,21 @@ long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd) {
 // the lock; EFAULT if some is missing.  If the IOAS keeps changing under
 // the probe, op runs after kProbeAttempts unprobed: a page missing then
 // is found by the device (EFAULT at DMA time).
-long with_first_domain_probed(CallEnv& env, uint32_t pt_id, const std::function<long()>& op) {
+namespace {
+
+// The aperture of the domain dev_id would get: its IOMMU unit's for a
+// topology device, else the mock's.
+IovaRange first_domain_aperture(CallEnv& env, uint32_t dev_id) {
+    const Device* idev = dev_id ? env.ctx.iommufd.objects.get<Device>(dev_id) : nullptr;
+    if (!idev || !idev->is_topology())
+        return {MockDomain::kApertureStart, MockDomain::kApertureLast};
+    const DeviceSpec& spec = env.model.topology().devices[idev->topology];
+    return TopologyDomain::aperture_of(env.model.topology().iommus[spec.iommu]);
+}
+
+}  // namespace
+
+long with_first_domain_probed(CallEnv& env, uint32_t pt_id, uint32_t dev_id, const std::function<long()>& op) {
     std::vector<ProbeSpan> spans;
     const ProbedSpans drop_unheld(spans);
     uint64_t generation = 0;
@@ -174,7 +191,7 @@ long with_first_domain_probed(CallEnv& env, uint32_t pt_id, const std::function<
                 return op();
             spans.clear();
             try {
-                ioas->iopt.spans_to_probe(spans);
+                ioas->iopt.spans_to_probe(first_domain_aperture(env, dev_id), spans);
             } catch (const std::bad_alloc&) {
                 return -ENOMEM;
             }

@@ -11,6 +11,7 @@
 #include "hw_pagetable.h"
 #include "ioas.h"
 #include "mock_device.h"
+#include "topology_device.h"
 
 namespace ciommu {
 namespace {
@@ -25,7 +26,7 @@ void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcep
     case ObjectKind::kHwptPaging: {
         auto& hwpt = static_cast<HwptPaging&>(object);
         if (Ioas* ioas = ictx.objects.get<Ioas>(hwpt.ioas_id)) {
-            ioas->iopt.remove_domain(hwpt.domain, pinner);
+            ioas->iopt.remove_domain(*hwpt.domain, pinner);
             --ioas->users;
         }
         break;
@@ -61,6 +62,9 @@ void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcep
         break;
     }
     case ObjectKind::kDevice:
+        // A topology device's (the RFC side unbound first); a mock
+        // device's bound device is detached by the mock device.
+        put_topology_hwpts(ictx, ledger, static_cast<Device&>(object));
         break;
     }
 }
@@ -93,11 +97,17 @@ void IommufdCtx::destroy_all(PinLedger& ledger) noexcept {
             }
         });
     }
+    // Topology devices' hold ends with the context (the model unbound
+    // them first: Model::remove_context).
+    objects.for_each(ObjectKind::kDevice, [](IommufdObject& object) {
+        if (static_cast<Device&>(object).is_topology())
+            object.users = 0;
+    });
     // Accesses first (users of their IOAS); mock devices take their bound
-    // devices and automatic page tables with them; then nested page
-    // tables, their parents, the IOASes under those, and the fault queues
-    // the page tables used.
-    for (const ObjectKind kind : {ObjectKind::kAccess, ObjectKind::kSelftest, ObjectKind::kHwptNested,
+    // devices and automatic page tables with them; topology devices let
+    // go of theirs; then nested page tables, their parents, the IOASes
+    // under those, and the fault queues the page tables used.
+    for (const ObjectKind kind : {ObjectKind::kAccess, ObjectKind::kSelftest, ObjectKind::kDevice, ObjectKind::kHwptNested,
                                   ObjectKind::kHwptPaging, ObjectKind::kIoas, ObjectKind::kFault}) {
         for (uint32_t id = objects.first_unused(kind); id; id = objects.first_unused(kind, id + 1))
             destroy_object(ledger, id);

@@ -39,7 +39,8 @@ long map_user_pages(CallEnv& env, uint32_t ioas_id, bool compat, UserMap& map);
 // first domain on pt_id would pin (ProbeSpan in io_pagetable.h).  For the
 // commands that attach domains: MOCK_DOMAIN, MOCK_DOMAIN_REPLACE,
 // HWPT_ALLOC.
-long with_first_domain_probed(CallEnv& env, uint32_t pt_id, const std::function<long()>& op);
+// dev_id: the device the domain is for (0: a mock device not made yet).
+long with_first_domain_probed(CallEnv& env, uint32_t pt_id, uint32_t dev_id, const std::function<long()>& op);
 long ioctl_ioas_copy(CallEnv& env, iommu_ioas_copy& cmd);
 long ioctl_ioas_unmap(CallEnv& env, iommu_ioas_unmap& cmd);
 long ioctl_ioas_iova_ranges(CallEnv& env, iommu_ioas_iova_ranges& cmd);
@@ -69,6 +70,14 @@ long ioctl_object_fd_call(CallEnv& env, const cuse_iommufd_object_fd_call& cmd);
 // object file that env.object_file names, else 0 (EBADF); and binding it.
 uint64_t claim_object_file(CallEnv& env);
 void bind_object_file(CallEnv& env, uint64_t file_id, uint32_t object_id, ObjectKind kind);
+// cuse-iommu's topology devices (topology_device_ioctls.cpp): VFIO cdev's
+// BIND_IOMMUFD and [AT|DE]TACH_IOMMUFD_PT, and the device's DMA.
+long ioctl_topology_device_bind(CallEnv& env, cuse_iommufd_device_bind& cmd);
+long ioctl_topology_device_unbind(CallEnv& env, const cuse_iommufd_device_unbind& cmd);
+long ioctl_topology_device_attach(CallEnv& env, cuse_iommufd_device_attach& cmd);
+long ioctl_topology_device_detach(CallEnv& env, const cuse_iommufd_device_attach& cmd);
+long ioctl_topology_device_dma(CallEnv& env, cuse_iommufd_device_dma& cmd);
+long ioctl_topology_device_dma_status(CallEnv& env, cuse_iommufd_dma_status& cmd);
 // selftest.c: the mock driver's IOMMU_TEST_CMD
 long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd);
 // Its access operations (selftest_access.cpp); self-locked too.

@@ -7,6 +7,10 @@
 
 namespace ciommu {
 
+long MockDomain::map(uint64_t iova, const ProcessRef&, uint64_t vaddr, uint64_t length, uint32_t prot) {
+    return map(iova, vaddr, length, prot);
+}
+
 long MockDomain::map(uint64_t iova, uint64_t vaddr, uint64_t length, uint32_t prot) {
     if (!in_aperture(iova) || !in_aperture(iova + (length - 1)))
         return -EINVAL;  // the IOAS reserves the rest: never reached

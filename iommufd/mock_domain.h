@@ -13,10 +13,11 @@
 #include <optional>
 
 #include "../ioasid/page_radix.h"
+#include "io_domain.h"
 
 namespace ciommu {
 
-class MockDomain {
+class MockDomain final : public IoDomain {
 public:
     static constexpr uint64_t kIoPageSize = 2048;
     static constexpr uint64_t kHugePageSize = uint64_t{1} << 20;
@@ -24,21 +25,23 @@ public:
     static constexpr uint64_t kApertureLast = (uint64_t{1} << 31) - 1;
 
     MockDomain(bool huge_iova, bool dirty_ops) : huge_iova_(huge_iova), dirty_ops_(dirty_ops) {}
-    MockDomain(const MockDomain&) = delete;
-    MockDomain& operator=(const MockDomain&) = delete;
 
     bool huge_iova() const { return huge_iova_; }
     // The IOMMU page sizes it maps with (the kernel's pgsize_bitmap).
-    uint64_t pgsize_bitmap() const { return kIoPageSize | (huge_iova_ ? kHugePageSize : 0); }
+    uint64_t pgsize_bitmap() const override { return kIoPageSize | (huge_iova_ ? kHugePageSize : 0); }
+    IovaRange aperture() const override { return {kApertureStart, kApertureLast}; }
     // Allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING (the kernel's
     // domain->dirty_ops): a device that cannot track dirty pages refuses it.
-    bool dirty_ops() const { return dirty_ops_; }
+    bool dirty_ops() const override { return dirty_ops_; }
+    MockDomain* mock() override { return this; }
 
     // Maps [iova, iova + length) to [vaddr, ...), 2 KiB aligned, with 1 MiB
     // entries where both addresses allow (huge_iova).  0, or -ENOMEM with
     // nothing mapped.
+    // (The mock is VA-based: the owner is the IOAS area's.)
+    long map(uint64_t iova, const ProcessRef& owner, uint64_t vaddr, uint64_t length, uint32_t prot) override;
     long map(uint64_t iova, uint64_t vaddr, uint64_t length, uint32_t prot);
-    void unmap(uint64_t iova, uint64_t length) noexcept;
+    void unmap(uint64_t iova, uint64_t length) noexcept override;
 
     struct Entry {
         uint64_t vaddr;  // of the 2 KiB IO page's first byte

@@ -7,9 +7,11 @@
 
 #include "../core/context.h"
 #include "../core/model.h"
+#include "../devices/stalled_dma.h"
 #include "access.h"
 #include "fault_queue.h"
 #include "object_file.h"
+#include "topology_faults.h"
 
 namespace ciommu {
 namespace {
@@ -28,10 +30,6 @@ FaultQueue* fault_queue_of(Model& model, const ObjectFile& file) {
 bool orphan(Model& model, const ObjectFile& file) {
     return file.bound() && !model.find_context(file.context_id);
 }
-
-// The mock device takes no answers (selftest.c's mock has no page
-// response op); what a response does is the queue's bookkeeping.
-void answered(const FaultGroup&, uint32_t) {}
 
 }  // namespace
 
@@ -60,7 +58,8 @@ long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count
     return got;
 }
 
-long object_file_write(Model& model, uint64_t file_id, uint64_t pos, std::span<const std::byte> bytes) {
+long object_file_write(Model& model, std::unique_lock<std::mutex>& lock, uint64_t file_id, uint64_t pos,
+                       std::span<const std::byte> bytes) {
     ObjectFile* file = model.object_files().find(file_id);
     if (!file)
         return -EBADF;
@@ -69,7 +68,17 @@ long object_file_write(Model& model, uint64_t file_id, uint64_t pos, std::span<c
     FaultQueue* queue = fault_queue_of(model, *file);
     if (!queue)
         return -EINVAL;
-    return queue->write(pos, bytes, answered);
+    const uint64_t context_id = file->context_id;
+    std::vector<uint64_t> resume;
+    resume.reserve(bytes.size() / sizeof(iommu_hwpt_page_response));  // may throw: nothing answered yet
+    const long consumed = queue->write(pos, bytes, [&](const FaultGroup& group, uint32_t code) {
+        answer_topology_group(model, context_id, group, code, resume);
+    });
+    // A topology device's DMA a SUCCESS resumed runs on in this call, the
+    // lock dropped around memory, as the RFC profile's PAGE_RESPONSE does.
+    for (const uint64_t dma : resume)
+        resume_dma(model, lock, context_id, dma);
+    return consumed;
 }
 
 unsigned object_file_poll(Model& model, uint64_t file_id) {

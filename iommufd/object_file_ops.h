@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -18,8 +19,11 @@ class Model;
 // An unbound file (or one whose object has no read) is EINVAL; a file
 // whose context is gone reads nothing.
 long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count, std::vector<std::byte>& out);
-// write(): bytes consumed, or -errno.
-long object_file_write(Model& model, uint64_t file_id, uint64_t pos, std::span<const std::byte> bytes);
+// write(): bytes consumed, or -errno.  A fault queue's answers that
+// resume a topology device's stalled DMA run it on here (`lock`, the
+// model lock, is dropped around client memory).
+long object_file_write(Model& model, std::unique_lock<std::mutex>& lock, uint64_t file_id, uint64_t pos,
+                       std::span<const std::byte> bytes);
 // poll(): POLLIN/POLLOUT bits.
 unsigned object_file_poll(Model& model, uint64_t file_id);
 // The file's last close: undoes its hold on its object (a fault queue's

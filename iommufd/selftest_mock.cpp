@@ -109,12 +109,12 @@ long mock_domain(CallEnv& env, iommu_test_cmd& cmd) {
     // selftest uses it (docs/iommufd.md, "Divergences").
     if (flags & ~uint32_t{MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID})
         return -EINVAL;
-    return with_first_domain_probed(env, cmd.id, [&] { return add_mock_device(env, cmd, flags); });
+    return with_first_domain_probed(env, cmd.id, 0, [&] { return add_mock_device(env, cmd, flags); });
 }
 
 // MOCK_DOMAIN_REPLACE: the mock device cmd.id moves to pt_id.
 long mock_domain_replace(CallEnv& env, iommu_test_cmd& cmd) {
-    return with_first_domain_probed(env, cmd.mock_domain_replace.pt_id, [&]() -> long {
+    return with_first_domain_probed(env, cmd.mock_domain_replace.pt_id, 0, [&]() -> long {
         IommufdCtx& ictx = env.ctx.iommufd;
         const MockDevice* stdev = ictx.objects.get<MockDevice>(cmd.id);
         if (!stdev)
@@ -153,8 +153,10 @@ long check_map(CallEnv& env, const iommu_test_cmd& cmd) {
     const Ioas* ioas = hwpt ? ictx.objects.get<Ioas>(hwpt->ioas_id) : nullptr;
     if (!hwpt || !ioas)
         return -ENOENT;
+    if (!hwpt->mock())
+        return -EINVAL;  // a topology device's page table
     for (uint64_t at = 0; at < length; at += kIoPage) {
-        const auto entry = hwpt->domain.lookup(iova + at);
+        const auto entry = hwpt->mock()->lookup(iova + at);
         const IoptArea* area = ioas->iopt.area_at(iova + at);
         if (!entry || !area || entry->vaddr != uptr + at || area->pages->owner->serial() != caller->serial())
             return -EINVAL;
@@ -176,7 +178,7 @@ long mark_dirty(CallEnv& env, iommu_test_cmd& cmd) {
         const HwptPaging* hwpt = env.ctx.iommufd.objects.get<HwptPaging>(cmd.id);
         if (!hwpt)
             return -ENOENT;
-        return hwpt->domain.dirty_tracking() ? 0 : -EINVAL;
+        return hwpt->mock() && hwpt->mock()->dirty_tracking() ? 0 : -EINVAL;
     };
     {
         std::lock_guard guard(env.model.lock());
@@ -194,7 +196,7 @@ long mark_dirty(CallEnv& env, iommu_test_cmd& cmd) {
     std::lock_guard guard(env.model.lock());
     if (long err = tracking_hwpt())
         return err;
-    MockDomain& domain = env.ctx.iommufd.objects.get<HwptPaging>(cmd.id)->domain;
+    MockDomain& domain = *env.ctx.iommufd.objects.get<HwptPaging>(cmd.id)->mock();
     uint64_t count = 0;
     for (uint64_t i = 0; i < max; ++i) {
         if (!(bits[i / 8] & (1u << (i % 8))))

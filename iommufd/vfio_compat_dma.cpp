@@ -37,7 +37,7 @@ template <typename T> void record(std::vector<CapWrite>& writes, uint64_t offset
 // iommufd_get_pagesizes: what every domain takes, rounded as VFIO does.
 uint64_t page_sizes(const IoPagetable& iopt) {
     uint64_t bitmap = ~uint64_t{0};
-    for (const MockDomain* domain : iopt.domains())
+    for (const IoDomain* domain : iopt.domains())
         bitmap &= domain->pgsize_bitmap();
     if (bitmap & (kPage - 1))
         bitmap = (bitmap & ~(kPage - 1)) | kPage;

@@ -300,6 +300,25 @@ struct iommu_hwpt_get_dirty_bitmap {
 #define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
 
 /*
+ * IOMMU_HWPT_DATA_VTD_S1: a nested page table whose stage 1 is the
+ * caller's Intel VT-d first-level (x86-64 4-level) table at pgtbl_addr, an
+ * IOVA of the parent page table.  addr_width: 48 (57, 5-level, is not
+ * modelled: EINVAL).
+ */
+enum iommu_hwpt_vtd_s1_flags {
+	IOMMU_VTD_S1_SRE = 1 << 0,
+	IOMMU_VTD_S1_EAFE = 1 << 1,
+	IOMMU_VTD_S1_WPE = 1 << 2,
+};
+
+struct iommu_hwpt_vtd_s1 {
+	__aligned_u64 flags;
+	__aligned_u64 pgtbl_addr;
+	__u32 addr_width;
+	__u32 __reserved;
+};
+
+/*
  * IOMMU_HWPT_INVALIDATE: entry_num invalidation requests of data_type,
  * entry_len bytes each, for a nested page table; entry_num is set to how
  * many were handled.
@@ -314,6 +333,27 @@ struct iommu_hwpt_invalidate {
 	__u32 __reserved;
 };
 #define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
+
+enum iommu_hwpt_invalidate_data_type {
+	IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0,
+};
+
+/*
+ * An IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 entry: npages 4 KiB pages of the
+ * stage-1 IOVA addr (4 KiB aligned) leave the IOTLB; addr 0 with npages
+ * __u64 max: everything.  flags: IOMMU_VTD_INV_FLAGS_LEAF (only leaf
+ * entries changed: the model flushes the same either way).
+ */
+enum iommu_hwpt_vtd_s1_invalidate_flags {
+	IOMMU_VTD_INV_FLAGS_LEAF = 1 << 0,
+};
+
+struct iommu_hwpt_vtd_s1_invalidate {
+	__aligned_u64 addr;
+	__aligned_u64 npages;
+	__u32 flags;
+	__u32 __reserved;
+};
 
 /*
  * IOMMU_FAULT_QUEUE_ALLOC: a fault queue object and the file descriptor
@@ -604,5 +644,128 @@ struct cuse_iommufd_object_fd_call {
 	__aligned_u64 arg;
 };
 #define CUSE_IOMMUFD_OBJECT_FD_CALL _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 1)
+
+/*
+ * Topology devices (cuse-iommu's own; they stand in for VFIO cdev's
+ * VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_[AT|DE]TACH_IOMMUFD_PT and the
+ * device itself).  The daemon's simulated devices (its topology: nic0,
+ * accel0, ...) are bound to the context by name and get a dev_id, the
+ * iommufd device object HWPT_ALLOC, GET_HW_INFO and these name them by.
+ * Their DMA goes through the page table attached (paging or nested),
+ * the IOTLB, and faults to the page table's fault queue.
+ */
+
+/*
+ * CUSE_IOMMUFD_DEVICE_BIND: binds the topology device `name` (NUL
+ * terminated); out_dev_id: its device object.  Errors: EINVAL (flags,
+ * name not terminated), ENODEV (no such device), EBUSY (bound elsewhere,
+ * its group claimed by another context, or an mdev/parent conflict),
+ * ENOSPC.  IOMMU_DESTROY of the id is EBUSY: unbind it.
+ */
+#define CUSE_IOMMUFD_DEVICE_NAME_LEN 32
+struct cuse_iommufd_device_bind {
+	__u32 size;
+	__u32 flags;
+	char name[CUSE_IOMMUFD_DEVICE_NAME_LEN];
+	__u32 out_dev_id;
+	__u32 __reserved;
+};
+#define CUSE_IOMMUFD_DEVICE_BIND _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 2)
+
+/* CUSE_IOMMUFD_DEVICE_UNBIND: detaches everything, then unbinds. */
+struct cuse_iommufd_device_unbind {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 __reserved;
+};
+#define CUSE_IOMMUFD_DEVICE_UNBIND _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 3)
+
+/*
+ * CUSE_IOMMUFD_DEVICE_ATTACH: attaches dev_id (with
+ * CUSE_IOMMUFD_ATTACH_PASID: its pasid) to pt_id: an IOAS (then to an
+ * automatic paging page table of its IOMMU, made if none fits), a paging
+ * page table made for a device of the same IOMMU, or a nested one over
+ * such.  pt_id is set to the page table's id, as VFIO's ATTACH does.
+ * Errors: ENOENT, EINVAL (another kind of object, another IOMMU's page
+ * table, a bad PASID), EBUSY (attached already: detach first),
+ * EOPNOTSUPP (the IOMMU cannot: PASID, nesting), EADDRINUSE (an IOAS
+ * mapping in the IOMMU's reserved ranges).
+ */
+#define CUSE_IOMMUFD_ATTACH_PASID (1 << 0)
+struct cuse_iommufd_device_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 pt_id;
+	__u32 __reserved;
+};
+#define CUSE_IOMMUFD_DEVICE_ATTACH _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 4)
+/* CUSE_IOMMUFD_DEVICE_DETACH: the same struct; pt_id must be 0. ENOENT:
+ * not attached. */
+#define CUSE_IOMMUFD_DEVICE_DETACH _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 5)
+
+/*
+ * CUSE_IOMMUFD_DEVICE_DMA: the device dev_id does DMA: length bytes
+ * (1 .. CUSE_IOMMUFD_DMA_MAX) at iova, reading memory into the caller's buffer `data`,
+ * or with CUSE_IOMMUFD_DMA_WRITE writing it from there; with
+ * CUSE_IOMMUFD_DMA_PASID the DMA carries pasid.  A translation fault is a
+ * result: status CUSE_IOMMUFD_DMA_FAULT with the fault, or
+ * CUSE_IOMMUFD_DMA_PENDING when it became a page request in the page
+ * table's fault queue: the DMA resumes when the request is answered
+ * SUCCESS (ask with CUSE_IOMMUFD_DEVICE_DMA_STATUS and dma_id), or
+ * CUSE_IOMMUFD_DMA_ABORTED when it could not be one.
+ * Errors: ENOENT (no device), EINVAL (length, flags), EOPNOTSUPP/EINVAL
+ * (PASID), EFAULT (data), EBUSY (the device's page-request credits).
+ */
+#define CUSE_IOMMUFD_DMA_WRITE (1 << 0)
+#define CUSE_IOMMUFD_DMA_PASID (1 << 1)
+enum cuse_iommufd_dma_result {
+	CUSE_IOMMUFD_DMA_OK = 0,
+	CUSE_IOMMUFD_DMA_FAULT = 1,
+	CUSE_IOMMUFD_DMA_PENDING = 2,
+	CUSE_IOMMUFD_DMA_ABORTED = 3,
+};
+/* out_fault_reason (the same numbers as the RFC profile's). */
+enum cuse_iommufd_fault_reason {
+	CUSE_IOMMUFD_FAULT_BLOCKED = 1,    /* nothing attached for {RID, PASID} */
+	CUSE_IOMMUFD_FAULT_NOT_MAPPED = 2, /* no mapping, entry not present */
+	CUSE_IOMMUFD_FAULT_PERMISSION = 3, /* read or write not permitted */
+	CUSE_IOMMUFD_FAULT_RESERVED = 4,   /* a reserved region (MSI) */
+	CUSE_IOMMUFD_FAULT_ADDR_SIZE = 5,  /* beyond the address width */
+};
+#define CUSE_IOMMUFD_DMA_MAX (1u << 20)
+struct cuse_iommufd_device_dma {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 data;
+	__u32 out_status;
+	__u32 out_fault_reason;
+	__aligned_u64 out_bytes_done;
+	__aligned_u64 out_fault_addr;
+	__aligned_u64 out_dma_id;
+};
+#define CUSE_IOMMUFD_DEVICE_DMA _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 6)
+
+/*
+ * CUSE_IOMMUFD_DEVICE_DMA_STATUS: what became of a PENDING DMA (the same
+ * out fields as DMA); once it has ended the answer reaps it (a read's
+ * bytes have then been written to its buffer).  ENOENT: no such DMA.
+ */
+struct cuse_iommufd_dma_status {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 dma_id;
+	__u32 out_status;
+	__u32 out_fault_reason;
+	__aligned_u64 out_bytes_done;
+	__aligned_u64 out_fault_addr;
+};
+#define CUSE_IOMMUFD_DEVICE_DMA_STATUS _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 7)
 
 #endif /* _CUSE_IOMMU_IOMMUFD_OWN_H */

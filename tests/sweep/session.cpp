@@ -243,8 +243,8 @@ std::string Session::iommufd_summary() {
                     for (const auto& [iova, area] : iopt.areas())
                         out += " " + std::to_string(iova) + "-" + std::to_string(area.last) + (area.pinned ? "p" : "");
                 } else if (kind == ObjectKind::kHwptPaging) {
-                    const MockDomain& d = static_cast<const HwptPaging&>(o).domain;
-                    out += " ptes " + std::to_string(d.mapped_pages()) + (d.dirty_tracking() ? " tracking" : "");
+                    if (const MockDomain* d = static_cast<const HwptPaging&>(o).mock())
+                        out += " ptes " + std::to_string(d->mapped_pages()) + (d->dirty_tracking() ? " tracking" : "");
                 } else if (kind == ObjectKind::kDevice) {
                     out += " on " + std::to_string(static_cast<const Device&>(o).hwpt_id);
                 } else if (kind == ObjectKind::kFault) {

@@ -1,0 +1,100 @@
+#include "topology_faults.h"
+
+#include "../core/context.h"
+#include "../core/model.h"
+#include "../devices/translation.h"
+#include "../fault-region/page_requests.h"
+#include "cuse-iommu-iommufd.h"
+#include "device.h"
+#include "fault_queue.h"
+#include "hw_pagetable.h"
+
+namespace ciommu {
+namespace {
+
+// The fault queue of the page table dev's attachment `key` goes through.
+FaultQueue* queue_of(IommufdCtx& ictx, const Device& idev, uint32_t key, uint32_t& hwpt_id) {
+    if (key == kNoPasid) {
+        hwpt_id = idev.hwpt_id;
+    } else {
+        auto it = idev.pasid_hwpts.find(key);
+        hwpt_id = it == idev.pasid_hwpts.end() ? 0 : it->second;
+    }
+    const HwptNested* nested = ictx.objects.get<HwptNested>(hwpt_id);
+    return nested ? ictx.objects.get<FaultQueue>(nested->fault_id) : nullptr;
+}
+
+uint32_t take_group_id(Context& ctx) {
+    if (ctx.next_grpid == 0)  // never 0, as the RFC router's
+        ctx.next_grpid = 1;
+    return ctx.next_grpid++;
+}
+
+iommu_hwpt_pgfault make_pgfault(const BoundDevice& dev, uint32_t key, const Fault& fault, uint32_t group) {
+    iommu_hwpt_pgfault record{};
+    record.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE;
+    if (key != kNoPasid && dev.spec->kind == DeviceKind::kPci) {  // an mdev's defPASID is the model's
+        record.flags |= IOMMU_PGFAULT_FLAGS_PASID_VALID;
+        record.pasid = key;
+    }
+    record.dev_id = static_cast<uint32_t>(dev.cookie);
+    record.grpid = group;
+    const bool write = fault.perm ? (fault.perm & IOMMU_FAULT_PERM_WRITE) : (fault.flags & IOMMU_FAULT_WRITE);
+    record.perm = write ? IOMMU_PGFAULT_PERM_WRITE : IOMMU_PGFAULT_PERM_READ;
+    record.addr = fault.addr & ~(kPageSize - 1);
+    record.length = kPageSize;
+    return record;
+}
+
+}  // namespace
+
+std::optional<FaultFate> raise_topology_fault(Model& model, BoundDevice& dev, uint32_t attachment_key,
+                                              const Fault& fault, bool recoverable, uint64_t dma_id,
+                                              uint32_t* grpid) {
+    Context& ctx = *dev.ctx;
+    const Device* idev = ctx.iommufd.objects.get<Device>(static_cast<uint32_t>(dev.cookie));
+    if (!idev || !idev->is_topology() || idev->id != dev.cookie)
+        return std::nullopt;
+    if (!recoverable)
+        return FaultFate::kUnrecoverable;  // iommufd 6.12 reports no unrecoverable fault
+    uint32_t hwpt_id = 0;
+    FaultQueue* queue = queue_of(ctx.iommufd, *idev, attachment_key, hwpt_id);
+    if (!queue || dev.page_requests.size() >= dev.max_page_requests)
+        return FaultFate::kAborted;
+    const uint32_t group = take_group_id(ctx);
+    // The RFC page request first, so an answer finds it; no deadline: an
+    // iommufd fault waits for its answer, detach or the queue's end.
+    FaultGroup queued{hwpt_id, idev->id, {}};
+    try {
+        queued.faults.push_back(make_pgfault(dev, attachment_key, fault, group));
+        dev.page_requests.emplace(
+            group, PageRequestGroup{attachment_key, std::chrono::steady_clock::time_point::max(), dma_id});
+    } catch (const std::bad_alloc&) {
+        return FaultFate::kAborted;  // the device gives up, as the router's does
+    }
+    if (queue->report(std::move(queued))) {  // full (or no memory): the request is lost
+        dev.page_requests.erase(group);
+        return FaultFate::kAborted;
+    }
+    if (queue->file)
+        model.note_object_file_readable(queue->file);
+    if (grpid)
+        *grpid = group;
+    return FaultFate::kStalled;
+}
+
+void answer_topology_group(Model& model, uint64_t context_id, const FaultGroup& group, uint32_t code,
+                           std::vector<uint64_t>& resume) noexcept {
+    Context* ctx = model.find_context(context_id);
+    if (!ctx || group.faults.empty())
+        return;
+    const Device* idev = ctx->iommufd.objects.get<Device>(group.dev_id);
+    if (!idev || !idev->is_topology())
+        return;  // the mock device takes no answers
+    uint64_t dma = 0;
+    // The iommufd codes are the RFC's SUCCESS and INVALID, by number.
+    if (respond_page_request(model, *ctx, group.dev_id, group.faults.back().grpid, code, &dma) == 0 && dma)
+        resume.push_back(dma);  // the caller reserved room for every answer
+}
+
+}  // namespace ciommu
