@@ -80,11 +80,15 @@ log "tier iommufd: the iommufd profile with hostile memory (tests/vm/vm_iommufd_
 scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- build/release/tests/vm/vm_iommufd_tests \
     2>&1 | tee build/logs/iommufd.log || status=1
 count_summary build/logs/iommufd.log
-log "tier iommufd: fd objects for an unmodified program under the fd helper (tests/vm/vm_fd_objects_tests, VM)"
-scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- /usr/bin/env \
-    LD_PRELOAD="$PWD/build/release/fd-helper/libcuse-iommu-fd.so" build/release/tests/vm/vm_fd_objects_tests \
+log "tier iommufd: fd objects for unmodified programs under the fd helper (tests/vm/vm_fd_objects_tests, VM)"
+log "  and examples/iommufd_topology.c: accel0's DMA and page fault through a VT-d nested page table"
+# One VM boot for both programs; each prints its own summary line.
+helper="$PWD/build/release/fd-helper/libcuse-iommu-fd.so"
+scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- /bin/sh -c \
+    "rc=0; LD_PRELOAD='$helper' build/release/tests/vm/vm_fd_objects_tests || rc=1; LD_PRELOAD='$helper' build/release/examples/example_iommufd_topology || rc=1; exit \$rc" \
     2>&1 | tee build/logs/fd-objects.log || status=1
 count_summary build/logs/fd-objects.log 'fd objects: '
+count_summary build/logs/fd-objects.log 'iommufd example: '
 
 log "tier deb: the .deb built, installed here, its daemon started in the VM, purged (scripts/test-deb.sh)"
 scripts/test-deb.sh build/release 2>&1 | tee build/logs/deb.log || status=1
