@@ -152,9 +152,10 @@ TEST_CASE("A topology device on an IOAS: an automatic page table of its IOMMU, r
     d = f.dma(nic, iova + kPage, got, 4, false);
     CHECK(std::memcmp(got, "back", 4) == 0);
 
-    // iommu0's MSI window is reserved in the IOAS now; 4 KiB pages.
+    // iommu0's MSI window is reserved in the IOAS now (a fixed IOVA there:
+    // EINVAL, as iopt_check_iova says); 4 KiB pages.
     uint64_t msi = 0xfee00000;
-    CHECK(f.map_fixed(f.buf(), kPage, msi) == -EADDRINUSE);
+    CHECK(f.map_fixed(f.buf(), kPage, msi) == -EINVAL);
     iova = 0x200800;
     CHECK(f.map_fixed(f.buf(), kPage, iova) == -EINVAL);
     // Unmapped: the device faults (the IOTLB was flushed).
@@ -170,15 +171,27 @@ TEST_CASE("A topology device on an IOAS: an automatic page table of its IOMMU, r
     uint32_t hwpt1 = 0;
     REQUIRE(f.attach(nic1, f.ioas, {}, &hwpt1) == 0);
     CHECK(hwpt1 == hwpt);
-    // iommu1's legacy0 gets its own; its 39-bit aperture meets no area.
+    // iommu1's legacy0 gets its own, once no area lies past its 39 bits.
     const uint32_t legacy = f.bind("legacy0");
+    uint64_t high = uint64_t{1} << 40;
+    REQUIRE(f.map_fixed(f.buf(), kPage, high) == 0);
     uint32_t hwpt2 = 0;
+    CHECK(f.attach(legacy, f.ioas, {}, &hwpt2) == -EADDRINUSE);
+    {  // the automatic page table it made is gone again
+        std::lock_guard guard(f.model.lock());
+        size_t tables = 0;
+        f.ctx->iommufd.objects.for_each(ObjectKind::kHwptPaging, [&](const IommufdObject&) { ++tables; });
+        CHECK(tables == 1);
+    }
+    REQUIRE(f.unmap(high, kPage) == 0);
     REQUIRE(f.attach(legacy, f.ioas, {}, &hwpt2) == 0);
     CHECK(hwpt2 != hwpt);
-    uint64_t high = uint64_t{1} << 40;
-    CHECK(f.map_fixed(f.buf(), kPage, high) == -EADDRINUSE);
+    CHECK(f.map_fixed(f.buf(), kPage, high) == -EINVAL);
     uint64_t bridge = 0xe0000000;  // iommu1's host-bridge window
-    CHECK(f.map_fixed(f.buf(), kPage, bridge) == -EADDRINUSE);
+    CHECK(f.map_fixed(f.buf(), kPage, bridge) == -EINVAL);
+    uint64_t picked = 0;  // an IOVA the IOAS picks avoids them all
+    REQUIRE(f.map(f.buf(), kPage, &picked) == 0);
+    CHECK(picked + kPage <= (uint64_t{1} << 39));
 
     // Detached: blocked, and the automatic page table goes with its last device.
     REQUIRE(f.detach(nic) == 0);
@@ -388,7 +401,7 @@ struct FaultingVtd : VtdNested {
 
 TEST_CASE("A page request of accel0 goes to the nested page table's fault queue; SUCCESS resumes the DMA") {
     FaultingVtd f;
-    std::memcpy(f.bytes(6 * kPage), "third", 5);
+    std::memcpy(f.bytes(6 * kPage + 16), "third", 5);
     char got[5] = {};
     const uint64_t iova = VtdNested::kIova + 2 * kPage;
     auto d = f.dma(f.accel, iova + 16, got, 5, false, 5u);
