@@ -180,12 +180,18 @@ json cmd_dma(Model& model, const json& request) {
     return answer_or_brief(report, report.status == IOMMU_SIM_DMA_PENDING ? nullptr : &job, brief);
 }
 
+// Runs without the control command's lock: a DMA a fault fd's answer
+// resumed (DmaJob::resume_owed) runs on first, the lock dropped around
+// client memory.
 json cmd_dma_status(Model& model, const json& request) {
     Fields f(request, {"device", "dma_id"});
     const std::string name = f.string("device");
     const uint64_t id = f.number("dma_id", 1, kU64Max);
     if (!f.ok())
         return error_response(f.error());
+    std::unique_lock lock(model.lock());
+    if (const FoundDma owed = find_control_dma(model, name, id); owed.ctx)
+        run_owed_resume(model, lock, owed.ctx->id, id);
     const FoundDma found = find_control_dma(model, name, id);
     if (!found.ctx)
         return error_response("dma_id: no DMA " + std::to_string(id) + " of " + json_quoted(name) +

@@ -29,7 +29,7 @@ struct Command {
 constexpr std::array kCommands = {
     Command{"dump", cmd_dump},
     Command{"dma", cmd_dma, true},
-    Command{"dma-status", cmd_dma_status},
+    Command{"dma-status", cmd_dma_status, true},
     Command{"fault", cmd_fault},
     Command{"device-add", cmd_device_add},
     Command{"device-remove", cmd_device_remove},

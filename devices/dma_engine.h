@@ -49,6 +49,9 @@ struct DmaJob {
     bool running = false;             // in a Context's dmas: a thread is moving
                                       // it (its bytes are with that thread)
     bool control = false;             // started by the control socket (its dma-status reaps it)
+    bool resume_owed = false;         // answered SUCCESS where client memory must not be
+                                      // touched (a fault fd's write(): iommufd/topology_faults.h):
+                                      // running-marked, run by its context's next status call
 };
 
 inline bool from_daemon(const DmaJob& job) { return job.control; }

@@ -122,6 +122,17 @@ void resume_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t conte
         entry->second = std::move(job);
 }
 
+void run_owed_resume(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, uint64_t dma_id) {
+    Context* ctx = model.find_context(context_id);
+    if (!ctx)
+        return;
+    auto job = ctx->dmas.find(dma_id);
+    if (job == ctx->dmas.end() || !job->second.resume_owed)
+        return;
+    job->second.resume_owed = false;
+    resume_dma(model, lock, context_id, dma_id);  // drops the lock around client memory
+}
+
 std::optional<DmaJob> reap_dma(Context& ctx, uint64_t dma_id, DmaReport* report) {
     auto entry = ctx.dmas.find(dma_id);
     const DmaJob& job = entry->second;

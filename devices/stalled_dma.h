@@ -53,6 +53,10 @@ long run_new_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t cont
 // Runs on a held job whose page request was answered SUCCESS (marked
 // running by the answer).  It finishes, faults, or stalls again.
 void resume_dma(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, uint64_t dma_id);
+// Runs dma_id on if an answer left it owed (DmaJob::resume_owed: answered
+// SUCCESS where client memory could not be touched); else does nothing.
+// Called before its status is read.
+void run_owed_resume(Model& model, std::unique_lock<std::mutex>& lock, uint64_t context_id, uint64_t dma_id);
 // SIM_DMA_STATUS: nullopt while the job is PENDING (or running) -- *report
 // says so -- else the finished job, taken out of ctx with its slot
 // released.  The caller delivers a read's bytes.

@@ -289,8 +289,8 @@ long Dispatcher::read_object_file(uint64_t file, uint64_t pos, size_t count, std
 
 long Dispatcher::write_object_file(uint64_t file, uint64_t pos, std::span<const std::byte> bytes) {
     try {
-        std::unique_lock lock(model_.lock());
-        return object_file_write(model_, lock, file, pos, bytes);
+        std::lock_guard guard(model_.lock());
+        return object_file_write(model_, file, pos, bytes);
     } catch (const std::bad_alloc&) {
         return -ENOMEM;
     }

@@ -7,7 +7,6 @@
 
 #include "../core/context.h"
 #include "../core/model.h"
-#include "../devices/stalled_dma.h"
 #include "access.h"
 #include "fault_queue.h"
 #include "object_file.h"
@@ -58,8 +57,7 @@ long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count
     return got;
 }
 
-long object_file_write(Model& model, std::unique_lock<std::mutex>& lock, uint64_t file_id, uint64_t pos,
-                       std::span<const std::byte> bytes) {
+long object_file_write(Model& model, uint64_t file_id, uint64_t pos, std::span<const std::byte> bytes) {
     ObjectFile* file = model.object_files().find(file_id);
     if (!file)
         return -EBADF;
@@ -69,16 +67,9 @@ long object_file_write(Model& model, std::unique_lock<std::mutex>& lock, uint64_
     if (!queue)
         return -EINVAL;
     const uint64_t context_id = file->context_id;
-    std::vector<uint64_t> resume;
-    resume.reserve(bytes.size() / sizeof(iommu_hwpt_page_response));  // may throw: nothing answered yet
-    const long consumed = queue->write(pos, bytes, [&](const FaultGroup& group, uint32_t code) {
-        answer_topology_group(model, context_id, group, code, resume);
+    return queue->write(pos, bytes, [&](const FaultGroup& group, uint32_t code) {
+        answer_topology_group(model, context_id, group, code);
     });
-    // A topology device's DMA a SUCCESS resumed runs on in this call, the
-    // lock dropped around memory, as the RFC profile's PAGE_RESPONSE does.
-    for (const uint64_t dma : resume)
-        resume_dma(model, lock, context_id, dma);
-    return consumed;
 }
 
 unsigned object_file_poll(Model& model, uint64_t file_id) {

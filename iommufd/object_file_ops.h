@@ -7,7 +7,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <span>
 #include <vector>
 
@@ -19,11 +18,9 @@ class Model;
 // An unbound file (or one whose object has no read) is EINVAL; a file
 // whose context is gone reads nothing.
 long object_file_read(Model& model, uint64_t file_id, uint64_t pos, size_t count, std::vector<std::byte>& out);
-// write(): bytes consumed, or -errno.  A fault queue's answers that
-// resume a topology device's stalled DMA run it on here (`lock`, the
-// model lock, is dropped around client memory).
-long object_file_write(Model& model, std::unique_lock<std::mutex>& lock, uint64_t file_id, uint64_t pos,
-                       std::span<const std::byte> bytes);
+// write(): bytes consumed, or -errno.  A fault queue's answers go to the
+// topology devices' page requests (iommufd/topology_faults.h).
+long object_file_write(Model& model, uint64_t file_id, uint64_t pos, std::span<const std::byte> bytes);
 // poll(): POLLIN/POLLOUT bits.
 unsigned object_file_poll(Model& model, uint64_t file_id);
 // The file's last close: undoes its hold on its object (a fault queue's

@@ -12,6 +12,7 @@
 #include "../core/context.h"
 #include "../core/model.h"
 #include "../devices/sim_ioctls.h"
+#include "../devices/stalled_dma.h"
 #include "cuse-iommu.h"
 #include "device.h"
 #include "iommufd_ioctls.h"
@@ -113,8 +114,13 @@ long ioctl_topology_device_dma(CallEnv& env, cuse_iommufd_device_dma& cmd) {
     return 0;
 }
 
-// Self-locked, as SIM_DMA_STATUS is.
+// Self-locked, as SIM_DMA_STATUS is.  A DMA its fault queue's answer
+// resumed runs on here first (iommufd/topology_faults.h).
 long ioctl_topology_device_dma_status(CallEnv& env, cuse_iommufd_dma_status& cmd) {
+    {
+        std::unique_lock lock(env.model.lock());
+        run_owed_resume(env.model, lock, env.ctx.id, cmd.dma_id);
+    }
     iommu_sim_dma_status sim{};
     sim.argsz = sizeof(sim);
     sim.dma_id = cmd.dma_id;

@@ -83,8 +83,7 @@ std::optional<FaultFate> raise_topology_fault(Model& model, BoundDevice& dev, ui
     return FaultFate::kStalled;
 }
 
-void answer_topology_group(Model& model, uint64_t context_id, const FaultGroup& group, uint32_t code,
-                           std::vector<uint64_t>& resume) noexcept {
+void answer_topology_group(Model& model, uint64_t context_id, const FaultGroup& group, uint32_t code) noexcept {
     Context* ctx = model.find_context(context_id);
     if (!ctx || group.faults.empty())
         return;
@@ -93,8 +92,10 @@ void answer_topology_group(Model& model, uint64_t context_id, const FaultGroup& 
         return;  // the mock device takes no answers
     uint64_t dma = 0;
     // The iommufd codes are the RFC's SUCCESS and INVALID, by number.
-    if (respond_page_request(model, *ctx, group.dev_id, group.faults.back().grpid, code, &dma) == 0 && dma)
-        resume.push_back(dma);  // the caller reserved room for every answer
+    if (respond_page_request(model, *ctx, group.dev_id, group.faults.back().grpid, code, &dma) == 0 && dma) {
+        if (auto job = ctx->dmas.find(dma); job != ctx->dmas.end())
+            job->second.resume_owed = true;  // running-marked by the answer: nothing else drives it
+    }
 }
 
 }  // namespace ciommu

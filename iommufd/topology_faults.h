@@ -10,9 +10,7 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
-#include <vector>
 
 #include "../devices/fault_port.h"
 
@@ -32,10 +30,13 @@ std::optional<FaultFate> raise_topology_fault(Model& model, BoundDevice& dev, ui
                                               uint32_t* grpid);
 
 // A fault queue's answer to one of its groups (a write() of its fd): a
-// topology device's page request is answered in the RFC model; the DMA a
-// SUCCESS resumes is added to `resume` (run it with resume_dma), which
-// has room reserved for one per answer.
-void answer_topology_group(Model& model, uint64_t context_id, const FaultGroup& group, uint32_t code,
-                           std::vector<uint64_t>& resume) noexcept;
+// topology device's page request is answered in the RFC model.  The DMA a
+// SUCCESS resumes is not run here: the object node has no CallGate, so
+// its workers must never touch client memory (a hostile client's
+// userfaultfd memory would hold them, and every client's fault fds with
+// them).  It is marked DmaJob::resume_owed and runs when its status is
+// next asked (CUSE_IOMMUFD_DEVICE_DMA_STATUS on the device node, or the
+// control socket's dma-status): run_owed_resume in devices/stalled_dma.h.
+void answer_topology_group(Model& model, uint64_t context_id, const FaultGroup& group, uint32_t code) noexcept;
 
 }  // namespace ciommu
