@@ -8,7 +8,9 @@
 #include "../devices/device_ops.h"
 #include "../devices/stalled_dma.h"
 #include "../iommufd/access.h"
+#include "../iommufd/device.h"
 #include "../iommufd/fault_queue.h"
+#include "../iommufd/hw_pagetable.h"
 #include "../iommufd/ioas.h"
 #include "model.h"
 
@@ -236,8 +238,11 @@ void check_faults(Model& model, const CheckOptions& options, Problems& out) {
             if (waiting && waited_on[id] != 1)
                 out.push_back(ctx_name(ctx) + ": PENDING DMA " + std::to_string(id) + " is waited on by " +
                               std::to_string(waited_on[id]) + " page requests");
-            if (job.running && !options.calls_in_flight)
+            if (job.running && !job.resume_owed && !options.calls_in_flight)
                 out.push_back(ctx_name(ctx) + ": DMA " + std::to_string(id) + " is running with no call in flight");
+            if (job.resume_owed && (!job.running || job.status != IOMMU_SIM_DMA_PENDING || waited_on[id]))
+                out.push_back(ctx_name(ctx) + ": DMA " + std::to_string(id) +
+                              " is owed a resume but is not an answered, running-marked PENDING job");
         }
         if (ctx.dmas.size() > kContextDmaLimit)
             out.push_back(ctx_name(ctx) + ": holds more DMAs than its limit");
@@ -277,6 +282,49 @@ void check_object_files(Model& model, Problems& out) {
     });
 }
 
+// The iommufd profile's topology devices: each is the RFC bound device of
+// its id, attached exactly where its page tables say, through their
+// spaces; each topology page table's space is in the context's table.
+void check_topology_devices(Model& model, Problems& out) {
+    model.for_each_context([&](Context& ctx) {
+        const ObjectTable& objects = ctx.iommufd.objects;
+        auto space_of = [&](uint32_t hwpt_id) -> uint32_t {
+            if (const auto* paging = objects.get<HwptPaging>(hwpt_id))
+                return paging->topology() ? paging->topology()->ioasid() : 0;
+            const auto* nested = objects.get<HwptNested>(hwpt_id);
+            return nested ? nested->stage1_ioasid() : 0;
+        };
+        objects.for_each(ObjectKind::kDevice, [&](const IommufdObject& object) {
+            const auto& idev = static_cast<const Device&>(object);
+            if (!idev.is_topology())
+                return;
+            const std::string name = ctx_name(ctx) + " topology device " + std::to_string(idev.id);
+            const BoundDevice* dev = ctx.find_device(idev.id);
+            if (!dev || dev->index != idev.topology) {
+                out.push_back(name + ": is not the RFC bound device of its id");
+                return;
+            }
+            std::map<uint32_t, uint32_t> expected = idev.pasid_hwpts;  // attachment key -> page table
+            if (idev.hwpt_id)
+                expected[kNoPasid] = idev.hwpt_id;
+            if (expected.size() != dev->attachments.size())
+                out.push_back(name + ": has " + std::to_string(expected.size()) + " page tables, " +
+                              std::to_string(dev->attachments.size()) + " attachments");
+            for (const auto& [key, hwpt_id] : expected) {
+                auto it = dev->attachments.find(key);
+                const uint32_t space = space_of(hwpt_id);
+                if (!space || it == dev->attachments.end() || it->second.ioasid != space)
+                    out.push_back(name + ": is not attached through page table " + std::to_string(hwpt_id));
+            }
+        });
+        objects.for_each(ObjectKind::kHwptPaging, [&](const IommufdObject& object) {
+            const TopologyDomain* domain = static_cast<const HwptPaging&>(object).topology();
+            if (domain && (!domain->space() || !domain->space()->borrowed_pins))
+                out.push_back(ctx_name(ctx) + ": page table " + std::to_string(object.id) + " has lost its space");
+        });
+    });
+}
+
 }  // namespace
 
 std::vector<std::string> check_model(Model& model, CheckOptions options) {
@@ -287,6 +335,7 @@ std::vector<std::string> check_model(Model& model, CheckOptions options) {
     check_iotlb(model, problems);
     check_faults(model, options, problems);
     check_object_files(model, problems);
+    check_topology_devices(model, problems);
     return problems;
 }
 

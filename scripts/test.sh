@@ -23,7 +23,9 @@
 #                must match the kernel's layout (tests/iommufd-selftests/run-suite.sh)
 #   iommufd      the iommufd profile end to end with hostile memory: a client
 #                stuck on userfaultfd memory stalls only itself, an attach over
-#                it fails (tests/vm/vm_iommufd_tests.c, in the VM)
+#                it fails (tests/vm/vm_iommufd_tests.c, in the VM); the fd
+#                objects for a dynamic program under the fd helper and a static
+#                one under the launcher; examples/iommufd_topology.c
 #   deb          the .deb: built by CPack, installed with apt-get, man pages,
 #                pkg-config and CMake clients, the unit, the installed daemon
 #                serving a client in the VM, purged (scripts/test-deb.sh)
@@ -80,14 +82,17 @@ log "tier iommufd: the iommufd profile with hostile memory (tests/vm/vm_iommufd_
 scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- build/release/tests/vm/vm_iommufd_tests \
     2>&1 | tee build/logs/iommufd.log || status=1
 count_summary build/logs/iommufd.log
-log "tier iommufd: fd objects for unmodified programs under the fd helper (tests/vm/vm_fd_objects_tests, VM)"
-log "  and examples/iommufd_topology.c: accel0's DMA and page fault through a VT-d nested page table"
-# One VM boot for both programs; each prints its own summary line.
+log "tier iommufd: fd objects for unmodified programs: a dynamic one under the fd helper, a static one under"
+log "  the launcher (tests/vm/vm_fd_objects_tests), and examples/iommufd_topology.c (accel0's DMA and page"
+log "  fault through a VT-d nested page table), in one VM boot"
 helper="$PWD/build/release/fd-helper/libcuse-iommu-fd.so"
+launch="$PWD/build/release/fd-helper/cuse-iommu-fd-launch"
+vm_tests="$PWD/build/release/tests/vm"
 scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- /bin/sh -c \
-    "rc=0; LD_PRELOAD='$helper' build/release/tests/vm/vm_fd_objects_tests || rc=1; LD_PRELOAD='$helper' build/release/examples/example_iommufd_topology || rc=1; exit \$rc" \
+    "rc=0; LD_PRELOAD='$helper' '$vm_tests/vm_fd_objects_tests' || rc=1; '$launch' '$vm_tests/vm_fd_objects_tests_static' 'static fd objects' || rc=1; LD_PRELOAD='$helper' build/release/examples/example_iommufd_topology || rc=1; exit \$rc" \
     2>&1 | tee build/logs/fd-objects.log || status=1
 count_summary build/logs/fd-objects.log 'fd objects: '
+count_summary build/logs/fd-objects.log 'static fd objects: '
 count_summary build/logs/fd-objects.log 'iommufd example: '
 
 log "tier deb: the .deb built, installed here, its daemon started in the VM, purged (scripts/test-deb.sh)"

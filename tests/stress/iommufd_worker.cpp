@@ -105,7 +105,7 @@ void IommufdWorker::step() {
     case 11: return op_check_map();
     case 12: return op_ranges();
     case 13: return op_vfio();
-    case 14: return op_nested();
+    case 14: return below(2) ? op_nested() : op_topology();
     default: return below(2) ? op_fd_object() : op_use_fd_object();
     }
 }
@@ -197,6 +197,66 @@ void IommufdWorker::op_hwpt_alloc() {
         remember(hwpts_, h.out_hwpt_id);
         if (h.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
             remember(dirty_hwpts_, h.out_hwpt_id);
+    }
+}
+
+void IommufdWorker::op_topology() {
+    const uint32_t dev = pick(topology_devs_);
+    switch (below(6)) {
+    case 0: {
+        const char* names[] = {"nic1", "nic2", "accel0", "legacy0"};
+        cuse_iommufd_device_bind b{};
+        b.size = sizeof(b);
+        std::strcpy(b.name, names[below(4)]);
+        if (call(CUSE_IOMMUFD_DEVICE_BIND, b) == 0)
+            remember(topology_devs_, b.out_dev_id);
+        return;
+    }
+    case 1:
+    case 2: {
+        const bool pasid = below(3) == 0;
+        std::vector<uint32_t>* targets[] = {&ioases_, &hwpts_, &nested_};
+        cuse_iommufd_device_attach a{sizeof(a), pasid ? uint32_t{CUSE_IOMMUFD_ATTACH_PASID} : 0u, dev,
+                                     pasid ? 1u + static_cast<uint32_t>(below(2)) : 0u, pick(*targets[below(3)]), 0};
+        const bool detach = below(3) == 0;
+        if (detach)
+            a.pt_id = 0;
+        if (call(detach ? CUSE_IOMMUFD_DEVICE_DETACH : CUSE_IOMMUFD_DEVICE_ATTACH, a) == 0 && !detach)
+            remember(hwpts_, a.pt_id);  // an automatic one too
+        return;
+    }
+    case 3:
+    case 4: {
+        // The buffer's last page: a PENDING read's bytes go there when
+        // reaped, whenever that is (and by whichever worker).
+        char* data = buffer_ + (kBufferPages - 1) * kPage;
+        cuse_iommufd_device_dma d{};
+        d.size = sizeof(d);
+        d.flags = (below(2) ? uint32_t{CUSE_IOMMUFD_DMA_WRITE} : 0u) | (below(3) ? 0u : uint32_t{CUSE_IOMMUFD_DMA_PASID});
+        d.dev_id = dev;
+        d.pasid = d.flags & CUSE_IOMMUFD_DMA_PASID ? 1 : 0;
+        d.iova = kAperture + below(256) * kIoPage;
+        d.length = 1 + below(256);
+        d.data = reinterpret_cast<uintptr_t>(data);
+        if (call(CUSE_IOMMUFD_DEVICE_DMA, d) == 0 && d.out_status == CUSE_IOMMUFD_DMA_PENDING) {
+            if (dma_ids_.size() >= kMaxIds)
+                dma_ids_.erase(dma_ids_.begin());
+            dma_ids_.push_back(d.out_dma_id);
+        }
+        return;
+    }
+    default:
+        if (below(2) && !dma_ids_.empty()) {
+            cuse_iommufd_dma_status s{};
+            s.size = sizeof(s);
+            s.dma_id = dma_ids_[below(dma_ids_.size())];
+            call(CUSE_IOMMUFD_DEVICE_DMA_STATUS, s);
+        } else {
+            cuse_iommufd_device_unbind u{sizeof(u), 0, dev, 0};
+            if (call(CUSE_IOMMUFD_DEVICE_UNBIND, u) == 0)
+                std::erase(topology_devs_, dev);
+        }
+        return;
     }
 }
 

@@ -2,7 +2,7 @@
 // (IOASes, maps, copies, mock devices and domains, replaces, page tables,
 // dirty tracking, nested page tables, VFIO compatibility, fd objects:
 // fault queues and accesses on object files it opens, reads, writes, polls
-// and closes) through a Dispatcher built with Abi::kIommufd over the same
+// and closes; topology devices bound, attached, doing DMA) through a Dispatcher built with Abi::kIommufd over the same
 // model as the RFC workers.  Two of them share a context, so the self-locked handlers'
 // drop-the-lock-and-look-again paths race each other under TSan.
 #pragma once
@@ -63,6 +63,9 @@ private:
     void op_nested();
     void op_fd_object();
     void op_use_fd_object();
+    // Topology devices (CUSE_IOMMUFD_DEVICE_*): bind, attach to anything,
+    // DMA (its page faults stall on fault queues), status, detach, unbind.
+    void op_topology();
     void close_fd_objects();
     void test_cmd(iommu_test_cmd& t);
 
@@ -81,7 +84,8 @@ private:
     std::string name_;
     Caller caller_ = Caller::self();
     char* buffer_ = nullptr;
-    std::vector<uint32_t> ioases_, stdevs_, hwpts_, idevs_, nested_, dirty_hwpts_;
+    std::vector<uint32_t> ioases_, stdevs_, hwpts_, idevs_, nested_, dirty_hwpts_, topology_devs_;
+    std::vector<uint64_t> dma_ids_;
     std::vector<FdObject> fd_objects_;
     int next_fd_;
     std::map<std::string, std::map<std::string, uint64_t>> results_;

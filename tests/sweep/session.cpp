@@ -84,6 +84,10 @@ private:
     }
     // The iommufd profile's part of the session: every command it serves.
     void run_iommufd(char* buffer);
+    // Its topology devices: a PRI device added for it, bound, attached to
+    // a VT-d nested page table whose faults go to the queue `fault` (the
+    // fd of object file `fault_file`), its DMA, a page fault answered.
+    void run_topology(uint32_t fault, uint64_t fault_file);
     // What the state dump does not show of the iommufd profile.
     std::string iommufd_summary();
     long control(const std::string& line);
@@ -513,6 +517,7 @@ void Session::run_iommufd(char* buffer) {
         iommu_destroy d{sizeof(d), nested};
         return fd_ioctl(IOMMU_DESTROY, d);
     });
+    run_topology(fault, fault_file);
     step("iommufd release", [&] {
         if (fd_ctx_)
             iommufd_.release(fd_ctx_);
@@ -523,6 +528,126 @@ void Session::run_iommufd(char* buffer) {
         iommufd_.release_object_file(fault_file);
         return 0L;
     });
+    control_step("control device-remove accel9", R"({"cmd": "device-remove", "name": "accel9"})");
+}
+
+void Session::run_topology(uint32_t fault, uint64_t fault_file) {
+    constexpr uint64_t kTablesGpa = 0x10000000, kDataGpa = 0x20000000, kIova = 0x40000000;
+    constexpr uint64_t kRW = 3;  // present | writable
+    Memory tables(4), data(2);
+    auto* pte = reinterpret_cast<uint64_t*>(tables.base);
+    pte[0] = (kTablesGpa + K4) | kRW;              // L4[0]
+    pte[512 + 1] = (kTablesGpa + 2 * K4) | kRW;    // L3[1]
+    pte[1024] = (kTablesGpa + 3 * K4) | kRW;       // L2[0]
+    pte[1536] = kDataGpa | kRW;                    // L1[0]; L1[1] not present
+    pte[1536 + 1] = 0;
+    uint32_t ioas = 0, dev = 0, parent = 0, nested = 0, cookie = 0;
+    uint64_t dma_id = 0;
+    char bytes[16] = "topology";
+    control_step("control device-add accel9",
+                 R"({"cmd": "device-add", "device": {"name": "accel9", "type": "pci", "bdf": "00:0a.0", )"
+                 R"("iommu": "iommu0", "group": 10, "pasid": true, "pri": true}})");
+    step("IOAS_ALLOC topology", [&] {
+        iommu_ioas_alloc a{sizeof(a), 0, 0};
+        const long r = fd_ioctl(IOMMU_IOAS_ALLOC, a);
+        ioas = a.out_ioas_id;
+        return r;
+    });
+    auto map = [&](char* p, uint64_t len, uint64_t iova) {
+        iommu_ioas_map m{sizeof(m), IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+                         ioas, 0, reinterpret_cast<uintptr_t>(p), len, iova};
+        return fd_ioctl(IOMMU_IOAS_MAP, m);
+    };
+    step("IOAS_MAP tables", [&] { return map(tables.base, 4 * K4, kTablesGpa); });
+    step("IOAS_MAP data", [&] { return map(data.base, 2 * K4, kDataGpa); });
+    step("CUSE_IOMMUFD_DEVICE_BIND", [&] {
+        cuse_iommufd_device_bind b{};
+        b.size = sizeof(b);
+        std::strcpy(b.name, "accel9");
+        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
+        dev = b.out_dev_id;
+        return r;
+    });
+    auto hwpt_alloc = [&](uint32_t pt, uint32_t flags, const iommu_hwpt_vtd_s1* s1, uint32_t& out) {
+        iommu_hwpt_alloc h{};
+        h.size = sizeof(h);
+        h.flags = flags;
+        h.dev_id = dev;
+        h.pt_id = pt;
+        h.data_type = s1 ? uint32_t{IOMMU_HWPT_DATA_VTD_S1} : 0u;
+        h.data_len = s1 ? sizeof(*s1) : 0;
+        h.data_uptr = reinterpret_cast<uintptr_t>(s1);
+        h.fault_id = fault;
+        const long r = fd_ioctl(IOMMU_HWPT_ALLOC, h);
+        out = h.out_hwpt_id;
+        return r;
+    };
+    const iommu_hwpt_vtd_s1 s1{0, kTablesGpa, 48, 0};
+    step("HWPT_ALLOC topology parent", [&] { return hwpt_alloc(ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, nullptr, parent); });
+    step("HWPT_ALLOC VTD_S1", [&] { return hwpt_alloc(parent, IOMMU_HWPT_FAULT_ID_VALID, &s1, nested); });
+    auto attach = [&](unsigned cmd, uint32_t pt, bool pasid) {
+        cuse_iommufd_device_attach a{sizeof(a), pasid ? uint32_t{CUSE_IOMMUFD_ATTACH_PASID} : 0u, dev,
+                                     pasid ? 1u : 0u, pt, 0};
+        return fd_ioctl(cmd, a);
+    };
+    step("CUSE_IOMMUFD_DEVICE_ATTACH PASID", [&] { return attach(CUSE_IOMMUFD_DEVICE_ATTACH, nested, true); });
+    step("CUSE_IOMMUFD_DEVICE_ATTACH IOAS", [&] { return attach(CUSE_IOMMUFD_DEVICE_ATTACH, ioas, false); });
+    auto dma = [&](uint64_t iova, bool write) {
+        cuse_iommufd_device_dma d{};
+        d.size = sizeof(d);
+        d.flags = CUSE_IOMMUFD_DMA_PASID | (write ? uint32_t{CUSE_IOMMUFD_DMA_WRITE} : 0u);
+        d.dev_id = dev;
+        d.pasid = 1;
+        d.iova = iova;
+        d.length = 8;
+        d.data = reinterpret_cast<uintptr_t>(bytes);
+        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_DMA, d);
+        dma_id = d.out_dma_id;
+        return r;
+    };
+    step("CUSE_IOMMUFD_DEVICE_DMA", [&] { return dma(kIova, true); });
+    step("CUSE_IOMMUFD_DEVICE_DMA page fault", [&] { return dma(kIova + K4, false); });
+    step("fault fd read (topology)", [&] {
+        std::vector<std::byte> out;
+        const long r = iommufd_.read_object_file(fault_file, 0, sizeof(iommu_hwpt_pgfault), out);
+        if (r == sizeof(iommu_hwpt_pgfault))
+            std::memcpy(&cookie, out.data() + offsetof(iommu_hwpt_pgfault, cookie), sizeof(cookie));
+        return r < 0 ? r : 0L;
+    });
+    step("fault fd write (topology)", [&] {
+        pte[1536 + 1] = (kDataGpa + K4) | kRW;
+        const iommu_hwpt_page_response response{cookie, IOMMUFD_PAGE_RESP_SUCCESS};
+        const long r = iommufd_.write_object_file(
+            fault_file, 0, std::span(reinterpret_cast<const std::byte*>(&response), sizeof(response)));
+        return r < 0 ? r : 0L;
+    }, /*may_refuse=*/true);  // nothing to answer if the page request was not made
+    step("CUSE_IOMMUFD_DEVICE_DMA_STATUS", [&] {
+        cuse_iommufd_dma_status s{};
+        s.size = sizeof(s);
+        s.dma_id = dma_id;
+        return fd_ioctl(CUSE_IOMMUFD_DEVICE_DMA_STATUS, s);
+    }, /*may_refuse=*/true);  // no DMA if it never stalled
+    step("HWPT_INVALIDATE VTD_S1", [&] {
+        iommu_hwpt_vtd_s1_invalidate req{kIova, 2, 0, 0};
+        iommu_hwpt_invalidate inv{sizeof(inv), nested, reinterpret_cast<uintptr_t>(&req),
+                                  IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, sizeof(req), 1, 0};
+        return fd_ioctl(IOMMU_HWPT_INVALIDATE, inv);
+    });
+    step("CUSE_IOMMUFD_DEVICE_DMA pending again", [&] { return dma(kIova + 2 * K4, false); });
+    step("CUSE_IOMMUFD_DEVICE_DETACH", [&] { return attach(CUSE_IOMMUFD_DEVICE_DETACH, 0, true); });
+    step("CUSE_IOMMUFD_DEVICE_UNBIND", [&] {
+        cuse_iommufd_device_unbind u{sizeof(u), 0, dev, 0};
+        return fd_ioctl(CUSE_IOMMUFD_DEVICE_UNBIND, u);
+    });
+    step("CUSE_IOMMUFD_DEVICE_BIND again", [&] {  // left bound: the context's release unbinds it
+        cuse_iommufd_device_bind b{};
+        b.size = sizeof(b);
+        std::strcpy(b.name, "accel9");
+        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
+        dev = b.out_dev_id;
+        return r;
+    });
+    step("CUSE_IOMMUFD_DEVICE_ATTACH IOAS again", [&] { return attach(CUSE_IOMMUFD_DEVICE_ATTACH, ioas, false); });
 }
 
 void Session::Wakeups::add(uint64_t id) noexcept {

@@ -490,5 +490,30 @@ TEST_CASE("A pending page request, its queue and the device all go with the cont
     f.reset();  // checks the model, releases the context, checks it is empty
 }
 
+TEST_CASE("The invariant checker holds a topology device to its RFC attachments and an owed DMA to its state") {
+    FaultingVtd f;
+    char got[5] = {};
+    auto d = f.dma(f.accel, VtdNested::kIova + 2 * kPage, got, 5, false, 5u);
+    REQUIRE(d.out_status == CUSE_IOMMUFD_DMA_PENDING);
+    REQUIRE(f.respond(f.read_fault().cookie, IOMMUFD_PAGE_RESP_SUCCESS) > 0);  // owed now
+    std::lock_guard guard(f.model.lock());
+    auto complains = [&](const std::string& words) {
+        const auto problems = check_model(f.model);
+        return std::any_of(problems.begin(), problems.end(),
+                           [&](const std::string& p) { return p.find(words) != std::string::npos; });
+    };
+    CHECK(check_model(f.model).empty());
+    Device& idev = *f.ctx->iommufd.objects.get<Device>(f.accel);
+    std::swap(idev.hwpt_id, idev.pasid_hwpts.at(5));
+    CHECK(complains("has 2 page tables, 1 attachments"));
+    CHECK(complains("is not attached through page table"));
+    std::swap(idev.hwpt_id, idev.pasid_hwpts.at(5));
+    DmaJob& job = f.ctx->dmas.at(d.out_dma_id);
+    job.running = false;
+    CHECK(complains("is owed a resume but is not"));
+    job.running = true;
+    CHECK(check_model(f.model).empty());
+}
+
 }  // namespace
 }  // namespace ciommu::test

@@ -284,7 +284,9 @@ struct test {
 	int (*fn)(void);
 };
 
-int main(void)
+/* argv[1]: the summary line's label (the static build runs under the
+ * launcher as "static fd objects"). */
+int main(int argc, char **argv)
 {
 	static const struct test tests[] = {
 		{ "fault_fd_is_a_real_fd", test_fault_fd_is_a_real_fd },
@@ -308,6 +310,6 @@ int main(void)
 			failed++;
 		}
 	}
-	printf("fd objects: %d passed, %d failed\n", passed, failed);
+	printf("%s: %d passed, %d failed\n", argc > 1 ? argv[1] : "fd objects", passed, failed);
 	return failed ? 1 : 0;
 }
