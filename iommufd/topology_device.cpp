@@ -101,7 +101,13 @@ long bind_topology_device(Model& model, Context& ctx, std::string_view name, uin
     }
     if (id < 0)
         return id;
-    if (long err = bind_device(model, ctx, name, static_cast<uint64_t>(id))) {
+    long err;
+    try {
+        err = bind_device(model, ctx, name, static_cast<uint64_t>(id));
+    } catch (const std::bad_alloc&) {  // nothing bound: the device object goes too
+        err = -ENOMEM;
+    }
+    if (err) {
         Device* idev = ctx.iommufd.objects.get<Device>(static_cast<uint32_t>(id));
         idev->users = 0;
         ctx.iommufd.objects.destroy(static_cast<uint32_t>(id));
@@ -126,16 +132,17 @@ long attach_topology_device(Model& model, Context& ctx, Device& idev, uint32_t p
     bool made = false;
     if (long err = resolve(model, ctx, idev, pt_id, hwpt, ioasid, made))
         return err;
-    long err = 0;
+    long err;
     try {
         if (pasid)
             idev.pasid_hwpts.emplace(*pasid, 0);  // room first: the RFC attach is the last step
+        err = attach_device(model, ctx, idev.id, ioasid, pasid);  // may throw, nothing changed
     } catch (const std::bad_alloc&) {
         err = -ENOMEM;
     }
-    if (!err && (err = attach_device(model, ctx, idev.id, ioasid, pasid)) && pasid)
-        idev.pasid_hwpts.erase(*pasid);
     if (err) {
+        if (pasid)
+            idev.pasid_hwpts.erase(*pasid);  // (it was not there before: attached_hwpt said so)
         if (made)
             ctx.iommufd.destroy_object(model.ledger(), hwpt->id);
         return err;
