@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../../ioasid/x86_pgtable.h"
+#include "../../iommufd/device.h"
 #include "../../iommufd/fault_queue.h"
 #include "iommufd_fixture.h"
 
