@@ -174,6 +174,17 @@ long make_topology_domain(Model& model, Context& ctx, const Device& idev, std::u
     return 0;
 }
 
+bool forget_revoked_topology_device(Model& model, Context& ctx, uint64_t cookie) noexcept {
+    if (cookie > UINT32_MAX)
+        return false;
+    Device* idev = ctx.iommufd.objects.get<Device>(static_cast<uint32_t>(cookie));
+    if (!idev || !idev->is_topology() || ctx.find_device(cookie))
+        return false;
+    idev->users = 0;
+    ctx.iommufd.destroy_object(model.ledger(), idev->id);  // puts its page tables
+    return true;
+}
+
 void put_topology_hwpts(IommufdCtx& ictx, PinLedger& ledger, Device& idev) noexcept {
     if (const uint32_t hwpt_id = std::exchange(idev.hwpt_id, 0))
         put_hwpt(ictx, ledger, hwpt_id, idev.id);

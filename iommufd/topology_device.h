@@ -48,4 +48,11 @@ long make_topology_domain(Model& model, Context& ctx, const Device& idev, std::u
 // (The RFC side has been unbound first.)
 void put_topology_hwpts(IommufdCtx& ictx, PinLedger& ledger, Device& idev) noexcept;
 
+// The RFC model revoked the bind of `cookie` in ctx (its device was
+// removed: devices/hotplug.h).  If that was a topology device of the
+// iommufd profile, its device object goes too (as VFIO's device goes with
+// the hardware) and this returns true; the profile has no fault region
+// for the revocation record.
+bool forget_revoked_topology_device(Model& model, Context& ctx, uint64_t cookie) noexcept;
+
 }  // namespace ciommu

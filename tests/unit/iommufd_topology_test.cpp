@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <vector>
 
+#include "../../devices/hotplug.h"
 #include "../../ioasid/x86_pgtable.h"
 #include "../../iommufd/device.h"
 #include "../../iommufd/fault_queue.h"
@@ -202,6 +203,24 @@ TEST_CASE("A topology device on an IOAS: an automatic page table of its IOMMU, r
     REQUIRE(f.detach(nic1) == 0);
     CHECK(f.destroy(hwpt) == -ENOENT);
     CHECK(f.destroy(f.ioas) == -EBUSY);  // legacy0's page table is on it
+}
+
+TEST_CASE("Removing a bound topology device (the control socket's device-remove) takes its device object") {
+    TopologyFixture f;
+    const uint32_t nic = f.bind("nic0");
+    uint32_t hwpt = 0;
+    REQUIRE(f.attach(nic, f.ioas, {}, &hwpt) == 0);
+    {
+        std::lock_guard guard(f.model.lock());
+        const unsigned index = f.model.topology().index_of(*f.model.topology().find_device("nic0"));
+        remove_devices(f.model, plan_device_removal(f.model, index));
+        CHECK(f.ctx->faults.pending() == 0);  // the iommufd profile has no fault region to tell
+    }
+    CHECK(f.unbind(nic) == -ENOENT);
+    CHECK(f.destroy(hwpt) == -ENOENT);  // the automatic page table went with its last device
+    CHECK(f.destroy(f.ioas) == 0);
+    uint32_t again = 0;
+    CHECK(f.bind("nic0", &again) == -ENODEV);
 }
 
 TEST_CASE("Topology and mock devices do not share page tables; the mock's commands refuse a topology one") {
