@@ -10,6 +10,7 @@
 #include "../../ioasid/x86_pgtable.h"
 #include "../../iommufd/device.h"
 #include "../../iommufd/fault_queue.h"
+#include "control_test_util.h"
 #include "iommufd_fixture.h"
 
 namespace ciommu::test {
@@ -508,6 +509,38 @@ TEST_CASE("A pending page request, its queue and the device all go with the cont
     d = f->dma(f->accel, VtdNested::kIova + 2 * kPage, got, 5, false, 5u);
     REQUIRE(d.out_status == CUSE_IOMMUFD_DMA_PENDING);
     f.reset();  // checks the model, releases the context, checks it is empty
+}
+
+TEST_CASE("iommuctl's dma, dma-status and fault reach a topology device on the iommufd profile") {
+    FaultingVtd f;
+    std::memcpy(f.bytes(4 * kPage), "page0", 5);
+    json r = control(f, {{"cmd", "dma"}, {"device", "accel0"}, {"iova", VtdNested::kIova}, {"length", 5},
+                         {"write", false}, {"pasid", 5}});
+    CHECK(r.at("status") == "ok");
+    CHECK(r.at("data") == "7061676530");  // "page0"
+    // A page fault: PENDING, the group in the fault queue.
+    r = control(f, {{"cmd", "dma"}, {"device", "accel0"}, {"iova", VtdNested::kIova + 2 * kPage}, {"length", 4},
+                    {"write", true}, {"data", "01020304"}, {"pasid", 5}});
+    REQUIRE(r.at("status") == "pending");
+    const uint64_t dma_id = r.at("dma_id");
+    const iommu_hwpt_pgfault fault = f.read_fault();
+    CHECK(fault.addr == VtdNested::kIova + 2 * kPage);
+    CHECK(fault.perm == IOMMU_PGFAULT_PERM_WRITE);
+    f.entry(3, 2) = (VtdNested::kDataGpa + 2 * kPage) | VtdNested::kRW;
+    REQUIRE(f.respond(fault.cookie, IOMMUFD_PAGE_RESP_SUCCESS) > 0);
+    CHECK(f.bytes(6 * kPage)[0] == 0);  // owed: the answer moved nothing yet
+    r = control(f, {{"cmd", "dma-status"}, {"device", "accel0"}, {"dma_id", dma_id}});
+    CHECK(r.at("status") == "ok");  // dma-status ran it on
+    CHECK(f.bytes(6 * kPage)[3] == 4);
+    // An injected page request reaches the queue the same way.
+    r = control(f, {{"cmd", "fault"}, {"device", "accel0"}, {"pasid", 5}, {"addr", VtdNested::kIova + 3 * kPage},
+                    {"perm", {"read"}}, {"recoverable", true}});
+    REQUIRE(r.at("ok") == true);
+    CHECK(r.at("grpid").is_number());
+    const iommu_hwpt_pgfault injected = f.read_fault();
+    CHECK(injected.addr == VtdNested::kIova + 3 * kPage);
+    CHECK(injected.grpid == r.at("grpid"));
+    CHECK(f.respond(injected.cookie, IOMMUFD_PAGE_RESP_INVALID) > 0);
 }
 
 TEST_CASE("The invariant checker holds a topology device to its RFC attachments and an owed DMA to its state") {
