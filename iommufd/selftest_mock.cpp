@@ -220,6 +220,8 @@ long check_iotlb(CallEnv& env, const iommu_test_cmd& cmd) {
     const HwptNested* hwpt = env.ctx.iommufd.objects.get<HwptNested>(cmd.id);
     if (!hwpt)
         return -ENOENT;
+    if (hwpt->stage1)
+        return -EINVAL;  // a VT-d one: its IOTLB is the model's, not the mock's four values
     const uint32_t id = cmd.check_iotlb.id;
     return id <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX && hwpt->iotlb[id] == cmd.check_iotlb.iotlb ? 0 : -EINVAL;
 }
@@ -234,6 +236,8 @@ long trigger_iopf(CallEnv& env, const iommu_test_cmd& cmd) {
     const Device* idev = ictx.objects.get<Device>(cmd.trigger_iopf.dev_id);
     if (!idev)
         return -ENOENT;
+    if (idev->is_topology())
+        return -EINVAL;  // the mock device's op: a topology device faults by its DMA
     const auto* hwpt = ictx.objects.get<HwptNested>(idev->hwpt_id);
     FaultQueue* queue = hwpt ? ictx.objects.get<FaultQueue>(hwpt->fault_id) : nullptr;
     if (!queue)

@@ -316,6 +316,16 @@ TEST_CASE("HWPT_ALLOC with IOMMU_HWPT_DATA_VTD_S1: the checks, then DMA through 
     longer[sizeof(s1) + 3] = 0;
     CHECK(f.alloc_hwpt(accel, parent, 0, &out, IOMMU_HWPT_DATA_VTD_S1, longer, sizeof(longer)) == 0);
     CHECK(f.destroy(parent) == -EBUSY);  // the nested one uses it
+    iommu_test_cmd t{};
+    t.size = sizeof(t);
+    t.op = IOMMU_TEST_OP_MD_CHECK_IOTLB;  // the mock's ops refuse a topology device's tables
+    t.id = out;
+    CHECK(f.call(IOMMU_TEST_CMD, t) == -EINVAL);
+    t = {};
+    t.size = sizeof(t);
+    t.op = IOMMU_TEST_OP_TRIGGER_IOPF;
+    t.trigger_iopf.dev_id = accel;
+    CHECK(f.call(IOMMU_TEST_CMD, t) == -EINVAL);
     CHECK(f.destroy(out) == 0);
     // iommu1 nests nothing; a mock device cannot nest over a topology page table.
     const uint32_t legacy = f.bind("legacy0");
