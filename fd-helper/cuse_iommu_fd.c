@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cuse-iommu-iommufd.h"
+#include "object_node_path.h"
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
 
@@ -68,24 +69,6 @@ static int answers_fd(unsigned long request, void *arg)
 	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof(op))
 		return 0;
 	return op == IOMMU_TEST_OP_CREATE_ACCESS;
-}
-
-/* The object node of the cuse-iommu device fd is open on: 0, else -1. */
-static int object_node_of(int fd, char *node, size_t size)
-{
-	static const char suffix[] = "-object";
-	char link[64];
-	struct stat st;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, node, size - sizeof(suffix));
-	if (n <= 0 || (size_t)n >= size - sizeof(suffix))
-		return -1;
-	memcpy(node + n, suffix, sizeof(suffix));
-	if (stat(node, &st) || !S_ISCHR(st.st_mode))
-		return -1;
-	return 0;
 }
 
 static int object_fd_call(int fd, unsigned long request, void *arg, const char *node)
@@ -128,7 +111,7 @@ int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (answers_fd(request, arg) && object_node_of(fd, node, sizeof(node)) == 0)
+	if (answers_fd(request, arg) && cuse_iommu_object_node_of(fd, node, sizeof(node)) == 0)
 		return object_fd_call(fd, request, arg, node);
 	return real_ioctl(fd, request, arg);
 }

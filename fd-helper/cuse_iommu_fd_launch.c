@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "cuse-iommu-iommufd.h"
+#include "object_node_path.h"
 
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -133,22 +134,6 @@ static int poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -1;
 }
 
-/* The object node beside the device `fd` is open on: 0, else -1. */
-static int object_node_of(int fd, char *node, size_t size)
-{
-	static const char suffix[] = "-object";
-	char link[64];
-	struct stat st;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, node, size - sizeof(suffix));
-	if (n <= 0 || (size_t)n >= size - sizeof(suffix))
-		return -1;
-	memcpy(node + n, suffix, sizeof(suffix));
-	return stat(node, &st) == 0 && S_ISCHR(st.st_mode) ? 0 : -1;
-}
-
 /* One intercepted ioctl, whose device is `device` (the launcher's copy)
  * and whose struct is `buf` (`size` bytes read from the program).  Returns
  * the ioctl's result: >= 0, or -errno. */
@@ -208,7 +193,7 @@ static void handle(int listener, const struct seccomp_notif *n)
 	resp.id = n->id;
 	if (tgid > 0 && (pidfd = sys_pidfd_open(tgid)) >= 0 &&
 	    (device = sys_pidfd_getfd(pidfd, (int)n->data.args[0])) >= 0 &&
-	    object_node_of(device, node, sizeof(node)) == 0) {
+	    cuse_iommu_object_node_of(device, node, sizeof(node)) == 0) {
 		if (peek(tgid, n->data.args[2], &size, sizeof(size))) {
 			ours = 1, rc = -EFAULT;
 		} else if (size > ARGSZ_MAX) {
