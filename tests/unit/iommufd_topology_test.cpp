@@ -227,7 +227,7 @@ TEST_CASE("Removing a bound topology device (the control socket's device-remove)
 TEST_CASE("Topology and mock devices do not share page tables; the mock's commands refuse a topology one") {
     TopologyFixture f;
     const uint32_t nic = f.bind("nic0");
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     CHECK(f.attach(nic, ids[1]) == -EINVAL);  // the mock's page table
     uint32_t hwpt = 0;
@@ -330,7 +330,7 @@ TEST_CASE("HWPT_ALLOC with IOMMU_HWPT_DATA_VTD_S1: the checks, then DMA through 
     // iommu1 nests nothing; a mock device cannot nest over a topology page table.
     const uint32_t legacy = f.bind("legacy0");
     CHECK(f.alloc_hwpt(legacy, f.ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, &out) == -EOPNOTSUPP);
-    uint32_t ids[3];
+    uint32_t ids[3] = {};
     REQUIRE(f.mock_domain(f.ioas, ids) == 0);
     CHECK(f.alloc_hwpt(ids[2], parent, 0, &out, IOMMU_HWPT_DATA_SELFTEST, &mock, sizeof(mock)) == -EINVAL);
 }
