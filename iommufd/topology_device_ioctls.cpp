@@ -37,6 +37,14 @@ Device* topology_device(CallEnv& env, uint32_t dev_id) {
     return idev && idev->is_topology() ? idev : nullptr;
 }
 
+// SIM_DMA's and SIM_DMA_STATUS's answer, in DMA's and DMA_STATUS's fields.
+template <typename Sim, typename Out> void report(const Sim& sim, Out& out) {
+    out.out_status = sim.status;
+    out.out_fault_reason = sim.fault_reason;
+    out.out_bytes_done = sim.bytes_done;
+    out.out_fault_addr = sim.fault_addr;
+}
+
 std::optional<uint32_t> pasid_of(const cuse_iommufd_device_attach& cmd) {
     return cmd.flags & CUSE_IOMMUFD_ATTACH_PASID ? std::optional<uint32_t>(cmd.pasid) : std::nullopt;
 }
@@ -106,10 +114,7 @@ long ioctl_topology_device_dma(CallEnv& env, cuse_iommufd_device_dma& cmd) {
     sim.data = cmd.data;
     if (long err = ioctl_sim_dma(env, sim))
         return err;
-    cmd.out_status = sim.status;
-    cmd.out_fault_reason = sim.fault_reason;
-    cmd.out_bytes_done = sim.bytes_done;
-    cmd.out_fault_addr = sim.fault_addr;
+    report(sim, cmd);
     cmd.out_dma_id = sim.dma_id;
     return 0;
 }
@@ -126,10 +131,7 @@ long ioctl_topology_device_dma_status(CallEnv& env, cuse_iommufd_dma_status& cmd
     sim.dma_id = cmd.dma_id;
     if (long err = ioctl_sim_dma_status(env, sim))
         return err;
-    cmd.out_status = sim.status;
-    cmd.out_fault_reason = sim.fault_reason;
-    cmd.out_bytes_done = sim.bytes_done;
-    cmd.out_fault_addr = sim.fault_addr;
+    report(sim, cmd);
     return 0;
 }
 

@@ -11,7 +11,25 @@
 
 namespace ciommu {
 
-TopologyDomain::TopologyDomain(Model& model, Context& ctx, unsigned unit) : model_(model), ctx_(ctx), unit_(unit) {
+ContextSpace::~ContextSpace() {
+    if (get())
+        free_ioasid(model_, ctx_, id_);  // no device or child is left on it: iommufd's users; a
+                                         // user-managed child drops its parent's child count
+}
+
+long ContextSpace::add(std::unique_ptr<IoAddressSpace> space) {
+    IoAddressSpace* raw = space.get();
+    const long id = ctx_.ioasids.alloc(std::move(space));
+    if (id < 0)
+        return id;
+    id_ = static_cast<uint32_t>(id);
+    space_ = raw;
+    return 0;
+}
+
+IoAddressSpace* ContextSpace::get() const { return space_ && ctx_.ioasids.find(id_) == space_ ? space_ : nullptr; }
+
+TopologyDomain::TopologyDomain(Model& model, Context& ctx, unsigned unit) : unit_(unit), space_(model, ctx) {
     const IommuUnit& spec = model.topology().iommus[unit];
     pgsize_bitmap_ = spec.pgsize_bitmap | kPageSize;
     aperture_ = aperture_of(spec);
@@ -30,27 +48,13 @@ long TopologyDomain::make(Model& model, Context& ctx, unsigned unit, std::unique
         std::unique_ptr<TopologyDomain> domain(new TopologyDomain(model, ctx, unit));
         auto space = std::make_unique<IoAddressSpace>(IoasKind::kKernelManaged);
         space->borrowed_pins = true;
-        IoAddressSpace* raw = space.get();
-        const long id = ctx.ioasids.alloc(std::move(space));
-        if (id < 0)
-            return id;
-        domain->ioasid_ = static_cast<uint32_t>(id);
-        domain->space_ = raw;
+        if (long err = domain->space_.add(std::move(space)))
+            return err;
         out = std::move(domain);
         return 0;
     } catch (const std::bad_alloc&) {
         return -ENOMEM;
     }
-}
-
-TopologyDomain::~TopologyDomain() {
-    if (space())
-        free_ioasid(model_, ctx_, ioasid_);  // no device or child is left on it: iommufd's users
-}
-
-IoAddressSpace* TopologyDomain::space() const {
-    // The context's teardown frees every IOASID before the iommufd objects.
-    return ctx_.ioasids.find(ioasid_) == space_ ? space_ : nullptr;
 }
 
 long TopologyDomain::map(uint64_t iova, const ProcessRef& owner, uint64_t vaddr, uint64_t length, uint32_t prot) {
@@ -68,7 +72,7 @@ void TopologyDomain::unmap(uint64_t iova, uint64_t length) noexcept {
     if (!space)
         return;
     space->unmap(iova, length, [](const Process&, uint64_t) {});
-    model_.iotlb().flush_stage2(space, iova >> kPageShift, (iova + length - 1) >> kPageShift);
+    space_.model().iotlb().flush_stage2(space, iova >> kPageShift, (iova + length - 1) >> kPageShift);
 }
 
 long TopologyStage1::make(Model& model, Context& ctx, const TopologyDomain& parent, uint64_t pgtbl_addr,
@@ -82,13 +86,9 @@ long TopologyStage1::make(Model& model, Context& ctx, const TopologyDomain& pare
         space->parent_id = parent.ioasid();
         space->pgtable_format = IOMMU_PGTABLE_FORMAT_X86_64;
         space->user_pgd = pgtbl_addr;
-        IoAddressSpace* raw = space.get();
-        const long id = ctx.ioasids.alloc(std::move(space));
-        if (id < 0)
-            return id;
-        ++parent_space->children;
-        stage1->ioasid_ = static_cast<uint32_t>(id);
-        stage1->space_ = raw;
+        if (long err = stage1->space_.add(std::move(space)))
+            return err;
+        ++parent_space->children;  // free_ioasid drops it
         out = std::move(stage1);
         return 0;
     } catch (const std::bad_alloc&) {
@@ -96,16 +96,9 @@ long TopologyStage1::make(Model& model, Context& ctx, const TopologyDomain& pare
     }
 }
 
-TopologyStage1::~TopologyStage1() {
-    if (space())
-        free_ioasid(model_, ctx_, ioasid_);  // drops the parent's child count
-}
-
-IoAddressSpace* TopologyStage1::space() const { return ctx_.ioasids.find(ioasid_) == space_ ? space_ : nullptr; }
-
 void TopologyStage1::invalidate(uint64_t first_page, uint64_t last_page) noexcept {
-    if (IoAddressSpace* space = this->space())
-        model_.iotlb().flush_stage1(space, std::nullopt, first_page, last_page);
+    if (IoAddressSpace* space = space_.get())
+        space_.model().iotlb().flush_stage1(space, std::nullopt, first_page, last_page);
 }
 
 }  // namespace ciommu

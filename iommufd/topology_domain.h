@@ -24,13 +24,35 @@ class IoAddressSpace;
 class Model;
 struct Context;
 
+// One RFC-model space an iommufd page table keeps in its context's IOASID
+// table, freed with the page table -- unless the context's teardown,
+// which frees every IOASID before the iommufd objects, got there first.
+class ContextSpace {
+public:
+    ContextSpace(Model& model, Context& ctx) : model_(model), ctx_(ctx) {}
+    ~ContextSpace();
+    ContextSpace(const ContextSpace&) = delete;
+    ContextSpace& operator=(const ContextSpace&) = delete;
+
+    // Puts space in the table: 0 or -ENOSPC.  Throws bad_alloc (nothing changed).
+    long add(std::unique_ptr<IoAddressSpace> space);
+    // The space, or nullptr once the context's teardown has freed it.
+    IoAddressSpace* get() const;
+    uint32_t id() const { return id_; }
+    Model& model() const { return model_; }
+
+private:
+    Model& model_;
+    Context& ctx_;
+    uint32_t id_ = 0;
+    IoAddressSpace* space_ = nullptr;
+};
+
 class TopologyDomain final : public IoDomain {
 public:
     // A new domain for IOMMU unit `unit`, its space allocated in ctx's
     // IOASID table: 0, -ENOSPC (the table is full) or -ENOMEM.
     static long make(Model& model, Context& ctx, unsigned unit, std::unique_ptr<TopologyDomain>& out);
-    // Frees its space, if the context has not already (its teardown).
-    ~TopologyDomain() override;
 
     uint64_t pgsize_bitmap() const override { return pgsize_bitmap_; }
     IovaRange aperture() const override { return aperture_; }
@@ -45,21 +67,18 @@ public:
 
     unsigned unit() const { return unit_; }
     // Its IOASID in the context's table: what devices attach to.
-    uint32_t ioasid() const { return ioasid_; }
+    uint32_t ioasid() const { return space_.id(); }
     // The space, or nullptr once the context's teardown has freed it.
-    IoAddressSpace* space() const;
+    IoAddressSpace* space() const { return space_.get(); }
 
 private:
     TopologyDomain(Model& model, Context& ctx, unsigned unit);
 
-    Model& model_;
-    Context& ctx_;
     const unsigned unit_;
     uint64_t pgsize_bitmap_ = 0;
     IovaRange aperture_{};
     std::vector<IovaRange> reserved_;
-    uint32_t ioasid_ = 0;
-    IoAddressSpace* space_ = nullptr;
+    ContextSpace space_;
 };
 
 // A VT-d nested page table's stage 1 over a TopologyDomain: the RFC
@@ -71,23 +90,16 @@ public:
     // 0, -ENOSPC or -ENOMEM.
     static long make(Model& model, Context& ctx, const TopologyDomain& parent, uint64_t pgtbl_addr,
                      std::unique_ptr<TopologyStage1>& out);
-    ~TopologyStage1();
-    TopologyStage1(const TopologyStage1&) = delete;
-    TopologyStage1& operator=(const TopologyStage1&) = delete;
 
-    uint32_t ioasid() const { return ioasid_; }
+    uint32_t ioasid() const { return space_.id(); }
     // Flushes the IOTLB entries walked through it for stage-1 IOVA pages
     // [first_page, last_page].
     void invalidate(uint64_t first_page, uint64_t last_page) noexcept;
 
 private:
-    TopologyStage1(Model& model, Context& ctx) : model_(model), ctx_(ctx) {}
-    IoAddressSpace* space() const;
+    TopologyStage1(Model& model, Context& ctx) : space_(model, ctx) {}
 
-    Model& model_;
-    Context& ctx_;
-    uint32_t ioasid_ = 0;
-    IoAddressSpace* space_ = nullptr;
+    ContextSpace space_;
 };
 
 }  // namespace ciommu

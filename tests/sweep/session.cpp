@@ -560,14 +560,15 @@ void Session::run_topology(uint32_t fault, uint64_t fault_file) {
     };
     step("IOAS_MAP tables", [&] { return map(tables.base, 4 * K4, kTablesGpa); });
     step("IOAS_MAP data", [&] { return map(data.base, 2 * K4, kDataGpa); });
-    step("CUSE_IOMMUFD_DEVICE_BIND", [&] {
+    auto bind = [&] {
         cuse_iommufd_device_bind b{};
         b.size = sizeof(b);
         std::strcpy(b.name, "accel9");
         const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
         dev = b.out_dev_id;
         return r;
-    });
+    };
+    step("CUSE_IOMMUFD_DEVICE_BIND", bind);
     auto hwpt_alloc = [&](uint32_t pt, uint32_t flags, const iommu_hwpt_vtd_s1* s1, uint32_t& out) {
         iommu_hwpt_alloc h{};
         h.size = sizeof(h);
@@ -639,14 +640,7 @@ void Session::run_topology(uint32_t fault, uint64_t fault_file) {
         cuse_iommufd_device_unbind u{sizeof(u), 0, dev, 0};
         return fd_ioctl(CUSE_IOMMUFD_DEVICE_UNBIND, u);
     });
-    step("CUSE_IOMMUFD_DEVICE_BIND again", [&] {  // left bound: the context's release unbinds it
-        cuse_iommufd_device_bind b{};
-        b.size = sizeof(b);
-        std::strcpy(b.name, "accel9");
-        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
-        dev = b.out_dev_id;
-        return r;
-    });
+    step("CUSE_IOMMUFD_DEVICE_BIND again", bind);  // left bound: the context's release unbinds it
     step("CUSE_IOMMUFD_DEVICE_ATTACH IOAS again", [&] { return attach(CUSE_IOMMUFD_DEVICE_ATTACH, ioas, false); });
 }
 
