@@ -56,7 +56,10 @@ long inject_fault(Model& model, const InjectedFault& injected, const Context* on
                   (nested ? IOMMU_FAULT_STAGE1 : IOMMU_FAULT_STAGE2);
     fault.ioasid = attachment->ioasid;
     fault.perm = injected.perm;
-    result.fate = raise_fault(model, dev, attachment->pasid, fault, injected.recoverable, 0, &result.grpid);
+    // Through the port, as a device's DMA reports: an iommufd topology device's
+    // page request goes to its fault queue (core/model.cpp).
+    result.fate = model.fault_port().raise_fault(model, dev, attachment->pasid, fault, injected.recoverable, 0,
+                                                 &result.grpid);
     if (out)
         *out = result;
     return 0;
