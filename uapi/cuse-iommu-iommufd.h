@@ -713,8 +713,9 @@ struct cuse_iommufd_device_attach {
  * CUSE_IOMMUFD_DMA_PASID the DMA carries pasid.  A translation fault is a
  * result: status CUSE_IOMMUFD_DMA_FAULT with the fault, or
  * CUSE_IOMMUFD_DMA_PENDING when it became a page request in the page
- * table's fault queue: the DMA resumes when the request is answered
- * SUCCESS (ask with CUSE_IOMMUFD_DEVICE_DMA_STATUS and dma_id), or
+ * table's fault queue: once the request is answered SUCCESS (a write()
+ * of the fault fd), CUSE_IOMMUFD_DEVICE_DMA_STATUS with dma_id runs the
+ * DMA on and reports it; or
  * CUSE_IOMMUFD_DMA_ABORTED when it could not be one.
  * Errors: ENOENT (no device), EINVAL (length, flags), EOPNOTSUPP/EINVAL
  * (PASID), EFAULT (data), EBUSY (the device's page-request credits).
@@ -754,8 +755,10 @@ struct cuse_iommufd_device_dma {
 
 /*
  * CUSE_IOMMUFD_DEVICE_DMA_STATUS: what became of a PENDING DMA (the same
- * out fields as DMA); once it has ended the answer reaps it (a read's
- * bytes have then been written to its buffer).  ENOENT: no such DMA.
+ * out fields as DMA).  A DMA whose page request was answered SUCCESS runs
+ * on in this call first (the fault fd's write() touches no memory of
+ * yours).  Once it has ended the answer reaps it (a read's bytes have then
+ * been written to its buffer).  ENOENT: no such DMA.
  */
 struct cuse_iommufd_dma_status {
 	__u32 size;
