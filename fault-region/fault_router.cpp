@@ -29,14 +29,6 @@ iommu_fault_record make_record(const BoundDevice& dev, uint32_t attachment_key, 
     return record;
 }
 
-// Unique in the context, so a late answer to an unbound device's group
-// cannot answer a group of a device bound again under the same cookie.
-uint32_t take_group_id(Context& ctx) {
-    if (ctx.next_grpid == 0)  // 0 is never a group id, even after wrapping
-        ctx.next_grpid = 1;
-    return ctx.next_grpid++;
-}
-
 std::chrono::steady_clock::time_point deadline_for(Model& model, const FaultRegion& region) {
     if (region.timeout_ms == 0)
         return std::chrono::steady_clock::time_point::max();
@@ -73,21 +65,17 @@ FaultFate raise_fault(Model& model, BoundDevice& dev, uint32_t attachment_key, c
         deliver_record(model, ctx, record);
         return FaultFate::kUnrecoverable;
     }
-    const uint32_t group = take_group_id(ctx);
-    record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
-    record.grpid = group;
     // The group is made before its record goes out, so an answer finds it;
     // without memory for it the request is never sent: the device gives up.
-    std::map<uint32_t, PageRequestGroup>::iterator pending;
-    try {
-        pending = dev.page_requests.emplace(group, PageRequestGroup{attachment_key, deadline_for(model, region), dma_id})
-                      .first;
-    } catch (const std::bad_alloc&) {
+    const uint32_t group = open_page_request(dev, attachment_key, deadline_for(model, region), dma_id);
+    if (!group) {
         ++region.unreported;
         return FaultFate::kAborted;
     }
+    record.flags |= IOMMU_FAULT_RECORD_RECOVERABLE | IOMMU_FAULT_RECORD_LAST;
+    record.grpid = group;
     if (!deliver_record(model, ctx, record)) {
-        dev.page_requests.erase(pending);
+        drop_unsent_page_request(dev, group);
         return FaultFate::kAborted;  // lost: nobody will answer it
     }
     if (grpid)

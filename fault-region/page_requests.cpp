@@ -1,6 +1,7 @@
 #include "page_requests.h"
 
 #include <cerrno>
+#include <new>
 #include <vector>
 
 #include "../core/model.h"
@@ -57,7 +58,30 @@ void abort_groups(Model& model, BoundDevice& dev, std::optional<uint32_t> attach
     });
 }
 
+// Unique in the context, so a late answer to an unbound device's group
+// cannot answer a group of a device bound again under the same cookie.
+uint32_t take_group_id(Context& ctx) {
+    if (ctx.next_grpid == 0)  // 0 is never a group id, even after wrapping
+        ctx.next_grpid = 1;
+    return ctx.next_grpid++;
+}
+
 }  // namespace
+
+uint32_t open_page_request(BoundDevice& dev, uint32_t attachment_key, std::chrono::steady_clock::time_point deadline,
+                           uint64_t dma_id) noexcept {
+    if (dev.page_requests.size() >= dev.max_page_requests)
+        return 0;
+    const uint32_t group = take_group_id(*dev.ctx);
+    try {
+        dev.page_requests.emplace(group, PageRequestGroup{attachment_key, deadline, dma_id});
+    } catch (const std::bad_alloc&) {
+        return 0;
+    }
+    return group;
+}
+
+void drop_unsent_page_request(BoundDevice& dev, uint32_t grpid) noexcept { dev.page_requests.erase(grpid); }
 
 long respond_page_request(Model& model, Context& ctx, uint64_t cookie, uint32_t grpid, uint32_t code,
                           uint64_t* resume) {

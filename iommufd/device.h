@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 
+#include "../devices/bound_device.h"  // kNoPasid
 #include "object_table.h"
 
 namespace ciommu {
@@ -29,6 +30,14 @@ struct Device final : IommufdObject {
     std::map<uint32_t, uint32_t> pasid_hwpts;
 
     bool is_topology() const { return topology != kMock; }
+    // The page table the whole device (kNoPasid) or a PASID is attached
+    // to; 0: none.
+    uint32_t hwpt_at(uint32_t key) const {
+        if (key == kNoPasid)
+            return hwpt_id;
+        auto it = pasid_hwpts.find(key);
+        return it == pasid_hwpts.end() ? 0 : it->second;
+    }
 };
 
 }  // namespace ciommu

@@ -78,13 +78,6 @@ long resolve(Model& model, Context& ctx, const Device& idev, uint32_t pt_id, Iom
     return 0;
 }
 
-uint32_t* attached_hwpt(Device& idev, std::optional<uint32_t> pasid) {
-    if (!pasid)
-        return idev.hwpt_id ? &idev.hwpt_id : nullptr;
-    auto it = idev.pasid_hwpts.find(*pasid);
-    return it == idev.pasid_hwpts.end() ? nullptr : &it->second;
-}
-
 }  // namespace
 
 long bind_topology_device(Model& model, Context& ctx, std::string_view name, uint32_t& out_dev_id) {
@@ -125,7 +118,7 @@ void unbind_topology_device(Model& model, Context& ctx, Device& idev) noexcept {
 
 long attach_topology_device(Model& model, Context& ctx, Device& idev, uint32_t pt_id, std::optional<uint32_t> pasid,
                             uint32_t& out_hwpt) {
-    if (attached_hwpt(idev, pasid))
+    if (idev.hwpt_at(pasid.value_or(kNoPasid)))
         return -EBUSY;
     IommufdObject* hwpt = nullptr;
     uint32_t ioasid = 0;
@@ -142,7 +135,7 @@ long attach_topology_device(Model& model, Context& ctx, Device& idev, uint32_t p
     }
     if (err) {
         if (pasid)
-            idev.pasid_hwpts.erase(*pasid);  // (it was not there before: attached_hwpt said so)
+            idev.pasid_hwpts.erase(*pasid);  // (it was not there before: hwpt_at said so)
         if (made)
             ctx.iommufd.destroy_object(model.ledger(), hwpt->id);
         return err;
@@ -153,10 +146,9 @@ long attach_topology_device(Model& model, Context& ctx, Device& idev, uint32_t p
 }
 
 long detach_topology_device(Model& model, Context& ctx, Device& idev, std::optional<uint32_t> pasid) noexcept {
-    uint32_t* slot = attached_hwpt(idev, pasid);
-    if (!slot)
+    const uint32_t hwpt_id = idev.hwpt_at(pasid.value_or(kNoPasid));
+    if (!hwpt_id)
         return -ENOENT;
-    const uint32_t hwpt_id = *slot;
     detach_device(model, ctx, idev.id, pasid);
     if (pasid)
         idev.pasid_hwpts.erase(*pasid);

@@ -12,22 +12,10 @@
 namespace ciommu {
 namespace {
 
-// The fault queue of the page table dev's attachment `key` goes through.
-FaultQueue* queue_of(IommufdCtx& ictx, const Device& idev, uint32_t key, uint32_t& hwpt_id) {
-    if (key == kNoPasid) {
-        hwpt_id = idev.hwpt_id;
-    } else {
-        auto it = idev.pasid_hwpts.find(key);
-        hwpt_id = it == idev.pasid_hwpts.end() ? 0 : it->second;
-    }
-    const HwptNested* nested = ictx.objects.get<HwptNested>(hwpt_id);
+// The fault queue of the page table the attachment `key` goes through.
+FaultQueue* queue_of(IommufdCtx& ictx, const Device& idev, uint32_t key) {
+    const HwptNested* nested = ictx.objects.get<HwptNested>(idev.hwpt_at(key));
     return nested ? ictx.objects.get<FaultQueue>(nested->fault_id) : nullptr;
-}
-
-uint32_t take_group_id(Context& ctx) {
-    if (ctx.next_grpid == 0)  // never 0, as the RFC router's
-        ctx.next_grpid = 1;
-    return ctx.next_grpid++;
 }
 
 iommu_hwpt_pgfault make_pgfault(const BoundDevice& dev, uint32_t key, const Fault& fault, uint32_t group) {
@@ -57,23 +45,24 @@ std::optional<FaultFate> raise_topology_fault(Model& model, BoundDevice& dev, ui
         return std::nullopt;
     if (!recoverable)
         return FaultFate::kUnrecoverable;  // iommufd 6.12 reports no unrecoverable fault
-    uint32_t hwpt_id = 0;
-    FaultQueue* queue = queue_of(ctx.iommufd, *idev, attachment_key, hwpt_id);
-    if (!queue || dev.page_requests.size() >= dev.max_page_requests)
+    FaultQueue* queue = queue_of(ctx.iommufd, *idev, attachment_key);
+    if (!queue)
         return FaultFate::kAborted;
-    const uint32_t group = take_group_id(ctx);
-    // The RFC page request first, so an answer finds it; no deadline: an
-    // iommufd fault waits for its answer, detach or the queue's end.
-    FaultGroup queued{hwpt_id, idev->id, {}};
+    // The RFC model's page request first, so an answer finds it; no
+    // deadline: an iommufd fault waits for its answer, detach or unbind.
+    const uint32_t group =
+        open_page_request(dev, attachment_key, std::chrono::steady_clock::time_point::max(), dma_id);
+    if (!group)
+        return FaultFate::kAborted;  // out of credits (or memory): never sent
+    FaultGroup queued{idev->hwpt_at(attachment_key), idev->id, {}};
     try {
         queued.faults.push_back(make_pgfault(dev, attachment_key, fault, group));
-        dev.page_requests.emplace(
-            group, PageRequestGroup{attachment_key, std::chrono::steady_clock::time_point::max(), dma_id});
     } catch (const std::bad_alloc&) {
-        return FaultFate::kAborted;  // the device gives up, as the router's does
+        drop_unsent_page_request(dev, group);
+        return FaultFate::kAborted;
     }
     if (queue->report(std::move(queued))) {  // full (or no memory): the request is lost
-        dev.page_requests.erase(group);
+        drop_unsent_page_request(dev, group);
         return FaultFate::kAborted;
     }
     if (queue->file)
