@@ -20,6 +20,7 @@
 #include "../core/model.h"
 #include "../devices/dma_engine.h"
 #include "../devices/stalled_dma.h"
+#include "../iommufd/emulated_device.h"
 #include "../toolkit/hex_text.h"
 #include "../toolkit/uapi_names.h"
 #include "control_commands.h"
@@ -145,6 +146,26 @@ FoundDma find_control_dma(Model& model, const std::string& name, uint64_t id) {
     return found;
 }
 
+// A software mdev bound on the iommufd profile has no IOMMU and no DMA
+// engine route: its DMA is its vendor driver's copy through its IOAS
+// (iommufd/emulated_device.h), planned under the lock, copied without it.
+json emulated_dma(std::unique_lock<std::mutex>& lock, const IommufdCtx& ictx, const Access& access, DmaJob& job,
+                  json& brief) {
+    EmulatedDmaPlan plan;
+    plan_emulated_dma(ictx, access, job.req.iova, job.req.length, job.req.write, plan);
+    lock.unlock();
+    if (move_access_bytes(plan.pieces, 0, std::as_writable_bytes(std::span(job.bytes).first(plan.bytes)),
+                          job.req.write))
+        return error_response("iova: the memory behind a mapping is gone (its owner unmapped it or exited)");
+    DmaReport report;
+    report.status = plan.fault_reason ? IOMMU_SIM_DMA_FAULT : IOMMU_SIM_DMA_OK;
+    report.done = job.done = plan.bytes;
+    if (plan.fault_reason)
+        report.fault = {.addr = job.req.iova + plan.bytes, .reason = plan.fault_reason,
+                        .flags = job.req.write ? IOMMU_FAULT_WRITE : 0u};
+    return answer_or_brief(report, &job, brief);
+}
+
 }  // namespace
 
 // Runs without the control command's lock (control_protocol.cpp): it
@@ -161,6 +182,11 @@ json cmd_dma(Model& model, const json& request) {
     if (!dev)
         return error_response(error);
     DmaJob& job = fields.job;
+    if (const Access* access = emulated_device(dev->ctx->iommufd, dev->cookie <= UINT32_MAX ? dev->cookie : 0)) {
+        if (job.req.pasid)
+            return error_response(pasid_error(model, *dev->spec, -EOPNOTSUPP, *job.req.pasid));
+        return emulated_dma(lock, dev->ctx->iommufd, *access, job, brief);
+    }
     const long admitted = admit_dma(model, *dev, job);
     if (admitted && admitted != -EBUSY)
         return error_response(pasid_error(model, *dev->spec, admitted, *job.req.pasid));

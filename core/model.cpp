@@ -4,6 +4,7 @@
 #include "../devices/mdev_pins.h"
 #include "../fault-region/fault_router.h"
 #include "../ioasid/ioasid_ops.h"
+#include "../iommufd/emulated_device.h"
 #include "../iommufd/topology_device.h"
 #include "../iommufd/topology_faults.h"
 
@@ -20,10 +21,12 @@ FaultFate raise_any_fault(Model& model, BoundDevice& dev, uint32_t attachment_ke
     return fault_router_port().raise_fault(model, dev, attachment_key, fault, recoverable, dma_id, grpid);
 }
 
-// A revoked bind of such a device takes its device object with it; any
-// other record goes to the context's fault region.
+// A revoked bind of such a device, or of an emulated one, takes its device
+// object (or its access) with it; any other record goes to the context's
+// fault region.
 bool deliver_any_record(Model& model, Context& ctx, iommu_fault_record record) noexcept {
-    if ((record.flags & IOMMU_FAULT_RECORD_REVOKED) && forget_revoked_topology_device(model, ctx, record.cookie))
+    if ((record.flags & IOMMU_FAULT_RECORD_REVOKED) && (forget_revoked_topology_device(model, ctx, record.cookie) ||
+                                                        forget_revoked_emulated_device(model, ctx, record.cookie)))
         return true;
     return fault_router_port().deliver_record(model, ctx, record);
 }

@@ -157,8 +157,10 @@ void check_ledger(Model& model, Problems& out) {
                 [&](const Process& owner, uint64_t va) { ++expected[{owner.serial(), va >> kPageShift}]; });
         });
         for (const auto& [cookie, dev] : ctx.devices) {
-            for (const auto& [page, pin] : dev->pins)
-                expected[{pin.owner->serial(), pin.vaddr >> kPageShift}] += pin.count;
+            dev->pins.for_each([&](const PinnedRange& range) {
+                for (const PagePin& pin : range.charges)
+                    ++expected[{pin.owner->serial(), pin.vaddr >> kPageShift}];
+            });
         }
     });
     model.ledger().for_each_charge([&](uint64_t serial, uint64_t page, uint32_t refs) {

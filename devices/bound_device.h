@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 
+#include "../ioasid/driver_pins.h"
 #include "../ioasid/process.h"
 #include "cuse-iommu.h"
 
@@ -28,13 +29,6 @@ struct Attachment {
     IoAddressSpace* space;
 };
 
-// A page a software mdev's vendor driver pinned.
-struct MdevPin {
-    uint64_t vaddr;  // in the mapping owner
-    std::shared_ptr<const Process> owner;
-    uint32_t count;  // pins of this page by this mdev
-};
-
 // A page request group reported to the user and not answered yet.
 struct PageRequestGroup {
     uint32_t attachment_key;                         // PASID or kNoPasid
@@ -51,7 +45,7 @@ struct BoundDevice {
     unsigned physical;    // topology index of the physical device: the parent for an mdev
     uint32_t def_pasid;   // IOMMU-backed mdev: the PASID that marks it on the parent; else kNoPasid
     std::map<uint32_t, Attachment> attachments;  // by PASID (kNoPasid: whole device)
-    std::map<uint64_t, MdevPin> pins;            // software mdev: by IOVA page
+    DriverPins pins;  // software mdev: one one-page range per pin (devices/mdev_pins.h)
 
     // Fault reporting ("iommu: introduce device fault report API", Jacob
     // Pan, May 2018): one consumer, the context's fault region.

@@ -2,19 +2,12 @@
 
 #include <cerrno>
 #include <new>
-#include <tuple>
 
 #include "../core/model.h"
 #include "bound_device.h"
 
 namespace ciommu {
 namespace {
-
-void unpin_page(Model& model, BoundDevice& dev, std::map<uint64_t, MdevPin>::iterator it) {
-    model.ledger().unpin(*it->second.owner, it->second.vaddr, 1);
-    if (--it->second.count == 0)
-        dev.pins.erase(it);
-}
 
 // The software mdev named by cookie and the space it is attached to.
 long find_attached_sw_mdev(Context& ctx, uint64_t cookie, BoundDevice** dev, IoAddressSpace** space) {
@@ -30,8 +23,19 @@ long find_attached_sw_mdev(Context& ctx, uint64_t cookie, BoundDevice** dev, IoA
     return 0;
 }
 
+// Drops the first `npages` one-page pins at iova, one each.
+void unpin_pages(Model& model, BoundDevice& dev, uint64_t iova, uint64_t npages) noexcept {
+    for (uint64_t i = 0; i < npages; ++i) {
+        if (auto range = dev.pins.take_exact(iova + i * kPageSize, kPageSize))
+            release_charges(model.ledger(), *range);
+    }
+}
+
 }  // namespace
 
+// Type1 pins by page (vfio_pfn, with a count): each page pinned is a
+// one-page range holding one ledger charge, so an UNPIN may name any pages
+// pinned, however they were pinned.
 long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages, bool write) {
     BoundDevice* dev;
     IoAddressSpace* space;
@@ -46,21 +50,21 @@ long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32
         targets.push_back(*target);
     }
     for (uint32_t i = 0; i < npages; ++i) {
-        long err = -ENOMEM;
-        std::map<uint64_t, MdevPin>::iterator pin;
-        bool made = false;
-        try {
-            std::tie(pin, made) = dev->pins.try_emplace((iova >> kPageShift) + i);
-            err = model.ledger().pin(*targets[i].owner, targets[i].vaddr, 1);
-        } catch (const std::bad_alloc&) {
+        const PageTarget& target = targets[i];
+        long err = model.ledger().pin(*target.owner, target.vaddr, 1);
+        if (!err) {
+            try {
+                dev->pins.add(iova + uint64_t{i} * kPageSize, kPageSize,
+                              {PagePin{target.owner->shared_from_this(), target.vaddr}});
+            } catch (const std::bad_alloc&) {
+                model.ledger().unpin(*target.owner, target.vaddr, 1);
+                err = -ENOMEM;
+            }
         }
         if (err) {
-            if (made)
-                dev->pins.erase(pin);
-            mdev_unpin(model, ctx, cookie, iova, i);  // roll back what this call pinned
+            unpin_pages(model, *dev, iova, i);  // roll back what this call pinned
             return err == -ENOBUFS ? -ENOMEM : err;
         }
-        pin->second = {targets[i].vaddr, targets[i].owner->shared_from_this(), pin->second.count + 1};
     }
     return 0;
 }
@@ -70,21 +74,16 @@ long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint
     IoAddressSpace* space;
     if (long err = find_attached_sw_mdev(ctx, cookie, &dev, &space))
         return err;
-    const uint64_t first = iova >> kPageShift;
-    for (uint64_t page = first; page < first + npages; ++page) {
-        if (!dev->pins.count(page))
+    for (uint64_t i = 0; i < npages; ++i) {
+        if (!dev->pins.count_exact(iova + i * kPageSize, kPageSize))
             return -EINVAL;
     }
-    for (uint64_t page = first; page < first + npages; ++page)
-        unpin_page(model, *dev, dev->pins.find(page));
+    unpin_pages(model, *dev, iova, npages);
     return 0;
 }
 
 void release_all_mdev_pins(Model& model, BoundDevice& dev) noexcept {
-    for (auto& [page, pin] : dev.pins)
-        for (uint32_t i = 0; i < pin.count; ++i)
-            model.ledger().unpin(*pin.owner, pin.vaddr, 1);
-    dev.pins.clear();
+    dev.pins.drop_all([&](const PinnedRange& range) { release_charges(model.ledger(), range); });
 }
 
 void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, uint64_t first_page,
@@ -93,12 +92,8 @@ void drop_mdev_pins_in(Model& model, Context& ctx, const IoAddressSpace& space, 
         auto attached = dev->attachments.find(kNoPasid);
         if (dev->pins.empty() || attached == dev->attachments.end() || attached->second.space != &space)
             continue;
-        auto it = dev->pins.lower_bound(first_page);
-        while (it != dev->pins.end() && it->first <= last_page) {
-            for (uint32_t i = 0; i < it->second.count; ++i)
-                model.ledger().unpin(*it->second.owner, it->second.vaddr, 1);
-            it = dev->pins.erase(it);
-        }
+        dev->pins.drop_meeting(first_page << kPageShift, (last_page << kPageShift) + (kPageSize - 1),
+                               [&](const PinnedRange& range) { release_charges(model.ledger(), range); });
     }
 }
 

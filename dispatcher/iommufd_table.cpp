@@ -214,6 +214,19 @@ constexpr CommandSpec kIommufdCommands[] = {
             .self_locked();
     }(),
     [] {
+        using S = cuse_iommufd_device_pin;
+        return struct_row<ioctl_emulated_device_pin>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_PIN), "CUSE_IOMMUFD_DEVICE_PIN")
+            .flags({{CUSE_IOMMUFD_PIN_WRITE, "WRITE"}})
+            .fields({IN(dev_id, kNumber), IN(npages, kNumber), IN(iova, kHex)});
+    }(),
+    [] {
+        using S = cuse_iommufd_device_pin;
+        return struct_row<ioctl_emulated_device_unpin>(kFd, _IOC_NR(CUSE_IOMMUFD_DEVICE_UNPIN),
+                                                       "CUSE_IOMMUFD_DEVICE_UNPIN")
+            .flags({})
+            .fields({IN(dev_id, kNumber), IN(npages, kNumber), IN(iova, kHex)});
+    }(),
+    [] {
         using S = iommu_test_cmd;
         return struct_row<ioctl_iommufd_test>(kFd, _IOC_NR(IOMMU_TEST_CMD), "TEST_CMD")
             .min_end(OFFSET_END(S, last))

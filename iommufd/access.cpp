@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "../core/caller.h"
 #include "iommufd_ctx.h"
 #include "ioas.h"
 
@@ -12,35 +13,101 @@ Access* find_access(IommufdCtx& ictx, int fd) {
     return it == ictx.access_by_fd.end() ? nullptr : ictx.objects.get<Access>(it->second);
 }
 
+bool unpin_access_range(IommufdCtx& ictx, Access& access, uint32_t id) {
+    if (!access.pins.take(id))
+        return false;
+    ictx.records.give(1);
+    return true;
+}
+
 namespace {
 
-void drop_items(IommufdCtx& ictx, Access& access, uint64_t first, uint64_t last) noexcept {
-    auto meets = [&](const AccessItem& item) {
-        return !(first > item.iova + (item.length - 1) || last < item.iova);
-    };
-    const auto gone = std::remove_if(access.items.begin(), access.items.end(), meets);
-    ictx.records.give(static_cast<uint64_t>(access.items.end() - gone));
-    access.items.erase(gone, access.items.end());
+void drop_pins(IommufdCtx& ictx, Access& access, uint64_t first, uint64_t last) noexcept {
+    ictx.records.give(access.pins.drop_meeting(first, last, [](const PinnedRange&) {}));
 }
+
+bool permits(const IoptArea& area, bool write) { return area.prot & (write ? kProtWrite : kProtRead); }
 
 }  // namespace
 
 void notify_accesses_unmap(IommufdCtx& ictx, uint32_t ioas_id, uint64_t first, uint64_t last) noexcept {
-    for (const auto& [fd, id] : ictx.access_by_fd) {
-        if (Access* access = ictx.objects.get<Access>(id); access && access->ioas_id == ioas_id)
-            drop_items(ictx, *access, first, last);
-    }
+    ictx.objects.for_each(ObjectKind::kAccess, [&](IommufdObject& object) {
+        if (auto& access = static_cast<Access&>(object); access.ioas_id == ioas_id)
+            drop_pins(ictx, access, first, last);
+    });
 }
 
 void change_access_ioas(IommufdCtx& ictx, Access& access, uint32_t new_ioas_id) noexcept {
     if (access.ioas_id == new_ioas_id)
         return;
-    drop_items(ictx, access, 0, UINT64_MAX);
+    drop_pins(ictx, access, 0, UINT64_MAX);
     if (Ioas* old_ioas = ictx.objects.get<Ioas>(access.ioas_id))
         --old_ioas->users;
     if (Ioas* new_ioas = ictx.objects.get<Ioas>(new_ioas_id))
         ++new_ioas->users;
     access.ioas_id = new_ioas_id;
+}
+
+long check_access_pin(const IoPagetable& iopt, uint64_t iova, uint64_t last, bool write, const Process* caller,
+                      uint64_t uptr) {
+    uint64_t user_page = (uptr - (iova % kPageSize)) & ~(kPageSize - 1);
+    return for_each_contig_area(iopt, iova, last, [&](const IoptArea& area, uint64_t area_iova, uint64_t from,
+                                                      uint64_t to) -> long {
+        const uint64_t start_byte = area.uptr() + (from - area_iova);
+        const uint64_t end_byte = area.uptr() + (to - area_iova);
+        if (start_byte % kPageSize || (to != last && end_byte % kPageSize != kPageSize - 1))
+            return -EINVAL;  // iopt_area_contig_is_aligned
+        if (!permits(area, write))
+            return -EPERM;
+        if (!uptr)
+            return 0;
+        for (uint64_t va = start_byte & ~(kPageSize - 1); va <= (end_byte & ~(kPageSize - 1));
+             va += kPageSize, user_page += kPageSize) {
+            if (!caller || area.pages->owner->serial() != caller->serial() || va != user_page)
+                return -EBADE;
+        }
+        return 0;
+    });
+}
+
+long plan_access_rw(const IoPagetable& iopt, uint64_t iova, uint64_t last, bool write, std::vector<RwPiece>& pieces) {
+    return for_each_contig_area(iopt, iova, last, [&](const IoptArea& area, uint64_t area_iova, uint64_t from,
+                                                      uint64_t to) -> long {
+        if (!permits(area, write))
+            return -EPERM;
+        pieces.push_back({area.pages->owner, area.uptr() + (from - area_iova), to - from + 1});
+        return 0;
+    });
+}
+
+long move_access_bytes(const std::vector<RwPiece>& pieces, uint64_t offset, std::span<std::byte> bytes, bool write) {
+    uint64_t piece_start = 0;
+    size_t done = 0;
+    for (const RwPiece& piece : pieces) {
+        const uint64_t piece_end = piece_start + piece.length;
+        while (done < bytes.size() && offset + done >= piece_start && offset + done < piece_end) {
+            const uint64_t within = offset + done - piece_start;
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(bytes.size() - done, piece.length - within));
+            const long err = write ? piece.owner->write(piece.va + within, bytes.data() + done, n)
+                                   : piece.owner->read(piece.va + within, bytes.data() + done, n);
+            if (err)
+                return -EFAULT;
+            done += n;
+        }
+        piece_start = piece_end;
+    }
+    return 0;
+}
+
+long copy_access_slice(const Caller& caller, const std::vector<RwPiece>& pieces, uint64_t offset,
+                       std::span<std::byte> slice, uint64_t ubuf, bool write) {
+    if (write && caller.read_memory(ubuf + offset, slice.data(), slice.size()))
+        return -EFAULT;
+    if (long err = move_access_bytes(pieces, offset, slice, write))
+        return err;
+    if (!write && caller.write_memory(ubuf + offset, slice.data(), slice.size()))
+        return -EFAULT;
+    return 0;
 }
 
 }  // namespace ciommu

@@ -97,10 +97,14 @@ void IommufdCtx::destroy_all(PinLedger& ledger) noexcept {
             }
         });
     }
-    // Topology devices' hold ends with the context (the model unbound
+    // Topology and emulated devices' hold ends with the context (the model unbound
     // them first: Model::remove_context).
     objects.for_each(ObjectKind::kDevice, [](IommufdObject& object) {
         if (static_cast<Device&>(object).is_topology())
+            object.users = 0;
+    });
+    objects.for_each(ObjectKind::kAccess, [](IommufdObject& object) {
+        if (static_cast<Access&>(object).is_emulated_device())
             object.users = 0;
     });
     // Accesses first (users of their IOAS); mock devices take their bound

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <linux/vfio.h>
+#include <optional>
 
 #include "cuse-iommu-iommufd.h"
 #include "object_table.h"
@@ -78,6 +79,13 @@ long ioctl_topology_device_attach(CallEnv& env, cuse_iommufd_device_attach& cmd)
 long ioctl_topology_device_detach(CallEnv& env, const cuse_iommufd_device_attach& cmd);
 long ioctl_topology_device_dma(CallEnv& env, cuse_iommufd_device_dma& cmd);
 long ioctl_topology_device_dma_status(CallEnv& env, cuse_iommufd_dma_status& cmd);
+// A software mdev's (emulated_device_ioctls.cpp): the pins of its vendor
+// driver; its ATTACH (self-locked) and DMA (self-locked) when dev_id is
+// one, else nullopt.
+long ioctl_emulated_device_pin(CallEnv& env, const cuse_iommufd_device_pin& cmd);
+long ioctl_emulated_device_unpin(CallEnv& env, const cuse_iommufd_device_pin& cmd);
+std::optional<long> attach_if_emulated(CallEnv& env, cuse_iommufd_device_attach& cmd);
+std::optional<long> dma_if_emulated(CallEnv& env, cuse_iommufd_device_dma& cmd);
 // selftest.c: the mock driver's IOMMU_TEST_CMD
 long ioctl_iommufd_test(CallEnv& env, iommu_test_cmd& cmd);
 // Its access operations (selftest_access.cpp); self-locked too.

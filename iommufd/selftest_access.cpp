@@ -52,32 +52,6 @@ long request_last(uint64_t iova, uint64_t length, uint64_t& last) {
     return 0;
 }
 
-bool permits(const IoptArea& area, bool write) { return area.prot & (write ? kProtWrite : kProtRead); }
-
-// iommufd_access_pin_pages' checks over [iova, last]; with `uptr`,
-// iommufd_test_check_pages: each page must be the caller's own page at
-// uptr (EBADE otherwise).
-long check_pin(const Ioas& ioas, uint64_t iova, uint64_t last, bool write, const Process* caller, uint64_t uptr) {
-    uint64_t user_page = (uptr - (iova % kPage)) & ~(kPage - 1);
-    return for_each_contig_area(ioas.iopt, iova, last, [&](const IoptArea& area, uint64_t area_iova, uint64_t from,
-                                                           uint64_t to) -> long {
-        const uint64_t start_byte = area.uptr() + (from - area_iova);
-        const bool last_piece = to == last;
-        if (start_byte % kPage || (!last_piece && (area.uptr() + (to - area_iova)) % kPage != kPage - 1))
-            return -EINVAL;  // iopt_area_contig_is_aligned
-        if (!permits(area, write))
-            return -EPERM;
-        if (!uptr)
-            return 0;
-        for (uint64_t va = start_byte & ~(kPage - 1); va <= ((area.uptr() + (to - area_iova)) & ~(kPage - 1));
-             va += kPage, user_page += kPage) {
-            if (!caller || area.pages->owner->serial() != caller->serial() || va != user_page)
-                return -EBADE;
-        }
-        return 0;
-    });
-}
-
 long create_access(CallEnv& env, iommu_test_cmd& cmd) {
     if (cmd.create_access.flags & ~uint32_t{MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES})
         return -EOPNOTSUPP;
@@ -115,22 +89,11 @@ long create_access(CallEnv& env, iommu_test_cmd& cmd) {
     return 0;
 }
 
-// iommufd_test_access_item_destroy's unpin: false if no item has that id.
-bool drop_item(IommufdCtx& ictx, Access& access, uint32_t item_id) {
-    auto& items = access.items;
-    auto it = std::find_if(items.begin(), items.end(), [&](const AccessItem& i) { return i.id == item_id; });
-    if (it == items.end())
-        return false;
-    items.erase(it);
-    ictx.records.give(1);
-    return true;
-}
-
 // The item the caller never learned of goes again.
 void abort_access_pages(CallEnv& env, uint32_t item_id) {
     const auto& cmd = *static_cast<const iommu_test_cmd*>(env.args);
     if (Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id)))
-        drop_item(env.ctx.iommufd, *access, item_id);
+        unpin_access_range(env.ctx.iommufd, *access, item_id);
 }
 
 long access_pages(CallEnv& env, iommu_test_cmd& cmd) {
@@ -162,17 +125,17 @@ long access_pages(CallEnv& env, iommu_test_cmd& cmd) {
     const Ioas* ioas = ictx.objects.get<Ioas>(access->ioas_id);
     if (!ioas)
         return -ENOENT;
-    if (long err = check_pin(*ioas, op.iova, last, op.flags & MOCK_FLAGS_ACCESS_WRITE, caller.get(), op.uptr))
+    if (long err = check_access_pin(ioas->iopt, op.iova, last, op.flags & MOCK_FLAGS_ACCESS_WRITE, caller.get(),
+                                    op.uptr))
         return err;
     if (!ictx.records.take(1))
         return -ENOSPC;
     try {
-        access->items.push_back({op.iova, op.length, access->next_item_id});
+        op.out_access_pages_id = access->pins.add(op.iova, op.length);
     } catch (const std::bad_alloc&) {
         ictx.records.give(1);
         throw;
     }
-    op.out_access_pages_id = access->next_item_id++;
     env.created_id = op.out_access_pages_id;
     env.abort_created = abort_access_pages;
     return 0;
@@ -183,7 +146,7 @@ long destroy_access_pages(CallEnv& env, const iommu_test_cmd& cmd) {
     Access* access = find_access(env.ctx.iommufd, static_cast<int>(cmd.id));
     if (!access)
         return -EBADFD;
-    return drop_item(env.ctx.iommufd, *access, cmd.destroy_access_pages.access_pages_id) ? 0 : -ENOENT;
+    return unpin_access_range(env.ctx.iommufd, *access, cmd.destroy_access_pages.access_pages_id) ? 0 : -ENOENT;
 }
 
 long access_replace_ioas(CallEnv& env, const iommu_test_cmd& cmd) {
@@ -200,13 +163,6 @@ long access_replace_ioas(CallEnv& env, const iommu_test_cmd& cmd) {
     return 0;
 }
 
-// What an ACCESS_RW moves: the memory under [iova, last], piece by piece.
-struct RwPiece {
-    ProcessRef owner;
-    uint64_t va;
-    uint64_t length;
-};
-
 long plan_rw(CallEnv& env, const iommu_test_cmd& cmd, bool write, std::vector<RwPiece>& pieces) {
     const auto& op = cmd.access_rw;
     std::lock_guard guard(env.model.lock());
@@ -220,38 +176,7 @@ long plan_rw(CallEnv& env, const iommu_test_cmd& cmd, bool write, std::vector<Rw
     const Ioas* ioas = ictx.objects.get<Ioas>(access->ioas_id);
     if (!ioas)
         return -ENOENT;
-    return for_each_contig_area(ioas->iopt, op.iova, last, [&](const IoptArea& area, uint64_t area_iova,
-                                                               uint64_t from, uint64_t to) -> long {
-        if (!permits(area, write))
-            return -EPERM;
-        pieces.push_back({area.pages->owner, area.uptr() + (from - area_iova), to - from + 1});
-        return 0;
-    });
-}
-
-// Moves one slice between the caller's buffer and the pieces' memory.
-long copy_slice(CallEnv& env, const std::vector<RwPiece>& pieces, uint64_t offset, std::span<std::byte> slice,
-                uint64_t ubuf, bool write) {
-    if (write && env.caller.read_memory(ubuf + offset, slice.data(), slice.size()))
-        return -EFAULT;
-    uint64_t piece_start = 0;
-    size_t done = 0;
-    for (const RwPiece& piece : pieces) {
-        const uint64_t piece_end = piece_start + piece.length;
-        while (done < slice.size() && offset + done >= piece_start && offset + done < piece_end) {
-            const uint64_t within = offset + done - piece_start;
-            const size_t n = static_cast<size_t>(std::min<uint64_t>(slice.size() - done, piece.length - within));
-            const long err = write ? piece.owner->write(piece.va + within, slice.data() + done, n)
-                                   : piece.owner->read(piece.va + within, slice.data() + done, n);
-            if (err)
-                return -EFAULT;
-            done += n;
-        }
-        piece_start = piece_end;
-    }
-    if (!write && env.caller.write_memory(ubuf + offset, slice.data(), slice.size()))
-        return -EFAULT;
-    return 0;
+    return plan_access_rw(ioas->iopt, op.iova, last, write, pieces);
 }
 
 // iommufd_access_rw: the memory is moved without the model lock, from the
@@ -270,7 +195,7 @@ long access_rw(CallEnv& env, const iommu_test_cmd& cmd) {
     std::vector<std::byte> buffer(std::min<uint64_t>(op.length, kCopySlice));
     for (uint64_t offset = 0; offset < op.length; offset += buffer.size()) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), op.length - offset));
-        if (long err = copy_slice(env, pieces, offset, std::span(buffer.data(), n), op.uptr, write))
+        if (long err = copy_access_slice(env.caller, pieces, offset, std::span(buffer.data(), n), op.uptr, write))
             return err;
     }
     return 0;

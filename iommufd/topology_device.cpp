@@ -8,6 +8,7 @@
 #include "../devices/device_ops.h"
 #include "device.h"
 #include "device_attach.h"
+#include "emulated_device.h"
 #include "hw_pagetable.h"
 #include "ioas.h"
 #include "iommufd_ctx.h"
@@ -85,7 +86,7 @@ long bind_topology_device(Model& model, Context& ctx, std::string_view name, uin
     if (!spec || !spec->present)
         return -ENODEV;
     if (spec->kind == DeviceKind::kSwMdev)
-        return -EOPNOTSUPP;
+        return bind_emulated_device(model, ctx, *spec, out_dev_id);
     long id;
     try {
         id = ctx.iommufd.objects.add(std::make_unique<Device>(0, model.topology().index_of(*spec)));

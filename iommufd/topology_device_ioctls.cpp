@@ -1,7 +1,9 @@
 // cuse-iommu's own commands for topology devices on the iommufd profile
 // (uapi/cuse-iommu-iommufd.h, "Topology devices"): VFIO cdev's bind and
 // attach, and the device's DMA.  The DMA is the RFC profile's SIM_DMA on
-// the same model: the device is bound there under its dev_id.
+// the same model: the device is bound there under its dev_id.  A software
+// mdev's id is an emulated device's access (emulated_device.h): each
+// command turns to emulated_device_ioctls.cpp for it.
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -14,7 +16,9 @@
 #include "../devices/sim_ioctls.h"
 #include "../devices/stalled_dma.h"
 #include "cuse-iommu.h"
+#include "access.h"
 #include "device.h"
+#include "emulated_device.h"
 #include "iommufd_ioctls.h"
 #include "topology_device.h"
 
@@ -61,11 +65,17 @@ long ioctl_topology_device_bind(CallEnv& env, cuse_iommufd_device_bind& cmd) {
     env.abort_created = [](CallEnv& e, uint32_t id) {
         if (Device* idev = topology_device(e, id))
             unbind_topology_device(e.model, e.ctx, *idev);
+        else if (Access* access = emulated_device(e.ctx.iommufd, id))
+            unbind_emulated_device(e.model, e.ctx, *access);
     };
     return 0;
 }
 
 long ioctl_topology_device_unbind(CallEnv& env, const cuse_iommufd_device_unbind& cmd) {
+    if (Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id)) {
+        unbind_emulated_device(env.model, env.ctx, *access);
+        return 0;
+    }
     Device* idev = topology_device(env, cmd.dev_id);
     if (!idev)
         return -ENOENT;
@@ -77,6 +87,8 @@ long ioctl_topology_device_unbind(CallEnv& env, const cuse_iommufd_device_unbind
 long ioctl_topology_device_attach(CallEnv& env, cuse_iommufd_device_attach& cmd) {
     if (!(cmd.flags & CUSE_IOMMUFD_ATTACH_PASID) && cmd.pasid)
         return -EINVAL;
+    if (auto done = attach_if_emulated(env, cmd))
+        return *done;
     return with_first_domain_probed(env, cmd.pt_id, cmd.dev_id, [&]() -> long {
         Device* idev = topology_device(env, cmd.dev_id);
         if (!idev)
@@ -88,6 +100,8 @@ long ioctl_topology_device_attach(CallEnv& env, cuse_iommufd_device_attach& cmd)
 long ioctl_topology_device_detach(CallEnv& env, const cuse_iommufd_device_attach& cmd) {
     if ((!(cmd.flags & CUSE_IOMMUFD_ATTACH_PASID) && cmd.pasid) || cmd.pt_id)
         return -EINVAL;
+    if (Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id))
+        return cmd.flags & CUSE_IOMMUFD_ATTACH_PASID ? -ENOENT : detach_emulated_device(env.ctx, *access);
     Device* idev = topology_device(env, cmd.dev_id);
     if (!idev)
         return -ENOENT;
@@ -98,6 +112,8 @@ long ioctl_topology_device_detach(CallEnv& env, const cuse_iommufd_device_attach
 long ioctl_topology_device_dma(CallEnv& env, cuse_iommufd_device_dma& cmd) {
     if (!(cmd.flags & CUSE_IOMMUFD_DMA_PASID) && cmd.pasid)
         return -EINVAL;
+    if (auto done = dma_if_emulated(env, cmd))
+        return *done;
     iommu_sim_dma sim{};
     sim.argsz = sizeof(sim);
     sim.flags = ((cmd.flags & CUSE_IOMMUFD_DMA_WRITE) ? IOMMU_SIM_DMA_WRITE : 0u) |

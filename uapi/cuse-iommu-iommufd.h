@@ -660,7 +660,8 @@ struct cuse_iommufd_object_fd_call {
  * terminated); out_dev_id: its device object.  Errors: EINVAL (flags,
  * name not terminated), ENODEV (no such device), EBUSY (bound elsewhere,
  * its group claimed by another context, or an mdev/parent conflict),
- * ENOSPC.  IOMMU_DESTROY of the id is EBUSY: unbind it.
+ * ENOSPC.  IOMMU_DESTROY of the id is EBUSY: unbind it.  A software mdev
+ * binds as an emulated device (below).
  */
 #define CUSE_IOMMUFD_DEVICE_NAME_LEN 32
 struct cuse_iommufd_device_bind {
@@ -770,5 +771,37 @@ struct cuse_iommufd_dma_status {
 	__aligned_u64 out_fault_addr;
 };
 #define CUSE_IOMMUFD_DEVICE_DMA_STATUS _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 7)
+
+/*
+ * Software mdevs (topology kind "sw-mdev", e.g. vmdev0) bind too, as VFIO's
+ * emulated devices do (vfio_iommufd_emulated_bind): no IOMMU, their dev_id
+ * is an iommufd access.  They attach (a PASID: EOPNOTSUPP) to an IOAS only (ENOENT
+ * for any other id, as iommufd_access_attach); their DMA is their vendor
+ * driver's copy through the IOAS (vfio_dma_rw): complete, or a FAULT
+ * (BLOCKED: not attached; NOT_MAPPED: a hole; PERMISSION: a read-only
+ * area), never PENDING (a PASID: EOPNOTSUPP); HWPT_ALLOC and GET_HW_INFO
+ * do not take their id.
+ *
+ * CUSE_IOMMUFD_DEVICE_PIN / _UNPIN: such a device's vendor driver pins
+ * (vfio_pin_pages) or unpins npages pages from iova (4 KiB aligned) of
+ * the IOAS it is attached to.  An unmap of the IOAS under a pinned range
+ * drops it (the driver's dma_unmap callback), as do detach and unbind.
+ * Errors: EINVAL (flags, iova misaligned, npages 0 or more than
+ * CUSE_IOMMUFD_PIN_MAX, the range wraps; UNPIN: no range pinned that is
+ * exactly this one), ENOENT (no such software mdev, not attached, or a
+ * hole in the IOAS), EPERM (PIN_WRITE on a read-only area), ENOSPC (the
+ * context's record budget).
+ */
+#define CUSE_IOMMUFD_PIN_WRITE (1 << 0)
+#define CUSE_IOMMUFD_PIN_MAX 512
+struct cuse_iommufd_device_pin {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 npages;
+	__aligned_u64 iova;
+};
+#define CUSE_IOMMUFD_DEVICE_PIN _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 8)
+#define CUSE_IOMMUFD_DEVICE_UNPIN _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 9)
 
 #endif /* _CUSE_IOMMU_IOMMUFD_OWN_H */

@@ -258,8 +258,9 @@ std::string Session::iommufd_summary() {
                 } else if (kind == ObjectKind::kAccess) {
                     const auto& a = static_cast<const Access&>(o);
                     out += " on " + std::to_string(a.ioas_id) + " file " + std::to_string(a.file);
-                    for (const AccessItem& item : a.items)
-                        out += " pin " + std::to_string(item.id) + "@" + std::to_string(item.iova);
+                    a.pins.for_each([&](const PinnedRange& pin) {
+                        out += " pin " + std::to_string(pin.id) + "@" + std::to_string(pin.iova);
+                    });
                 }
                 out += "]";
             });

@@ -230,7 +230,7 @@ struct AccessFixture : IoasFixture {
     size_t items(int fd) {
         std::lock_guard guard(model.lock());
         Access* access = find_access(ctx->iommufd, fd);
-        return access ? access->items.size() : 0;
+        return access ? access->pins.size() : 0;
     }
 };
 

@@ -1,0 +1,95 @@
+// A software mdev bound on the iommufd profile (emulated_device.h): its
+// vendor driver's pins (vfio_pin_pages / vfio_unpin_pages), and the
+// topology-device commands that differ for it -- an attach names an IOAS
+// and probes nothing (an access needs no domain), and its DMA is the
+// driver's copy through the IOAS (vfio_dma_rw -> iommufd_access_rw).
+#include <cerrno>
+#include <mutex>
+#include <vector>
+
+#include "../core/call_env.h"
+#include "../core/context.h"
+#include "../core/model.h"
+#include "emulated_device.h"
+#include "iommufd_ctx.h"
+#include "iommufd_ioctls.h"
+
+namespace ciommu {
+namespace {
+
+// The DMA moves client memory in slices of this, without the model lock.
+constexpr size_t kCopySlice = 64 * 1024;
+
+long check_pin_request(const cuse_iommufd_device_pin& cmd) {
+    if (cmd.npages == 0 || cmd.npages > CUSE_IOMMUFD_PIN_MAX || cmd.iova % kPageSize)
+        return -EINVAL;
+    if (cmd.iova + uint64_t{cmd.npages} * kPageSize - 1 < cmd.iova)
+        return -EINVAL;
+    return 0;
+}
+
+// nullopt: dev_id is no emulated device.
+std::optional<long> plan_dma(CallEnv& env, const cuse_iommufd_device_dma& cmd, EmulatedDmaPlan& plan) {
+    std::lock_guard guard(env.model.lock());
+    const Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
+    if (!access)
+        return std::nullopt;
+    if (cmd.flags & CUSE_IOMMUFD_DMA_PASID)
+        return -EOPNOTSUPP;  // no IOMMU, no PASID
+    plan_emulated_dma(env.ctx.iommufd, *access, cmd.iova, cmd.length, cmd.flags & CUSE_IOMMUFD_DMA_WRITE, plan);
+    return 0;
+}
+
+}  // namespace
+
+long ioctl_emulated_device_pin(CallEnv& env, const cuse_iommufd_device_pin& cmd) {
+    if (long err = check_pin_request(cmd))
+        return err;
+    Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
+    if (!access)
+        return -ENOENT;
+    return pin_emulated_pages(env.ctx, *access, cmd.iova, cmd.npages, cmd.flags & CUSE_IOMMUFD_PIN_WRITE);
+}
+
+long ioctl_emulated_device_unpin(CallEnv& env, const cuse_iommufd_device_pin& cmd) {
+    if (long err = check_pin_request(cmd))
+        return err;
+    Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
+    if (!access)
+        return -ENOENT;
+    return unpin_emulated_pages(env.ctx, *access, cmd.iova, cmd.npages);
+}
+
+std::optional<long> attach_if_emulated(CallEnv& env, cuse_iommufd_device_attach& cmd) {
+    std::lock_guard guard(env.model.lock());
+    Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
+    if (!access)
+        return std::nullopt;
+    if (cmd.flags & CUSE_IOMMUFD_ATTACH_PASID)
+        return -EOPNOTSUPP;
+    return attach_emulated_device(env.ctx, *access, cmd.pt_id);  // pt_id stays the IOAS's
+}
+
+std::optional<long> dma_if_emulated(CallEnv& env, cuse_iommufd_device_dma& cmd) {
+    if (!cmd.length || cmd.length > CUSE_IOMMUFD_DMA_MAX || cmd.iova + (cmd.length - 1) < cmd.iova)
+        return std::nullopt;  // the topology path's checks answer it
+    EmulatedDmaPlan plan;
+    const std::optional<long> planned = plan_dma(env, cmd, plan);
+    if (!planned || *planned)
+        return planned;
+    const bool write = cmd.flags & CUSE_IOMMUFD_DMA_WRITE;
+    std::vector<std::byte> buffer(std::min<uint64_t>(std::max<uint64_t>(plan.bytes, 1), kCopySlice));
+    for (uint64_t offset = 0; offset < plan.bytes; offset += buffer.size()) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), plan.bytes - offset));
+        if (long err = copy_access_slice(env.caller, plan.pieces, offset, std::span(buffer.data(), n), cmd.data, write))
+            return err;
+    }
+    cmd.out_status = plan.fault_reason ? CUSE_IOMMUFD_DMA_FAULT : CUSE_IOMMUFD_DMA_OK;
+    cmd.out_fault_reason = plan.fault_reason;
+    cmd.out_bytes_done = plan.bytes;
+    cmd.out_fault_addr = plan.fault_reason ? cmd.iova + plan.bytes : 0;
+    cmd.out_dma_id = 0;
+    return 0;
+}
+
+}  // namespace ciommu
