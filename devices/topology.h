@@ -96,6 +96,7 @@ std::variant<Topology, TopologyError> load_topology_file(const std::string& path
 // an mdev's parent is a present PCI device with PASID support for an
 // IOMMU-backed one).  An mdev gets a group one past every group used so far.
 // path: the JSON pointer of `device` in the caller's document, for errors.
+// Throws std::bad_alloc (the control socket answers "out of memory").
 std::variant<DeviceSpec, TopologyError> parse_device(const Topology& topo, const nlohmann::json& device,
                                                      const std::string& path);
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <new>
 
 #include "../toolkit/hex_text.h"
 
@@ -254,6 +255,8 @@ std::variant<DeviceSpec, TopologyError> parse_device(const Topology& topo, const
     try {
         if (read_device(Node{device, path, errs}, draft) && check_new_device(topo, path, draft, errs))
             return draft.spec;
+    } catch (const std::bad_alloc&) {
+        throw;  // out of memory is not a fault of the request: the caller answers it so
     } catch (const std::exception& e) {
         errs.fail(path, std::string("internal error: ") + e.what());
     }

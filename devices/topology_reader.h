@@ -5,7 +5,8 @@
 //
 // Every reader returns false after recording the first error at the JSON
 // pointer of the value it is about; nlohmann::json may still throw, and the
-// entry points (parse_topology, parse_device) catch.
+// entry points (parse_topology, parse_device) catch (parse_device lets
+// std::bad_alloc through).
 #pragma once
 
 #include <cstddef>

@@ -74,15 +74,17 @@ template <class E> struct JsonNamed {
 };
 
 // One of the names, as a JSON string.
+// Allocates nothing unless it fails.
 template <class E> bool read_enum(const JsonNode& n, std::span<const JsonNamed<E>> names, E& out) {
-    std::string expected;
     for (const JsonNamed<E>& entry : names) {
         if (n.v.is_string() && n.v.template get_ref<const std::string&>() == entry.name) {
             out = entry.value;
             return true;
         }
-        expected += (expected.empty() ? "" : " or ") + json_quoted(entry.name);
     }
+    std::string expected;
+    for (const JsonNamed<E>& entry : names)
+        expected += (expected.empty() ? "" : " or ") + json_quoted(entry.name);
     return n.fail("expected " + expected + ", got " + shown(n.v));
 }
 
