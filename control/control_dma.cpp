@@ -182,7 +182,7 @@ json cmd_dma(Model& model, const json& request) {
     if (!dev)
         return error_response(error);
     DmaJob& job = fields.job;
-    if (const Access* access = emulated_device(dev->ctx->iommufd, dev->cookie <= UINT32_MAX ? dev->cookie : 0)) {
+    if (const Access* access = emulated_device(dev->ctx->iommufd, object_id_of_cookie(dev->cookie))) {
         if (job.req.pasid)
             return error_response(pasid_error(model, *dev->spec, -EOPNOTSUPP, *job.req.pasid));
         return emulated_dma(lock, dev->ctx->iommufd, *access, job, brief);

@@ -112,9 +112,7 @@ void plan_emulated_dma(const IommufdCtx& ictx, const Access& access, uint64_t io
 }
 
 bool forget_revoked_emulated_device(Model& model, Context& ctx, uint64_t cookie) noexcept {
-    if (cookie > UINT32_MAX)
-        return false;
-    Access* access = ctx.iommufd.objects.get<Access>(static_cast<uint32_t>(cookie));
+    Access* access = ctx.iommufd.objects.get<Access>(object_id_of_cookie(cookie));
     if (!access || !access->is_emulated_device() || ctx.find_device(cookie))
         return false;
     access->users = 0;

@@ -30,7 +30,7 @@ uint64_t claim_object_file(CallEnv& env) {
 }
 
 void bind_object_file(CallEnv& env, uint64_t file_id, uint32_t object_id, ObjectKind kind) {
-    env.model.object_files().bind(file_id, env.ctx.id, object_id, kind, env.object_file->fd);
+    env.model.object_files().bind(file_id, env.ctx.id, object_id, kind);
 }
 
 namespace {

@@ -47,27 +47,18 @@ uint64_t ObjectFiles::unbound_of(uint64_t token, pid_t tgid) const {
     return it->second;
 }
 
-void ObjectFiles::bind(uint64_t id, uint64_t context_id, uint32_t object_id, ObjectKind kind, int fd) noexcept {
+void ObjectFiles::bind(uint64_t id, uint64_t context_id, uint32_t object_id, ObjectKind kind) noexcept {
     ObjectFile& file = files_.at(id);
     unbound_.erase(file.token);
     file.context_id = context_id;
     file.object_id = object_id;
     file.kind = kind;
-    file.fd = fd;
 }
 
-// The token's entry is re-added only if memory allows; a file left out of
-// the index cannot be bound again, which the caller (its bind failed)
-// does not try: it closes the file.
 void ObjectFiles::unbind(uint64_t id) noexcept {
     ObjectFile& file = files_.at(id);
     file.context_id = 0;
     file.object_id = 0;
-    file.fd = -1;
-    try {
-        unbound_.emplace(file.token, id);
-    } catch (const std::bad_alloc&) {
-    }
 }
 
 }  // namespace ciommu

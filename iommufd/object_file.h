@@ -22,12 +22,10 @@ namespace ciommu {
 struct ObjectFile {
     pid_t opener = 0;     // the process that opened it (tgid): only it may bind it
     uint64_t token = 0;   // its secret (CUSE_IOMMUFD_OBJECT_TOKEN)
-    // Bound: the object's context and id, and the number the caller's
-    // table holds the file at (the selftest names an access by it).
+    // Bound: the object's context and id.
     uint64_t context_id = 0;
     uint32_t object_id = 0;
     ObjectKind kind = ObjectKind::kFault;
-    int fd = -1;
 
     bool bound() const { return context_id != 0; }
 };
@@ -53,8 +51,10 @@ public:
     // else 0 (a token is worth nothing to another process).
     uint64_t unbound_of(uint64_t token, pid_t tgid) const;
     // Binds an unbound file to an object (the objects keep its id).
-    void bind(uint64_t id, uint64_t context_id, uint32_t object_id, ObjectKind kind, int fd) noexcept;
-    // An object made for the file is destroyed again: the file is unbound.
+    void bind(uint64_t id, uint64_t context_id, uint32_t object_id, ObjectKind kind) noexcept;
+    // An object made for the file is destroyed again (the caller never
+    // learned of it): the file is left unbound and inert, never to be
+    // bound again -- the helper closes it.
     void unbind(uint64_t id) noexcept;
     size_t size() const { return files_.size(); }
     // Calls fn(id, const ObjectFile&) for each open file.

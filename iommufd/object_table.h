@@ -34,6 +34,13 @@ struct IommufdObject {
     uint32_t users = 0;  // other objects that use this one
 };
 
+// The object a device bound in the RFC model by the iommufd profile is:
+// its cookie is that object's id (a topology device's Device, an emulated
+// device's Access).  0, which no object has, for a cookie no id can be.
+inline uint32_t object_id_of_cookie(uint64_t cookie) {
+    return cookie <= UINT32_MAX ? static_cast<uint32_t>(cookie) : 0;
+}
+
 class ObjectTable {
 public:
     // Per context, so one client cannot grow the daemon without bound.

@@ -168,9 +168,7 @@ long make_topology_domain(Model& model, Context& ctx, const Device& idev, std::u
 }
 
 bool forget_revoked_topology_device(Model& model, Context& ctx, uint64_t cookie) noexcept {
-    if (cookie > UINT32_MAX)
-        return false;
-    Device* idev = ctx.iommufd.objects.get<Device>(static_cast<uint32_t>(cookie));
+    Device* idev = ctx.iommufd.objects.get<Device>(object_id_of_cookie(cookie));
     if (!idev || !idev->is_topology() || ctx.find_device(cookie))
         return false;
     idev->users = 0;

@@ -18,14 +18,15 @@ FaultQueue* queue_of(IommufdCtx& ictx, const Device& idev, uint32_t key) {
     return nested ? ictx.objects.get<FaultQueue>(nested->fault_id) : nullptr;
 }
 
-iommu_hwpt_pgfault make_pgfault(const BoundDevice& dev, uint32_t key, const Fault& fault, uint32_t group) {
+iommu_hwpt_pgfault make_pgfault(const Device& idev, const BoundDevice& dev, uint32_t key, const Fault& fault,
+                                uint32_t group) {
     iommu_hwpt_pgfault record{};
     record.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE;
     if (key != kNoPasid && dev.spec->kind == DeviceKind::kPci) {  // an mdev's defPASID is the model's
         record.flags |= IOMMU_PGFAULT_FLAGS_PASID_VALID;
         record.pasid = key;
     }
-    record.dev_id = static_cast<uint32_t>(dev.cookie);
+    record.dev_id = idev.id;
     record.grpid = group;
     const bool write = fault.perm ? (fault.perm & IOMMU_FAULT_PERM_WRITE) : (fault.flags & IOMMU_FAULT_WRITE);
     record.perm = write ? IOMMU_PGFAULT_PERM_WRITE : IOMMU_PGFAULT_PERM_READ;
@@ -40,8 +41,8 @@ std::optional<FaultFate> raise_topology_fault(Model& model, BoundDevice& dev, ui
                                               const Fault& fault, bool recoverable, uint64_t dma_id,
                                               uint32_t* grpid) {
     Context& ctx = *dev.ctx;
-    const Device* idev = ctx.iommufd.objects.get<Device>(static_cast<uint32_t>(dev.cookie));
-    if (!idev || !idev->is_topology() || idev->id != dev.cookie)
+    const Device* idev = ctx.iommufd.objects.get<Device>(object_id_of_cookie(dev.cookie));
+    if (!idev || !idev->is_topology())
         return std::nullopt;
     if (!recoverable)
         return FaultFate::kUnrecoverable;  // iommufd 6.12 reports no unrecoverable fault
@@ -56,7 +57,7 @@ std::optional<FaultFate> raise_topology_fault(Model& model, BoundDevice& dev, ui
         return FaultFate::kAborted;  // out of credits (or memory): never sent
     FaultGroup queued{idev->hwpt_at(attachment_key), idev->id, {}};
     try {
-        queued.faults.push_back(make_pgfault(dev, attachment_key, fault, group));
+        queued.faults.push_back(make_pgfault(*idev, dev, attachment_key, fault, group));
     } catch (const std::bad_alloc&) {
         drop_unsent_page_request(dev, group);
         return FaultFate::kAborted;
