@@ -21,7 +21,14 @@
  *   CUSE_IOMMUFD_DEVICE_DMA       the device does DMA (the "workload")
  *   read()/write() of the fault fd: a page request and its answer
  *   IOMMU_HWPT_INVALIDATE         the guest's IOTLB flush
- *   teardown, close
+ *   teardown
+ *   CUSE_IOMMUFD_DEVICE_BIND      "vmdev0", a software mdev: an emulated
+ *                                 device, whose dev_id is an iommufd access
+ *   CUSE_IOMMUFD_DEVICE_PIN       its vendor driver pins a guest page
+ *                                 (vfio_pin_pages), copies through the
+ *                                 IOAS (vfio_dma_rw), and loses the pin
+ *                                 when the IOAS unmaps under it
+ *   close
  *
  * The fault queue's fd is an open file of the daemon's object node, which
  * the fd helper opens for us: run it as
@@ -234,6 +241,75 @@ static void stale_until_invalidated(int fd, __u32 dev_id, __u32 nested)
 		check(strcmp(got, "NEW") == 0, "after the invalidation the device reads \"%s\"", got);
 }
 
+static int pin(int fd, unsigned long cmd, __u32 dev_id, __u64 iova, __u32 flags)
+{
+	struct cuse_iommufd_device_pin p = { sizeof(p), flags, dev_id, 1, iova };
+
+	return ioctl(fd, cmd, &p);
+}
+
+/* A software mdev on the same IOAS: no IOMMU, no page table; its vendor
+ * driver pins guest pages and copies through the IOAS.  Ends by unmapping
+ * the data pages, which drops its pin. */
+static void emulated_device(int fd, __u32 ioas)
+{
+	struct cuse_iommufd_device_bind bind;
+	struct cuse_iommufd_device_attach attach;
+	struct cuse_iommufd_device_unbind unbind;
+	struct cuse_iommufd_device_dma d;
+	struct iommu_ioas_unmap unmap = { sizeof(unmap), ioas, DATA_GPA, 4 * PAGE };
+	const __u64 gpa = DATA_GPA + 2 * PAGE;
+	char got[9] = "";
+
+	step("bind vmdev0, a software mdev: an emulated device on the IOAS");
+	memset(&bind, 0, sizeof(bind));
+	bind.size = sizeof(bind);
+	strcpy(bind.name, "vmdev0");
+	if (call(fd, CUSE_IOMMUFD_DEVICE_BIND, &bind, "CUSE_IOMMUFD_DEVICE_BIND (vmdev0)") < 0)
+		return;
+	memset(&attach, 0, sizeof(attach));
+	attach.size = sizeof(attach);
+	attach.dev_id = bind.out_dev_id;
+	attach.pt_id = ioas;
+	if (call(fd, CUSE_IOMMUFD_DEVICE_ATTACH, &attach, "CUSE_IOMMUFD_DEVICE_ATTACH (vmdev0)") < 0)
+		return;
+	check(attach.pt_id == ioas, "vmdev0 (dev_id %u) is on IOAS %u itself: no page table", bind.out_dev_id,
+	      attach.pt_id);
+
+	step("its vendor driver pins GPA 0x%llx and writes there; reads across the end of guest RAM", gpa);
+	check(pin(fd, CUSE_IOMMUFD_DEVICE_PIN, bind.out_dev_id, gpa, CUSE_IOMMUFD_PIN_WRITE) == 0,
+	      "CUSE_IOMMUFD_DEVICE_PIN of one page");
+	memset(&d, 0, sizeof(d));
+	d.size = sizeof(d);
+	d.flags = CUSE_IOMMUFD_DMA_WRITE;
+	d.dev_id = bind.out_dev_id;
+	d.iova = gpa + 16;
+	d.length = 7;
+	d.data = (__u64)(unsigned long)"vmdev0";
+	if (call(fd, CUSE_IOMMUFD_DEVICE_DMA, &d, "CUSE_IOMMUFD_DEVICE_DMA (vmdev0)") == 0)
+		check(d.out_status == CUSE_IOMMUFD_DMA_OK && strcmp(data + 2 * PAGE + 16, "vmdev0") == 0,
+		      "data page 2 holds \"%s\"", data + 2 * PAGE + 16);
+	memcpy(data + 4 * PAGE - 4, "end", 4);
+	d.flags = 0;
+	d.iova = DATA_GPA + 4 * PAGE - 4;
+	d.length = 8;
+	d.data = (__u64)(unsigned long)got;
+	if (call(fd, CUSE_IOMMUFD_DEVICE_DMA, &d, "CUSE_IOMMUFD_DEVICE_DMA (vmdev0, read)") == 0)
+		check(d.out_status == CUSE_IOMMUFD_DMA_FAULT && d.out_fault_reason == CUSE_IOMMUFD_FAULT_NOT_MAPPED &&
+			      d.out_bytes_done == 4 && strcmp(got, "end") == 0,
+		      "it read \"%s\" (%llu bytes), then NOT_MAPPED at 0x%llx", got,
+		      (unsigned long long)d.out_bytes_done, (unsigned long long)d.out_fault_addr);
+
+	step("unmap the data pages: the driver's pin goes with them (its dma_unmap)");
+	call(fd, IOMMU_IOAS_UNMAP, &unmap, "IOMMU_IOAS_UNMAP");
+	check(pin(fd, CUSE_IOMMUFD_DEVICE_UNPIN, bind.out_dev_id, gpa, 0) < 0 && errno == EINVAL,
+	      "CUSE_IOMMUFD_DEVICE_UNPIN finds no pin: EINVAL");
+	memset(&unbind, 0, sizeof(unbind));
+	unbind.size = sizeof(unbind);
+	unbind.dev_id = bind.out_dev_id;
+	call(fd, CUSE_IOMMUFD_DEVICE_UNBIND, &unbind, "CUSE_IOMMUFD_DEVICE_UNBIND (vmdev0)");
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "/dev/iommu";
@@ -334,6 +410,8 @@ int main(int argc, char **argv)
 	unbind.size = sizeof(unbind);
 	unbind.dev_id = bind.out_dev_id;
 	call(fd, CUSE_IOMMUFD_DEVICE_UNBIND, &unbind, "CUSE_IOMMUFD_DEVICE_UNBIND");
+
+	emulated_device(fd, ioas.out_ioas_id);
 	destroy(fd, ioas.out_ioas_id);
 	close(fd);
 	return finish();

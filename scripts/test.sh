@@ -93,7 +93,7 @@ scripts/vm/run-program.sh build/release --abi iommufd --timeout 600 -- build/rel
 count_summary build/logs/iommufd.log
 log "tier iommufd: fd objects for unmodified programs: a dynamic one under the fd helper, a static one under"
 log "  the launcher (tests/vm/vm_fd_objects_tests), and examples/iommufd_topology.c (accel0's DMA and page"
-log "  fault through a VT-d nested page table), in one VM boot"
+log "  fault through a VT-d nested page table; vmdev0 as an emulated device), in one VM boot"
 helper="$PWD/build/release/fd-helper/libcuse-iommu-fd.so"
 launch="$PWD/build/release/fd-helper/cuse-iommu-fd-launch"
 vm_tests="$PWD/build/release/tests/vm"

@@ -202,14 +202,19 @@ void IommufdWorker::op_hwpt_alloc() {
 
 void IommufdWorker::op_topology() {
     const uint32_t dev = pick(topology_devs_);
-    switch (below(6)) {
+    switch (below(7)) {
     case 0: {
-        const char* names[] = {"nic1", "nic2", "accel0", "legacy0"};
+        // fdvmdev: a software mdev (an emulated device) the stress adds for these workers
+        const char* names[] = {"nic1", "nic2", "accel0", "legacy0", "fdvmdev"};
         cuse_iommufd_device_bind b{};
         b.size = sizeof(b);
-        std::strcpy(b.name, names[below(4)]);
-        if (call(CUSE_IOMMUFD_DEVICE_BIND, b) == 0)
+        const unsigned which = static_cast<unsigned>(below(5));
+        std::strcpy(b.name, names[which]);
+        if (call(CUSE_IOMMUFD_DEVICE_BIND, b) == 0) {
             remember(topology_devs_, b.out_dev_id);
+            if (which == 4)
+                remember(emulated_devs_, b.out_dev_id);
+        }
         return;
     }
     case 1:
@@ -245,6 +250,22 @@ void IommufdWorker::op_topology() {
         }
         return;
     }
+    case 5: {  // an emulated device: on an IOAS (maybe), a page there (maybe), its driver's pin of it
+        const uint32_t mdev = pick(emulated_devs_);
+        const uint32_t ioas = pick(ioases_);
+        cuse_iommufd_device_attach a{sizeof(a), 0, mdev, 0, ioas, 0};
+        call(CUSE_IOMMUFD_DEVICE_ATTACH, a);  // EBUSY when on one already
+        const uint64_t iova = kAperture + below(64) * kPage;
+        if (below(2)) {
+            iommu_ioas_map m{sizeof(m), IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+                             ioas, 0, reinterpret_cast<uintptr_t>(buffer_) + below(kBufferPages) * kPage, kPage, iova};
+            call(IOMMU_IOAS_MAP, m);
+        }
+        const bool unpin = below(3) == 0;
+        cuse_iommufd_device_pin p{sizeof(p), !unpin && below(2) ? uint32_t{CUSE_IOMMUFD_PIN_WRITE} : 0u, mdev, 1, iova};
+        call(unpin ? CUSE_IOMMUFD_DEVICE_UNPIN : CUSE_IOMMUFD_DEVICE_PIN, p);
+        return;
+    }
     default:
         if (below(2) && !dma_ids_.empty()) {
             cuse_iommufd_dma_status s{};
@@ -253,8 +274,10 @@ void IommufdWorker::op_topology() {
             call(CUSE_IOMMUFD_DEVICE_DMA_STATUS, s);
         } else {
             cuse_iommufd_device_unbind u{sizeof(u), 0, dev, 0};
-            if (call(CUSE_IOMMUFD_DEVICE_UNBIND, u) == 0)
+            if (call(CUSE_IOMMUFD_DEVICE_UNBIND, u) == 0) {
                 std::erase(topology_devs_, dev);
+                std::erase(emulated_devs_, dev);
+            }
         }
         return;
     }

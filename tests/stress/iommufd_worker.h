@@ -2,8 +2,9 @@
 // (IOASes, maps, copies, mock devices and domains, replaces, page tables,
 // dirty tracking, nested page tables, VFIO compatibility, fd objects:
 // fault queues and accesses on object files it opens, reads, writes, polls
-// and closes; topology devices bound, attached, doing DMA) through a Dispatcher built with Abi::kIommufd over the same
-// model as the RFC workers.  Two of them share a context, so the self-locked handlers'
+// and closes; topology devices bound, attached, doing DMA; a software mdev
+// as an emulated device, pinning) through a Dispatcher built with
+// Abi::kIommufd over the same model as the RFC workers.  Two of them share a context, so the self-locked handlers'
 // drop-the-lock-and-look-again paths race each other under TSan.
 #pragma once
 
@@ -85,6 +86,7 @@ private:
     Caller caller_ = Caller::self();
     char* buffer_ = nullptr;
     std::vector<uint32_t> ioases_, stdevs_, hwpts_, idevs_, nested_, dirty_hwpts_, topology_devs_;
+    std::vector<uint32_t> emulated_devs_;  // those of topology_devs_ that are software mdevs
     std::vector<uint64_t> dma_ids_;
     std::vector<FdObject> fd_objects_;
     int next_fd_;

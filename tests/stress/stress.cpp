@@ -54,6 +54,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <thread>
+#include <variant>
 #include <unistd.h>
 #include <vector>
 
@@ -66,6 +67,7 @@
 #include "../../core/context.h"
 #include "../../dispatcher/dispatcher.h"
 #include "../../core/model.h"
+#include "../../devices/hotplug.h"
 #include "cuse-iommu.h"
 #include "iommufd_worker.h"
 
@@ -163,7 +165,17 @@ struct Options {
 
 // Everything the threads share.
 struct World {
-    explicit World(const Options& o) : options(o) {}
+    explicit World(const Options& o) : options(o) {
+        // A software mdev (and its parent) for the iommufd workers alone:
+        // the RFC workers keep vmdev0 bound most of the time.
+        std::lock_guard guard(model.lock());
+        const nlohmann::json parent = {{"name", "fdgpu"}, {"type", "pci"}, {"bdf", "00:1f.0"}, {"iommu", "iommu0"},
+                                       {"group", 99}};
+        const nlohmann::json mdev = {{"name", "fdvmdev"}, {"type", "sw-mdev"}, {"parent", "fdgpu"}};
+        if (!std::holds_alternative<unsigned>(hot_add_device(model, parent, "")) ||
+            !std::holds_alternative<unsigned>(hot_add_device(model, mdev, "")))
+            std::abort();
+    }
     const Options& options;
     Model model;  // the default topology; RLIMIT_MEMLOCK as the daemon reads it
     Dispatcher dispatcher{model};

@@ -88,6 +88,7 @@ private:
     // a VT-d nested page table whose faults go to the queue `fault` (the
     // fd of object file `fault_file`), its DMA, a page fault answered.
     void run_topology(uint32_t fault, uint64_t fault_file);
+    void run_emulated_device(uint32_t ioas, uint64_t data_gpa);
     // What the state dump does not show of the iommufd profile.
     std::string iommufd_summary();
     long control(const std::string& line);
@@ -643,6 +644,53 @@ void Session::run_topology(uint32_t fault, uint64_t fault_file) {
     });
     step("CUSE_IOMMUFD_DEVICE_BIND again", bind);  // left bound: the context's release unbinds it
     step("CUSE_IOMMUFD_DEVICE_ATTACH IOAS again", [&] { return attach(CUSE_IOMMUFD_DEVICE_ATTACH, ioas, false); });
+    run_emulated_device(ioas, kDataGpa);
+}
+
+// A software mdev as an emulated device: bound, attached to the IOAS,
+// pinning, copying; the unmap of its pages drops the pin.  Left bound.
+void Session::run_emulated_device(uint32_t ioas, uint64_t data_gpa) {
+    uint32_t dev = 0;
+    char bytes[8] = "mdev";
+    // The RFC context holds vmdev0 (and so gpu0's group): one of its own.
+    control_step("control device-add gpu9",
+                 R"({"cmd": "device-add", "device": {"name": "gpu9", "type": "pci", "bdf": "00:0b.0", )"
+                 R"("iommu": "iommu0", "group": 11}})");
+    control_step("control device-add vmdev9",
+                 R"({"cmd": "device-add", "device": {"name": "vmdev9", "type": "sw-mdev", "parent": "gpu9"}})");
+    step("CUSE_IOMMUFD_DEVICE_BIND vmdev9", [&] {
+        cuse_iommufd_device_bind b{};
+        b.size = sizeof(b);
+        std::strcpy(b.name, "vmdev9");
+        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
+        dev = b.out_dev_id;
+        return r;
+    });
+    step("CUSE_IOMMUFD_DEVICE_ATTACH vmdev9", [&] {
+        cuse_iommufd_device_attach a{sizeof(a), 0, dev, 0, ioas, 0};
+        return fd_ioctl(CUSE_IOMMUFD_DEVICE_ATTACH, a);
+    });
+    auto pin = [&](unsigned cmd) {
+        cuse_iommufd_device_pin p{sizeof(p), 0, dev, 1, data_gpa};
+        return fd_ioctl(cmd, p);
+    };
+    step("CUSE_IOMMUFD_DEVICE_PIN", [&] { return pin(CUSE_IOMMUFD_DEVICE_PIN); });
+    step("CUSE_IOMMUFD_DEVICE_DMA vmdev9", [&] {
+        cuse_iommufd_device_dma d{};
+        d.size = sizeof(d);
+        d.flags = CUSE_IOMMUFD_DMA_WRITE;
+        d.dev_id = dev;
+        d.iova = data_gpa + 8;
+        d.length = sizeof(bytes);
+        d.data = reinterpret_cast<uintptr_t>(bytes);
+        return fd_ioctl(CUSE_IOMMUFD_DEVICE_DMA, d);
+    });
+    step("CUSE_IOMMUFD_DEVICE_UNPIN", [&] { return pin(CUSE_IOMMUFD_DEVICE_UNPIN); });
+    step("CUSE_IOMMUFD_DEVICE_PIN again", [&] { return pin(CUSE_IOMMUFD_DEVICE_PIN); });
+    step("IOAS_UNMAP under the pin", [&] {
+        iommu_ioas_unmap u{sizeof(u), ioas, data_gpa, 2 * K4};
+        return fd_ioctl(IOMMU_IOAS_UNMAP, u);
+    });
 }
 
 void Session::Wakeups::add(uint64_t id) noexcept {

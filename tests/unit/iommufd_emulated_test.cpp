@@ -7,6 +7,7 @@
 
 #include "../../devices/hotplug.h"
 #include "../../iommufd/access.h"
+#include "../../core/model_check.h"
 #include "../../iommufd/emulated_device.h"
 #include "control_test_util.h"
 #include "iommufd_topology_fixture.h"
@@ -241,6 +242,31 @@ TEST_CASE("Removing a bound software mdev takes its access; the IOAS is free aga
     CHECK(f.unbind(mdev) == -ENOENT);
     CHECK(f.pinned(mdev) == 0);
     CHECK(f.destroy(f.ioas) == 0);
+}
+
+TEST_CASE("The invariant checker holds an emulated device to its RFC binding and its IOAS") {
+    EmulatedFixture f;
+    const uint32_t mdev = f.bind("vmdev0");
+    REQUIRE(f.map_fixed(f.buf(), kPage, 0x100000) == 0);
+    REQUIRE(f.attach(mdev, f.ioas) == 0);
+    REQUIRE(f.pin(mdev, 0x100000, 1) == 0);
+    std::lock_guard guard(f.model.lock());
+    auto complains = [&](const std::string& words) {
+        for (const std::string& problem : check_model(f.model))
+            if (problem.find(words) != std::string::npos)
+                return true;
+        return false;
+    };
+    CHECK(check_model(f.model).empty());
+    Access& access = *emulated_device(f.ctx->iommufd, mdev);
+    access.ioas_id = 0;  // pins with no IOAS
+    CHECK(complains("pins with no IOAS"));
+    access.ioas_id = f.ioas;
+    BoundDevice& dev = *f.ctx->find_device(mdev);
+    dev.pins.add(0x100000, kPage);
+    CHECK(complains("attached or pinning in the RFC model"));
+    dev.pins.drop_all([](const PinnedRange&) {});
+    CHECK(check_model(f.model).empty());
 }
 
 }  // namespace
