@@ -23,19 +23,18 @@ long find_attached_sw_mdev(Context& ctx, uint64_t cookie, BoundDevice** dev, IoA
     return 0;
 }
 
-// Drops the first `npages` one-page pins at iova, one each.
+// Drops one pin of each of the `npages` pages from iova.
 void unpin_pages(Model& model, BoundDevice& dev, uint64_t iova, uint64_t npages) noexcept {
-    for (uint64_t i = 0; i < npages; ++i) {
-        if (auto range = dev.pins.take_exact(iova + i * kPageSize, kPageSize))
-            release_charges(model.ledger(), *range);
-    }
+    for (uint64_t i = 0; i < npages; ++i)
+        dev.pins.unpin_exact(iova + i * kPageSize, kPageSize, model.ledger());
 }
 
 }  // namespace
 
 // Type1 pins by page (vfio_pfn, with a count): each page pinned is a
-// one-page range holding one ledger charge, so an UNPIN may name any pages
-// pinned, however they were pinned.
+// one-page range whose every pin holds one ledger charge, so an UNPIN may
+// name any pages pinned, however they were pinned, and pinning a page again
+// costs no memory.
 long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages, bool write) {
     BoundDevice* dev;
     IoAddressSpace* space;
@@ -51,11 +50,11 @@ long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32
     }
     for (uint32_t i = 0; i < npages; ++i) {
         const PageTarget& target = targets[i];
+        const uint64_t page = iova + uint64_t{i} * kPageSize;
         long err = model.ledger().pin(*target.owner, target.vaddr, 1);
-        if (!err) {
+        if (!err && !dev->pins.pin_again(page, kPageSize)) {
             try {
-                dev->pins.add(iova + uint64_t{i} * kPageSize, kPageSize,
-                              {PagePin{target.owner->shared_from_this(), target.vaddr}});
+                dev->pins.add(page, kPageSize, {PagePin{target.owner->shared_from_this(), target.vaddr}});
             } catch (const std::bad_alloc&) {
                 model.ledger().unpin(*target.owner, target.vaddr, 1);
                 err = -ENOMEM;

@@ -75,6 +75,8 @@ long pin_emulated_pages(Context& ctx, Access& access, uint64_t iova, uint32_t np
     const uint64_t length = uint64_t{npages} * kPageSize;
     if (long err = check_access_pin(ioas->iopt, iova, iova + (length - 1), write, nullptr, 0))
         return err;
+    if (access.pins.pin_again(iova, length))  // iopt_pages_add_access: the same range counts its users
+        return 0;
     if (!ictx.records.take(1))
         return -ENOSPC;
     try {
@@ -88,13 +90,18 @@ long pin_emulated_pages(Context& ctx, Access& access, uint64_t iova, uint32_t np
 
 // iommufd_access_unpin_pages names exactly a range pinned before (the
 // kernel WARNs otherwise; this refuses, changing nothing).
-long unpin_emulated_pages(Context& ctx, Access& access, uint64_t iova, uint32_t npages) {
+long unpin_emulated_pages(Model& model, Context& ctx, Access& access, uint64_t iova, uint32_t npages) {
     if (!access.ioas_id)
         return -ENOENT;
-    if (!access.pins.take_exact(iova, uint64_t{npages} * kPageSize))
+    switch (access.pins.unpin_exact(iova, uint64_t{npages} * kPageSize, model.ledger())) {
+    case DriverPins::Unpinned::kNone:
         return -EINVAL;
-    ctx.iommufd.records.give(1);
-    return 0;
+    case DriverPins::Unpinned::kRange:
+        ctx.iommufd.records.give(1);
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 void plan_emulated_dma(const IommufdCtx& ictx, const Access& access, uint64_t iova, uint64_t length, bool write,

@@ -34,7 +34,7 @@ long attach_emulated_device(Context& ctx, Access& access, uint32_t pt_id);
 long detach_emulated_device(Context& ctx, Access& access) noexcept;
 // CUSE_IOMMUFD_DEVICE_PIN / _UNPIN past their argument checks.
 long pin_emulated_pages(Context& ctx, Access& access, uint64_t iova, uint32_t npages, bool write);
-long unpin_emulated_pages(Context& ctx, Access& access, uint64_t iova, uint32_t npages);
+long unpin_emulated_pages(Model& model, Context& ctx, Access& access, uint64_t iova, uint32_t npages);
 // Its DMA (vfio_dma_rw -> iommufd_access_rw): what [iova, iova + length)
 // moves, planned under the lock and copied without it (an unmap racing
 // the copy lands before or after, as it may race the kernel's).

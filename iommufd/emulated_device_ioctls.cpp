@@ -20,12 +20,14 @@ namespace {
 // The DMA moves client memory in slices of this, without the model lock.
 constexpr size_t kCopySlice = 64 * 1024;
 
-long check_pin_request(const cuse_iommufd_device_pin& cmd) {
+// The emulated device a well-formed PIN or UNPIN names.
+long pin_target(CallEnv& env, const cuse_iommufd_device_pin& cmd, Access*& access) {
     if (cmd.npages == 0 || cmd.npages > CUSE_IOMMUFD_PIN_MAX || cmd.iova % kPageSize)
         return -EINVAL;
     if (cmd.iova + uint64_t{cmd.npages} * kPageSize - 1 < cmd.iova)
         return -EINVAL;
-    return 0;
+    access = emulated_device(env.ctx.iommufd, cmd.dev_id);
+    return access ? 0 : -ENOENT;
 }
 
 // nullopt: dev_id is no emulated device.
@@ -43,21 +45,17 @@ std::optional<long> plan_dma(CallEnv& env, const cuse_iommufd_device_dma& cmd, E
 }  // namespace
 
 long ioctl_emulated_device_pin(CallEnv& env, const cuse_iommufd_device_pin& cmd) {
-    if (long err = check_pin_request(cmd))
+    Access* access = nullptr;
+    if (long err = pin_target(env, cmd, access))
         return err;
-    Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
-    if (!access)
-        return -ENOENT;
     return pin_emulated_pages(env.ctx, *access, cmd.iova, cmd.npages, cmd.flags & CUSE_IOMMUFD_PIN_WRITE);
 }
 
 long ioctl_emulated_device_unpin(CallEnv& env, const cuse_iommufd_device_pin& cmd) {
-    if (long err = check_pin_request(cmd))
+    Access* access = nullptr;
+    if (long err = pin_target(env, cmd, access))
         return err;
-    Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
-    if (!access)
-        return -ENOENT;
-    return unpin_emulated_pages(env.ctx, *access, cmd.iova, cmd.npages);
+    return unpin_emulated_pages(env.model, env.ctx, *access, cmd.iova, cmd.npages);
 }
 
 std::optional<long> attach_if_emulated(CallEnv& env, cuse_iommufd_device_attach& cmd) {

@@ -22,7 +22,6 @@
 namespace ciommu {
 namespace {
 
-constexpr uint64_t kPage = kPageSize;
 // selftest.c refuses bigger requests (its kvzalloc'd page list).
 constexpr uint64_t kMaxAccessLength = 16u << 20;
 // ACCESS_RW moves client memory in slices of this (never the whole request).

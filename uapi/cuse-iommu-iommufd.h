@@ -784,8 +784,10 @@ struct cuse_iommufd_dma_status {
  *
  * CUSE_IOMMUFD_DEVICE_PIN / _UNPIN: such a device's vendor driver pins
  * (vfio_pin_pages) or unpins npages pages from iova (4 KiB aligned) of
- * the IOAS it is attached to.  An unmap of the IOAS under a pinned range
- * drops it (the driver's dma_unmap callback), as do detach and unbind.
+ * the IOAS it is attached to.  A range pinned again counts its pins, and
+ * each UNPIN of it drops one (as iommufd counts an access's users of one
+ * range).  An unmap of the IOAS under a pinned range drops it with all its
+ * pins (the driver's dma_unmap callback), as do detach and unbind.
  * Errors: EINVAL (flags, iova misaligned, npages 0 or more than
  * CUSE_IOMMUFD_PIN_MAX, the range wraps; UNPIN: no range pinned that is
  * exactly this one), ENOENT (no such software mdev, not attached, or a
