@@ -81,6 +81,12 @@ TEST_CASE("software mdev pins go through the same ledger") {
     CHECK(pin(f, 1, 0x100000, 2) == 0);      // pinned twice: still once
     CHECK(f.stats().locked_pages == 3);
     CHECK(pin(f, 1, 0x100000, 2, 0, IOMMU_SIM_MDEV_UNPIN) == 0);  // one pin of each goes
+    // Pinning a page again and again costs no memory: one record a page.
+    for (int i = 0; i < 100; ++i)
+        REQUIRE(pin(f, 1, 0x100000, 1) == 0);
+    CHECK(f.ctx->find_device(1)->pins.size() == 2);
+    for (int i = 0; i < 100; ++i)
+        REQUIRE(pin(f, 1, 0x100000, 1, 0, IOMMU_SIM_MDEV_UNPIN) == 0);
     CHECK(pin(f, 2, 0x100000, 1) == -EINVAL);                       // not a software mdev
     CHECK(pin(f, 1, 0x300000, 1) == -EFAULT);                       // not mapped
     CHECK(pin(f, 1, 0x200000, 1, IOMMU_SIM_PIN_WRITE) == -EFAULT);  // read-only
