@@ -773,14 +773,14 @@ struct cuse_iommufd_dma_status {
 #define CUSE_IOMMUFD_DEVICE_DMA_STATUS _IO(IOMMUFD_TYPE, CUSE_IOMMUFD_CMD_BASE + 7)
 
 /*
- * Software mdevs (topology kind "sw-mdev", e.g. vmdev0) bind too, as VFIO's
- * emulated devices do (vfio_iommufd_emulated_bind): no IOMMU, their dev_id
- * is an iommufd access.  They attach (a PASID: EOPNOTSUPP) to an IOAS only (ENOENT
- * for any other id, as iommufd_access_attach); their DMA is their vendor
- * driver's copy through the IOAS (vfio_dma_rw): complete, or a FAULT
- * (BLOCKED: not attached; NOT_MAPPED: a hole; PERMISSION: a read-only
- * area), never PENDING (a PASID: EOPNOTSUPP); HWPT_ALLOC and GET_HW_INFO
- * do not take their id.
+ * Software mdevs (topology kind "sw-mdev", e.g. vmdev0) bind too, as
+ * VFIO's emulated devices do (vfio_iommufd_emulated_bind): no IOMMU, their
+ * dev_id is an iommufd access.  They attach to an IOAS only (ENOENT for
+ * any other id, as iommufd_access_attach; a PASID: EOPNOTSUPP); their DMA
+ * is their vendor driver's copy through the IOAS (vfio_dma_rw): complete,
+ * or a FAULT (BLOCKED: not attached; NOT_MAPPED: a hole; PERMISSION: a
+ * read-only area), never PENDING (a PASID: EOPNOTSUPP); HWPT_ALLOC and
+ * GET_HW_INFO do not take their id.
  *
  * CUSE_IOMMUFD_DEVICE_PIN / _UNPIN: such a device's vendor driver pins
  * (vfio_pin_pages) or unpins npages pages from iova (4 KiB aligned) of
