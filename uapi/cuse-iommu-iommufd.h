@@ -709,15 +709,15 @@ struct cuse_iommufd_device_attach {
 
 /*
  * CUSE_IOMMUFD_DEVICE_DMA: the device dev_id does DMA: length bytes
- * (1 .. CUSE_IOMMUFD_DMA_MAX) at iova, reading memory into the caller's buffer `data`,
- * or with CUSE_IOMMUFD_DMA_WRITE writing it from there; with
- * CUSE_IOMMUFD_DMA_PASID the DMA carries pasid.  A translation fault is a
- * result: status CUSE_IOMMUFD_DMA_FAULT with the fault, or
+ * (1 .. CUSE_IOMMUFD_DMA_MAX) at iova, reading memory into the caller's
+ * buffer `data`, or with CUSE_IOMMUFD_DMA_WRITE writing it from there;
+ * with CUSE_IOMMUFD_DMA_PASID the DMA carries pasid.  A translation fault
+ * is a result: status CUSE_IOMMUFD_DMA_FAULT with the fault, or
  * CUSE_IOMMUFD_DMA_PENDING when it became a page request in the page
  * table's fault queue: once the request is answered SUCCESS (a write()
  * of the fault fd), CUSE_IOMMUFD_DEVICE_DMA_STATUS with dma_id runs the
- * DMA on and reports it; or
- * CUSE_IOMMUFD_DMA_ABORTED when it could not be one.
+ * DMA on and reports it; or CUSE_IOMMUFD_DMA_ABORTED when it could not
+ * be one.
  * Errors: ENOENT (no device), EINVAL (length, flags), EOPNOTSUPP/EINVAL
  * (PASID), EFAULT (data), EBUSY (the device's page-request credits).
  */
