@@ -158,8 +158,8 @@ void check_ledger(Model& model, Problems& out) {
         });
         for (const auto& [cookie, dev] : ctx.devices) {
             dev->pins.for_each([&](const PinnedRange& range) {
-                for (const PagePin& pin : range.charges)
-                    ++expected[{pin.owner->serial(), pin.vaddr >> kPageShift}];
+                for (const PagePin& pin : range.charges)  // held by each of its pins
+                    expected[{pin.owner->serial(), pin.vaddr >> kPageShift}] += range.count;
             });
         }
     });
