@@ -89,6 +89,8 @@ private:
     // fd of object file `fault_file`), its DMA, a page fault answered.
     void run_topology(uint32_t fault, uint64_t fault_file);
     void run_emulated_device(uint32_t ioas, uint64_t data_gpa);
+    // CUSE_IOMMUFD_DEVICE_BIND of a topology device: its dev_id in `dev`.
+    long topology_bind(const char* name, uint32_t& dev);
     // What the state dump does not show of the iommufd profile.
     std::string iommufd_summary();
     long control(const std::string& line);
@@ -533,6 +535,15 @@ void Session::run_iommufd(char* buffer) {
     control_step("control device-remove accel9", R"({"cmd": "device-remove", "name": "accel9"})");
 }
 
+long Session::topology_bind(const char* name, uint32_t& dev) {
+    cuse_iommufd_device_bind b{};
+    b.size = sizeof(b);
+    std::strcpy(b.name, name);
+    const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
+    dev = b.out_dev_id;
+    return r;
+}
+
 void Session::run_topology(uint32_t fault, uint64_t fault_file) {
     constexpr uint64_t kTablesGpa = 0x10000000, kDataGpa = 0x20000000, kIova = 0x40000000;
     constexpr uint64_t kRW = 3;  // present | writable
@@ -562,14 +573,7 @@ void Session::run_topology(uint32_t fault, uint64_t fault_file) {
     };
     step("IOAS_MAP tables", [&] { return map(tables.base, 4 * K4, kTablesGpa); });
     step("IOAS_MAP data", [&] { return map(data.base, 2 * K4, kDataGpa); });
-    auto bind = [&] {
-        cuse_iommufd_device_bind b{};
-        b.size = sizeof(b);
-        std::strcpy(b.name, "accel9");
-        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
-        dev = b.out_dev_id;
-        return r;
-    };
+    auto bind = [&] { return topology_bind("accel9", dev); };
     step("CUSE_IOMMUFD_DEVICE_BIND", bind);
     auto hwpt_alloc = [&](uint32_t pt, uint32_t flags, const iommu_hwpt_vtd_s1* s1, uint32_t& out) {
         iommu_hwpt_alloc h{};
@@ -658,14 +662,7 @@ void Session::run_emulated_device(uint32_t ioas, uint64_t data_gpa) {
                  R"("iommu": "iommu0", "group": 11}})");
     control_step("control device-add vmdev9",
                  R"({"cmd": "device-add", "device": {"name": "vmdev9", "type": "sw-mdev", "parent": "gpu9"}})");
-    step("CUSE_IOMMUFD_DEVICE_BIND vmdev9", [&] {
-        cuse_iommufd_device_bind b{};
-        b.size = sizeof(b);
-        std::strcpy(b.name, "vmdev9");
-        const long r = fd_ioctl(CUSE_IOMMUFD_DEVICE_BIND, b);
-        dev = b.out_dev_id;
-        return r;
-    });
+    step("CUSE_IOMMUFD_DEVICE_BIND vmdev9", [&] { return topology_bind("vmdev9", dev); });
     step("CUSE_IOMMUFD_DEVICE_ATTACH vmdev9", [&] {
         cuse_iommufd_device_attach a{sizeof(a), 0, dev, 0, ioas, 0};
         return fd_ioctl(CUSE_IOMMUFD_DEVICE_ATTACH, a);
