@@ -13,6 +13,7 @@
 
 #include "../../dispatcher/command_table.h"
 #include "../../ioasid/x86_pgtable.h"
+#include "cuse-iommu-iommufd.h"
 #include "cuse-iommu.h"
 
 namespace {
@@ -30,7 +31,14 @@ public:
     void open() { put8(0); }
     void release(uint8_t slot) { put8(1), put8(slot); }
     template <typename T> void ioctl(uint8_t slot, unsigned nr, const T& args, std::vector<Fixup> fixups = {}) {
-        put8(2), put8(slot), put8(command_index(nr)), put8(0);
+        struct_ioctl(slot, command_index(nr), args, fixups);
+    }
+    // A command of the iommufd profile, in an iommufd slot (2 or 3).
+    template <typename T> void fd_ioctl(uint8_t slot, unsigned cmd, const T& args, std::vector<Fixup> fixups = {}) {
+        struct_ioctl(slot, iommufd_command_index(_IOC_NR(cmd)), args, fixups);
+    }
+    template <typename T> void struct_ioctl(uint8_t slot, uint8_t command, const T& args, const std::vector<Fixup>& fixups) {
+        put8(2), put8(slot), put8(command), put8(0);
         put(uint16_t(sizeof(T))), put(uint16_t(0)), put8(uint8_t(fixups.size()));
         for (const Fixup& f : fixups)
             put(uint16_t(f.at)), put8(f.kind), put8(f.extra);
@@ -57,6 +65,9 @@ public:
 private:
     // The fuzzer's command byte: the number's offset from IOMMU_BASE.
     static uint8_t command_index(unsigned nr) { return static_cast<uint8_t>(nr - IOMMU_BASE); }
+    // In an iommufd slot: iommufd's numbers from 0x80, cuse-iommu's own
+    // (0xf0 and up) as they are (fuzz_dispatcher.cpp, pick_command).
+    static uint8_t iommufd_command_index(unsigned nr) { return static_cast<uint8_t>(nr >= 0xf0 ? nr : nr - 0x80); }
     void put8(uint8_t v) { out_.push_back(v); }
     template <typename T> void put(T v) {
         const auto* bytes = reinterpret_cast<const uint8_t*>(&v);
@@ -267,6 +278,48 @@ Seed hostile() {
 
 }  // namespace
 
+// The iommufd profile (slot 2): an IOAS over two arena pages, accel0 and
+// vmdev0 (an emulated device) bound and attached; accel0's DMA, vmdev0's
+// pins and copy; an unmap under the pin.
+Seed iommufd_devices() {
+    Seed s;
+    s.open(), s.open(), s.open();  // slots 0 and 1 speak the RFC; 2 is the first iommufd one
+    s.fd_ioctl(2, IOMMU_IOAS_ALLOC, iommu_ioas_alloc{sizeof(iommu_ioas_alloc), 0, 0});  // id 1
+    iommu_ioas_map map{sizeof(iommu_ioas_map),
+                       IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+                       1, 0, 0, 2 * K4, 0x100000};
+    s.fd_ioctl(2, IOMMU_IOAS_MAP, map, {{offsetof(iommu_ioas_map, user_va), kArenaPage, 0}});
+    auto bind = [&](const char* name) {
+        cuse_iommufd_device_bind b{};
+        b.size = sizeof(b);
+        std::strncpy(b.name, name, sizeof(b.name) - 1);
+        s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_BIND, b);
+    };
+    bind("accel0");  // id 2
+    bind("vmdev0");  // id 3
+    for (uint32_t dev : {2u, 3u})
+        s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_ATTACH, cuse_iommufd_device_attach{sizeof(cuse_iommufd_device_attach), 0, dev, 0, 1, 0});
+    auto device_dma = [&](uint32_t dev, bool write) {
+        cuse_iommufd_device_dma d{};
+        d.size = sizeof(d);
+        d.flags = write ? uint32_t{CUSE_IOMMUFD_DMA_WRITE} : 0u;
+        d.dev_id = dev;
+        d.iova = 0x100010;
+        d.length = 32;
+        s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_DMA, d, {{offsetof(cuse_iommufd_device_dma, data), kArenaPage, 9}});
+    };
+    device_dma(2, true);
+    device_dma(3, false);
+    const cuse_iommufd_device_pin pin{sizeof(cuse_iommufd_device_pin), CUSE_IOMMUFD_PIN_WRITE, 3, 1, 0x100000};
+    s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_PIN, pin);
+    s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_PIN, pin);
+    s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_UNPIN, cuse_iommufd_device_pin{pin.size, 0, 3, 1, 0x100000});
+    s.fd_ioctl(2, IOMMU_IOAS_UNMAP, iommu_ioas_unmap{sizeof(iommu_ioas_unmap), 1, 0x100000, 2 * K4});
+    s.fd_ioctl(2, CUSE_IOMMUFD_DEVICE_UNBIND, cuse_iommufd_device_unbind{sizeof(cuse_iommufd_device_unbind), 0, 3, 0});
+    s.release(2);
+    return s;
+}
+
 int main(int argc, char** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: make_seeds DIR\n");
@@ -280,5 +333,6 @@ int main(int argc, char** argv) {
     mdevs().save(dir + "/mdevs");
     hostile().save(dir + "/hostile");
     dirty_tracking().save(dir + "/dirty-tracking");
+    iommufd_devices().save(dir + "/iommufd-devices");
     return 0;
 }
