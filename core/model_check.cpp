@@ -327,24 +327,32 @@ void check_topology_devices(Model& model, Problems& out) {
     });
 }
 
-// The iommufd profile's emulated devices (software mdevs): each access is
-// the RFC bound device of its id, which it never attaches there; pins only
+// The iommufd profile's accesses: all of them are those an unmap
+// notifies.  An emulated device's (a software mdev's) is the RFC bound
+// device of its id, which it never attaches there; an access pins only
 // while on an IOAS that exists.
-void check_emulated_devices(Model& model, Problems& out) {
+void check_accesses(Model& model, Problems& out) {
     model.for_each_context([&](Context& ctx) {
+        size_t count = 0;
         ctx.iommufd.objects.for_each(ObjectKind::kAccess, [&](const IommufdObject& object) {
+            ++count;
             const auto& access = static_cast<const Access&>(object);
+            const std::string name = ctx_name(ctx) + " access " + std::to_string(access.id);
+            if (!ctx.iommufd.accesses.count(access.id))
+                out.push_back(name + ": an unmap would not tell it");
+            if (access.ioas_id ? !ctx.iommufd.objects.get<Ioas>(access.ioas_id) : !access.pins.empty())
+                out.push_back(name + ": pins with no IOAS, or names one that is gone");
             if (!access.is_emulated_device())
                 return;
-            const std::string name = ctx_name(ctx) + " emulated device " + std::to_string(access.id);
             const BoundDevice* dev = ctx.find_device(access.id);
             if (!dev || dev->index != access.emulated_device || dev->spec->kind != DeviceKind::kSwMdev)
                 out.push_back(name + ": is not the RFC bound software mdev of its id");
             else if (!dev->attachments.empty() || !dev->pins.empty())
                 out.push_back(name + ": is attached or pinning in the RFC model");
-            if (access.ioas_id ? !ctx.iommufd.objects.get<Ioas>(access.ioas_id) : !access.pins.empty())
-                out.push_back(name + ": pins with no IOAS, or names one that is gone");
         });
+        if (count != ctx.iommufd.accesses.size())
+            out.push_back(ctx_name(ctx) + ": " + std::to_string(ctx.iommufd.accesses.size()) +
+                          " accesses to notify of unmaps, " + std::to_string(count) + " access objects");
     });
 }
 
@@ -359,7 +367,7 @@ std::vector<std::string> check_model(Model& model, CheckOptions options) {
     check_faults(model, options, problems);
     check_object_files(model, problems);
     check_topology_devices(model, problems);
-    check_emulated_devices(model, problems);
+    check_accesses(model, problems);
     return problems;
 }
 

@@ -5,6 +5,7 @@
 
 #include "../core/model.h"
 #include "bound_device.h"
+#include "cuse-iommu.h"
 
 namespace ciommu {
 namespace {
@@ -30,6 +31,14 @@ void unpin_pages(Model& model, BoundDevice& dev, uint64_t iova, uint64_t npages)
 }
 
 }  // namespace
+
+long check_pin_range(uint64_t iova, uint32_t npages) {
+    if (npages == 0 || npages > IOMMU_SIM_PIN_MAX || iova & (kPageSize - 1))
+        return -EINVAL;
+    if (iova + uint64_t{npages} * kPageSize - 1 < iova)
+        return -EINVAL;
+    return 0;
+}
 
 // Type1 pins by page (vfio_pfn, with a count): each page pinned is a
 // one-page range whose every pin holds one ledger charge, so an UNPIN may

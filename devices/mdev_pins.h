@@ -14,6 +14,10 @@ struct Context;
 struct BoundDevice;
 class IoAddressSpace;
 
+// A vendor driver's request: 1 .. IOMMU_SIM_PIN_MAX pages from a 4 KiB
+// aligned iova, not wrapping.  0 or -EINVAL.  (The iommufd profile's
+// emulated devices ask the same.)
+long check_pin_range(uint64_t iova, uint32_t npages);
 // See IOMMU_SIM_MDEV_PIN / UNPIN for the errnos.
 long mdev_pin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages, bool write);
 long mdev_unpin(Model& model, Context& ctx, uint64_t cookie, uint64_t iova, uint32_t npages);

@@ -128,26 +128,14 @@ long ioctl_sim_dma_status(CallEnv& env, iommu_sim_dma_status& req) {
     return err ? -EFAULT : 0;
 }
 
-namespace {
-
-long check_pin_request(const iommu_sim_mdev_pin& req) {
-    if (req.npages == 0 || req.npages > IOMMU_SIM_PIN_MAX || req.iova & (kPageSize - 1))
-        return -EINVAL;
-    if (req.iova + uint64_t{req.npages} * kPageSize - 1 < req.iova)
-        return -EINVAL;
-    return 0;
-}
-
-}  // namespace
-
 long ioctl_sim_mdev_pin(CallEnv& env, const iommu_sim_mdev_pin& req) {
-    if (long err = check_pin_request(req))
+    if (long err = check_pin_range(req.iova, req.npages))
         return err;
     return mdev_pin(env.model, env.ctx, req.cookie, req.iova, req.npages, req.flags & IOMMU_SIM_PIN_WRITE);
 }
 
 long ioctl_sim_mdev_unpin(CallEnv& env, const iommu_sim_mdev_pin& req) {
-    if (long err = check_pin_request(req))
+    if (long err = check_pin_range(req.iova, req.npages))
         return err;
     return mdev_unpin(env.model, env.ctx, req.cookie, req.iova, req.npages);
 }

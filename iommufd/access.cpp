@@ -8,6 +8,19 @@
 
 namespace ciommu {
 
+long add_access(IommufdCtx& ictx, std::unique_ptr<Access> access) {
+    const long id = ictx.objects.add(std::move(access));
+    if (id < 0)
+        return id;
+    try {
+        ictx.accesses.insert(static_cast<uint32_t>(id));
+    } catch (...) {
+        ictx.objects.destroy(static_cast<uint32_t>(id));
+        throw;
+    }
+    return id;
+}
+
 Access* find_access(IommufdCtx& ictx, int fd) {
     auto it = ictx.access_by_fd.find(fd);
     return it == ictx.access_by_fd.end() ? nullptr : ictx.objects.get<Access>(it->second);
@@ -31,10 +44,10 @@ bool permits(const IoptArea& area, bool write) { return area.prot & (write ? kPr
 }  // namespace
 
 void notify_accesses_unmap(IommufdCtx& ictx, uint32_t ioas_id, uint64_t first, uint64_t last) noexcept {
-    ictx.objects.for_each(ObjectKind::kAccess, [&](IommufdObject& object) {
-        if (auto& access = static_cast<Access&>(object); access.ioas_id == ioas_id)
-            drop_pins(ictx, access, first, last);
-    });
+    for (const uint32_t id : ictx.accesses) {
+        if (Access* access = ictx.objects.get<Access>(id); access && access->ioas_id == ioas_id)
+            drop_pins(ictx, *access, first, last);
+    }
 }
 
 void change_access_ioas(IommufdCtx& ictx, Access& access, uint32_t new_ioas_id) noexcept {

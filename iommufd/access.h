@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -47,6 +48,10 @@ struct Access final : IommufdObject {
     bool is_emulated_device() const { return emulated_device != kSelftest; }
 };
 
+// Adds an access to the context's objects and to those an unmap notifies:
+// its id, or -errno (ObjectTable::add's).  Throws std::bad_alloc with
+// nothing added.  IommufdCtx::destroy_object takes it out of both.
+long add_access(IommufdCtx& ictx, std::unique_ptr<Access> access);
 // The selftest access the caller's fd number names, else nullptr.
 Access* find_access(IommufdCtx& ictx, int fd);
 // Drops the pinned range `id` (iommufd_access_unpin_pages): false if none.

@@ -22,7 +22,7 @@ long bind_emulated_device(Model& model, Context& ctx, const DeviceSpec& spec, ui
     IommufdCtx& ictx = ctx.iommufd;
     long id;
     try {
-        id = ictx.objects.add(std::make_unique<Access>(true, model.topology().index_of(spec)));
+        id = add_access(ictx, std::make_unique<Access>(true, model.topology().index_of(spec)));
     } catch (const std::bad_alloc&) {
         return -ENOMEM;
     }
@@ -38,7 +38,7 @@ long bind_emulated_device(Model& model, Context& ctx, const DeviceSpec& spec, ui
     }
     if (err) {
         access.users = 0;
-        ictx.objects.destroy(access.id);
+        ictx.destroy_object(model.ledger(), access.id);
         return err;
     }
     out_dev_id = access.id;

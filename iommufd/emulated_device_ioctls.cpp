@@ -10,6 +10,8 @@
 #include "../core/call_env.h"
 #include "../core/context.h"
 #include "../core/model.h"
+#include "../devices/mdev_pins.h"
+#include "cuse-iommu.h"
 #include "emulated_device.h"
 #include "iommufd_ctx.h"
 #include "iommufd_ioctls.h"
@@ -20,12 +22,12 @@ namespace {
 // The DMA moves client memory in slices of this, without the model lock.
 constexpr size_t kCopySlice = 64 * 1024;
 
+static_assert(CUSE_IOMMUFD_PIN_MAX == IOMMU_SIM_PIN_MAX);  // the request is checked as the RFC profile's
+
 // The emulated device a well-formed PIN or UNPIN names.
 long pin_target(CallEnv& env, const cuse_iommufd_device_pin& cmd, Access*& access) {
-    if (cmd.npages == 0 || cmd.npages > CUSE_IOMMUFD_PIN_MAX || cmd.iova % kPageSize)
-        return -EINVAL;
-    if (cmd.iova + uint64_t{cmd.npages} * kPageSize - 1 < cmd.iova)
-        return -EINVAL;
+    if (long err = check_pin_range(cmd.iova, cmd.npages))
+        return err;
     access = emulated_device(env.ctx.iommufd, cmd.dev_id);
     return access ? 0 : -ENOENT;
 }
@@ -36,6 +38,8 @@ std::optional<long> plan_dma(CallEnv& env, const cuse_iommufd_device_dma& cmd, E
     const Access* access = emulated_device(env.ctx.iommufd, cmd.dev_id);
     if (!access)
         return std::nullopt;
+    if (!cmd.length || cmd.length > CUSE_IOMMUFD_DMA_MAX || cmd.iova + (cmd.length - 1) < cmd.iova)
+        return -EINVAL;  // as SIM_DMA checks a topology device's
     if (cmd.flags & CUSE_IOMMUFD_DMA_PASID)
         return -EOPNOTSUPP;  // no IOMMU, no PASID
     plan_emulated_dma(env.ctx.iommufd, *access, cmd.iova, cmd.length, cmd.flags & CUSE_IOMMUFD_DMA_WRITE, plan);
@@ -69,8 +73,6 @@ std::optional<long> attach_if_emulated(CallEnv& env, cuse_iommufd_device_attach&
 }
 
 std::optional<long> dma_if_emulated(CallEnv& env, cuse_iommufd_device_dma& cmd) {
-    if (!cmd.length || cmd.length > CUSE_IOMMUFD_DMA_MAX || cmd.iova + (cmd.length - 1) < cmd.iova)
-        return std::nullopt;  // the topology path's checks answer it
     EmulatedDmaPlan plan;
     const std::optional<long> planned = plan_dma(env, cmd, plan);
     if (!planned || *planned)

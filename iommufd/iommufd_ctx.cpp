@@ -57,6 +57,7 @@ void release(IommufdCtx& ictx, PinLedger& ledger, IommufdObject& object) noexcep
     case ObjectKind::kAccess: {
         auto& access = static_cast<Access&>(object);
         change_access_ioas(ictx, access, 0);
+        ictx.accesses.erase(access.id);
         if (auto it = ictx.access_by_fd.find(access.fd); it != ictx.access_by_fd.end() && it->second == access.id)
             ictx.access_by_fd.erase(it);
         break;

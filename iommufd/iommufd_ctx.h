@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 
 #include "io_pagetable.h"
 #include "object_table.h"
@@ -24,6 +25,9 @@ struct IommufdCtx {
     // The selftest's accesses (access.h) by the fd number the caller
     // names them by.
     std::map<int, uint32_t> access_by_fd;
+    // Every access (the selftest's and emulated devices'): whom an IOAS
+    // unmap notifies, without a walk over all the objects (add_access).
+    std::set<uint32_t> accesses;
     // IOMMU_OPTION_RLIMIT_MODE: false charges the user (VFIO's way, the
     // default of /dev/iommu), true the mm.  Both charge the caller's
     // RLIMIT_MEMLOCK in this daemon (docs/iommufd.md, "Divergences").

@@ -67,13 +67,13 @@ long create_access(CallEnv& env, iommu_test_cmd& cmd) {
     const int fd = env.object_file->fd;
     auto made = std::make_unique<Access>(cmd.create_access.flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
     Access& access = *made;
-    const long id = ictx.objects.add(std::move(made));
+    const long id = add_access(ictx, std::move(made));
     if (id < 0)
         return id;
     try {
         ictx.access_by_fd[fd] = access.id;  // a newer access at a reused number wins
     } catch (const std::bad_alloc&) {
-        ictx.objects.destroy(access.id);
+        ictx.destroy_object(env.model.ledger(), access.id);  // unused yet, on no IOAS
         throw;
     }
     access.users = 1;  // the fd's (the driver is a user until it destroys it)

@@ -146,6 +146,10 @@ TEST_CASE("An emulated device's DMA copies through its IOAS; BLOCKED, NOT_MAPPED
     CHECK(rc == -EOPNOTSUPP);  // no PASID without an IOMMU
     f.dma(mdev, kIova, data, 0, false, {}, &rc);
     CHECK(rc == -EINVAL);
+    f.dma(mdev, UINT64_MAX - 1, data, 4, false, {}, &rc);
+    CHECK(rc == -EINVAL);  // wraps
+    f.dma(mdev, kIova, data, CUSE_IOMMUFD_DMA_MAX + 1, false, {}, &rc);
+    CHECK(rc == -EINVAL);
     f.dma(mdev, kIova, nullptr, 4, false, {}, &rc);
     CHECK(rc == -EFAULT);  // the caller's buffer
     // The unmap is seen at once: the DMA plans under the lock.
@@ -255,7 +259,7 @@ TEST_CASE("Removing a bound software mdev takes its access; the IOAS is free aga
     CHECK(f.destroy(f.ioas) == 0);
 }
 
-TEST_CASE("The invariant checker holds an emulated device to its RFC binding and its IOAS") {
+TEST_CASE("The invariant checker holds an emulated device to its RFC binding, its IOAS and the unmap notice") {
     EmulatedFixture f;
     const uint32_t mdev = f.pinning_mdev();
     std::lock_guard guard(f.model.lock());
@@ -274,6 +278,9 @@ TEST_CASE("The invariant checker holds an emulated device to its RFC binding and
     dev.pins.add(0x100000, kPage);
     CHECK(complains("attached or pinning in the RFC model"));
     dev.pins.drop_all([](const PinnedRange&) {});
+    f.ctx->iommufd.accesses.erase(mdev);  // an access an unmap would not tell
+    CHECK(complains("an unmap would not tell it"));
+    f.ctx->iommufd.accesses.insert(mdev);
     CHECK(check_model(f.model).empty());
 }
 
