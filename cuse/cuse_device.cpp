@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cuse_lowlevel.h>
 #include <fuse_lowlevel.h>
@@ -82,6 +83,70 @@ const cuse_lowlevel_ops kOps = [] {
     return ops;
 }();
 
+// The same device as a FUSE mount's one file, <mount>/<name> (--mount): the
+// kernel's FUSE ioctl path is CUSE's (fuse_do_ioctl, restricted), so the
+// callbacks above serve it unchanged.  Only root and the file are known.
+constexpr fuse_ino_t kDeviceFile = 2;
+
+struct stat attributes_of(fuse_ino_t ino) {
+    struct stat st{};
+    st.st_ino = ino;
+    st.st_nlink = ino == FUSE_ROOT_ID ? 2 : 1;
+    // Mode as a fresh /dev node's; FUSE lets only the mounting user in anyway.
+    st.st_mode = ino == FUSE_ROOT_ID ? (S_IFDIR | 0755) : (S_IFREG | 0600);
+    return st;
+}
+
+void on_file_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    if (parent != FUSE_ROOT_ID || device_of(req).options().name != name) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    fuse_entry_param entry{};
+    entry.ino = kDeviceFile;
+    entry.attr = attributes_of(kDeviceFile);
+    entry.attr_timeout = entry.entry_timeout = 3600;
+    fuse_reply_entry(req, &entry);
+}
+
+void on_file_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    if (ino != FUSE_ROOT_ID && ino != kDeviceFile) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    const struct stat st = attributes_of(ino);
+    fuse_reply_attr(req, &st, 3600);
+}
+
+void on_file_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    if (ino != kDeviceFile) {
+        fuse_reply_err(req, EISDIR);
+        return;
+    }
+    fi->direct_io = 1;  // read() reaches the daemon as a CUSE read does, never the page cache
+    on_open(req, fi);
+}
+
+const fuse_lowlevel_ops kFileOps = [] {
+    fuse_lowlevel_ops ops{};
+    ops.init = [](void* userdata, fuse_conn_info*) { on_init_done(userdata); };
+    ops.lookup = on_file_lookup;
+    ops.getattr = on_file_getattr;
+    ops.open = on_file_open;
+    ops.release = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi) { on_release(req, fi); };
+    ops.read = [](fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+        on_read(req, size, off, fi);
+    };
+    ops.poll = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* handle) {
+        on_poll(req, fi, handle);
+    };
+    ops.ioctl = [](fuse_req_t req, fuse_ino_t, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+                   const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+        on_ioctl(req, static_cast<int>(cmd), arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+    };
+    return ops;
+}();
+
 }  // namespace
 
 CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
@@ -95,7 +160,8 @@ CuseDevice::CuseDevice(Dispatcher& dispatcher, CuseDeviceOptions options)
       options_(std::move(options)) {
     dispatcher_.set_records_listener(
         [readers = fault_readers_.get()](uint64_t context_id) { readers->records_arrived(context_id); });
-    session_ = std::make_unique<CuseSession>(options_.name, kOps, this, options_.debug);
+    session_ = options_.mounted ? std::make_unique<CuseSession>(kFileOps, this, options_.debug)
+                                : std::make_unique<CuseSession>(options_.name, kOps, this, options_.debug);
 }
 
 CuseDevice::~CuseDevice() {

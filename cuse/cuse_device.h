@@ -16,7 +16,11 @@ class FaultReaders;
 struct CuseDeviceOptions {
     std::string name = "iommu";  // DEVNAME: creates /dev/<name>
     bool debug = false;          // libfuse's request trace on stderr
-    // Called once the /dev node exists (CUSE init_done).
+    // A FUSE session serving the device as the file <dir>/<name> once
+    // mounted (CuseSession::mount) instead of the node /dev/<name>.
+    bool mounted = false;
+    // Called once the /dev node (or mounted file) exists (CUSE init_done,
+    // FUSE init).
     void (*on_ready)(const std::string& name) = nullptr;
 };
 

@@ -29,6 +29,14 @@ ssize_t transport_writev(int fd, iovec* iov, int count, void*) {
     return writev(fd, iov, count);
 }
 
+// libfuse's command line: its request trace on stderr if debug.
+std::vector<char*> session_argv(bool debug) {
+    std::vector<char*> argv{const_cast<char*>("cuse-iommu")};
+    if (debug)
+        argv.push_back(const_cast<char*>("-d"));
+    return argv;
+}
+
 // exit() interrupts the loop thread's wait with this signal.
 void on_wake_signal(int) {}
 
@@ -42,17 +50,35 @@ CuseSession::CuseSession(const std::string& devname, const cuse_lowlevel_ops& op
     info.dev_info_argv = dev_info;
     info.flags = 0;  // restricted ioctls: one round trip each (CuseDevice's on_ioctl)
 
-    std::vector<char*> argv{const_cast<char*>("cuse-iommu")};
-    if (debug)
-        argv.push_back(const_cast<char*>("-d"));
+    std::vector<char*> argv = session_argv(debug);
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
     session_ = cuse_lowlevel_new(&args, &info, &ops, userdata);
     fuse_opt_free_args(&args);
 }
 
+CuseSession::CuseSession(const fuse_lowlevel_ops& ops, void* userdata, bool debug) {
+    std::vector<char*> argv = session_argv(debug);
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    session_ = fuse_session_new(&args, &ops, sizeof(ops), userdata);
+    fuse_opt_free_args(&args);
+}
+
 CuseSession::~CuseSession() {
-    if (session_)
-        fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
+    if (!session_)
+        return;
+    if (mounted_)
+        fuse_session_unmount(session_);
+    fuse_session_destroy(session_);  // closes the fd: the kernel removes the node
+}
+
+int CuseSession::mount(const std::string& dir) {
+    if (!session_ || mounted_)
+        return -EINVAL;
+    // libfuse prints why a mount fails; errno is not always set.
+    if (fuse_session_mount(session_, dir.c_str()) != 0)
+        return -EIO;
+    mounted_ = true;
+    return 0;
 }
 
 int CuseSession::attach(int fd) {

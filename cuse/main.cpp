@@ -40,13 +40,14 @@ struct Options {
     std::string topology_file;  // empty: the built-in default topology
     std::string control_path = "/run/cuse-iommu.sock";  // empty: no control socket
     std::string trace_file;     // empty: no trace
+    std::string mount_dir;      // empty: a CUSE node; else a FUSE mount's file there
     ciommu::Abi abi = ciommu::Abi::kRfc;
 };
 
 void print_usage(FILE* out) {
     std::fputs(
         "usage: cuse-iommu [--name NAME] [--abi rfc|iommufd] [--topology FILE] [--control PATH]\n"
-        "                  [--trace FILE] [--foreground] [--debug] [--help]\n"
+        "                  [--trace FILE] [--mount DIR] [--foreground] [--debug] [--help]\n"
         "Serves the /dev/iommu uAPI prototype as a CUSE character device.\n"
         "  -n, --name NAME    device name: creates /dev/NAME (default: iommu)\n"
         "      --abi ABI      the uAPI served: rfc, the RFC v2 /dev/iommu (default), or\n"
@@ -56,10 +57,13 @@ void print_usage(FILE* out) {
         "  -c, --control PATH the control socket for iommuctl (default:\n"
         "                     /run/cuse-iommu.sock; 'none' to serve none)\n"
         "      --trace FILE   write one JSON line per uAPI call and fault event\n"
+        "      --mount DIR    serve the device as the file DIR/NAME of a FUSE mount\n"
+        "                     instead, where the kernel has no CUSE (rfc profile;\n"
+        "                     the same ioctl path in the kernel: docs/design.md)\n"
         "  -f, --foreground   stay in the foreground\n"
         "  -d, --debug        trace every CUSE request on stderr (implies -f)\n"
         "  -h, --help         show this help\n"
-        "Needs /dev/cuse (modprobe cuse) and root.\n",
+        "Needs /dev/cuse (modprobe cuse), or /dev/fuse for --mount, and root.\n",
         out);
 }
 
@@ -102,6 +106,10 @@ int parse_options(int argc, char** argv, Options& options) {
             options.trace_file = argv[++i];
         } else if (arg.starts_with("--trace=")) {
             options.trace_file = std::string(arg.substr(8));
+        } else if (arg == "--mount" && i + 1 < argc) {
+            options.mount_dir = argv[++i];
+        } else if (arg.starts_with("--mount=")) {
+            options.mount_dir = std::string(arg.substr(8));
         } else {
             std::fprintf(stderr, "cuse-iommu: unknown or incomplete option '%s'\n", argv[i]);
             print_usage(stderr);
@@ -110,6 +118,13 @@ int parse_options(int argc, char** argv, Options& options) {
     }
     if (options.control_path == "none")
         options.control_path.clear();
+    // The iommufd profile's fd objects live on a second node (ObjectNode),
+    // which a one-file mount does not have.
+    if (!options.mount_dir.empty() && options.abi != ciommu::Abi::kRfc) {
+        std::fprintf(stderr, "cuse-iommu: --mount serves the rfc profile only\n");
+        return 1;
+    }
+    options.device.mounted = !options.mount_dir.empty();
     if (options.device.name.empty() || options.device.name.find('/') != std::string::npos) {
         std::fprintf(stderr, "cuse-iommu: --name must be a plain device name\n");
         return 1;
@@ -169,14 +184,14 @@ void raise_descriptor_limit() {
     }
 }
 
-// "ready" once every node exists: /dev/<name>, and under the iommufd
-// profile /dev/<name>-object (the fd objects' node).
+// "ready" once every node exists: /dev/<name> (or the mounted file), and
+// under the iommufd profile /dev/<name>-object (the fd objects' node).
 std::atomic<int> nodes_pending{1};
-std::string ready_name;
+std::string ready_path;
 
 void node_ready() {
     if (--nodes_pending == 0) {
-        std::printf("cuse-iommu: ready /dev/%s\n", ready_name.c_str());
+        std::printf("cuse-iommu: ready %s\n", ready_path.c_str());
         std::fflush(stdout);
     }
 }
@@ -205,7 +220,7 @@ int main(int argc, char** argv) {
     if (int rc = parse_options(argc, argv, options))
         return rc == 2 ? 0 : 1;
     options.device.on_ready = announce_ready;
-    ready_name = options.device.name;
+    ready_path = (options.device.mounted ? options.mount_dir : std::string("/dev")) + "/" + options.device.name;
 
     ciommu::Topology topology = ciommu::default_topology();
     if (!options.topology_file.empty()) {
@@ -240,8 +255,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cuse-iommu: cannot create the CUSE session\n");
         return 1;
     }
-    if (attach_to_cuse(device.session_object()) || (object_node && attach_to_cuse(object_node->session())))
+    if (options.device.mounted) {
+        if (device.session_object().mount(options.mount_dir) != 0) {
+            std::fprintf(stderr, "cuse-iommu: cannot mount on %s\n", options.mount_dir.c_str());
+            return 1;
+        }
+    } else if (attach_to_cuse(device.session_object()) ||
+               (object_node && attach_to_cuse(object_node->session()))) {
         return 1;
+    }
     // The control socket listens before the daemon detaches, so that an
     // error (a path in use, say) still reaches the terminal.
     boost::asio::io_context io;

@@ -3,6 +3,10 @@
 #   1. unit      doctest tests of the model, the dispatcher, the control
 #                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
+#   fuse         the RFC end-to-end clients natively, on this machine's own
+#                kernel: the daemon serves the device as a FUSE-mounted file
+#                (the kernel's same ioctl path; a SKIPPED line where no FUSE
+#                mount can be made; scripts/fuse-tier.sh)
 #   sweep        the allocation-failure sweep: a fixed session of every command
 #                run once per allocation, that allocation failing; each run must
 #                answer ENOMEM, change nothing and leak nothing (ASan+UBSan,
@@ -30,7 +34,7 @@
 #   deb          the .deb: built by CPack, installed with apt-get, man pages,
 #                pkg-config and CMake clients, the unit, the installed daemon
 #                serving a client in the VM, purged (scripts/test-deb.sh)
-# then the benchmarks (VM round trips, in-process model).  Exits non-zero if any tier fails.
+# then the benchmarks (round trips in the VM and natively, in-process model).  Exits non-zero if any tier fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -54,6 +58,10 @@ count_doctest build/logs/iommuctl.log
 log "tier 2: protocol tests (libfuse CUSE session, fake kernel)"
 build/asan/tests/protocol/protocol_tests 2>&1 | tee build/logs/protocol.log || status=1
 count_doctest build/logs/protocol.log
+
+log "tier fuse: the RFC end-to-end clients natively, through a FUSE-mounted file"
+scripts/fuse-tier.sh build/release tests 2>&1 | tee build/logs/fuse.log || status=1
+grep -q '^fuse: SKIPPED' build/logs/fuse.log || count_summary build/logs/fuse.log 'fuse: '
 
 log "tier tsan: unit, iommuctl, protocol tests and the stress driver under ThreadSanitizer"
 scripts/tsan.sh 2>&1 | tee build/logs/tsan.log || status=1
@@ -110,6 +118,9 @@ count_summary build/logs/deb.log 'deb: '
 
 log "benchmark: ioctl round trips through CUSE (VM)"
 scripts/vm/bench.sh build/release 2>&1 | tee build/logs/bench.log || status=1
+
+log "benchmark: ioctl round trips through a FUSE-mounted file (natively)"
+scripts/fuse-tier.sh build/release bench 2>&1 | tee build/logs/fuse-bench.log || status=1
 
 log "benchmark: the model in-process (1K vs 1M mappings; faults; load from 1..64 threads)"
 build/release/bench/model_bench 2>&1 | tee build/logs/model-bench.log || status=1

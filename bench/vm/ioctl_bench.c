@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -32,7 +33,7 @@
 #include "cuse-iommu.h"
 
 #define BENCH_SECONDS	1.5	/* per case, over all rounds */
-#define ROUNDS		5
+#define ROUNDS		9	/* odd: each figure is the median round's */
 #define WARMUP		20
 #define BATCH		16	/* iterations between clock reads */
 
@@ -233,46 +234,77 @@ struct bench_case {
 	int (*op)(double *split);
 	enum case_kind kind;
 	const char *part[MAX_PARTS];	/* PAIR, STEPS: names of the timed parts */
+	double split[MAX_PARTS];	/* the op's scratch: seconds per part */
 	double seconds;		/* accumulated over the rounds */
-	double split[MAX_PARTS];
 	long iterations;
+	double us[ROUNDS];	/* per iteration, in each round */
+	double part_us[MAX_PARTS][ROUNDS];
 };
 
 static struct bench_case cases[] = {
 	/* The floor comes first. */
-	{ "get_api_version", op_version, ONE_IOCTL, { NULL }, 0, { 0 }, 0 },
-	{ "struct_read_refused", op_read_refused, ONE_IOCTL, { NULL }, 0, { 0 }, 0 },
-	{ "map_unmap_4k", op_map_unmap, PAIR, { "map_dma_4k", "unmap_dma_4k" }, 0, { 0 }, 0 },
-	{ "ioasid_alloc_free", op_alloc_free, PAIR, { "ioasid_alloc", "ioasid_free" }, 0, { 0 }, 0 },
-	{ "fault_roundtrip", op_fault_roundtrip, STEPS,
-	  { "fault_inject_sim_dma", "fault_wake_epoll", "fault_read_record", "fault_map_dma",
-	    "fault_page_response", "fault_dma_status" }, 0, { 0 }, 0 },
+	{ .name = "get_api_version", .op = op_version, .kind = ONE_IOCTL },
+	{ .name = "struct_read_refused", .op = op_read_refused, .kind = ONE_IOCTL },
+	{ .name = "map_unmap_4k", .op = op_map_unmap, .kind = PAIR,
+	  .part = { "map_dma_4k", "unmap_dma_4k" } },
+	{ .name = "ioasid_alloc_free", .op = op_alloc_free, .kind = PAIR,
+	  .part = { "ioasid_alloc", "ioasid_free" } },
+	{ .name = "fault_roundtrip", .op = op_fault_roundtrip, .kind = STEPS,
+	  .part = { "fault_inject_sim_dma", "fault_wake_epoll", "fault_read_record", "fault_map_dma",
+		    "fault_page_response", "fault_dma_status" } },
 };
 #define NCASES	(sizeof(cases) / sizeof(cases[0]))
 
-/* Run c for about seconds; add to its totals.  -1 if an ioctl failed. */
-static int run_case(struct bench_case *c, double seconds)
+/* Round r of c: run it for about seconds and keep the round's figures per
+ * iteration.  -1 if an ioctl failed. */
+static int run_case(struct bench_case *c, int r, double seconds)
 {
-	double t0 = now(), t;
+	double t0, t;
+	long n = 0;
 	int i;
 
+	memset(c->split, 0, sizeof(c->split));
+	t0 = now();
 	do {
 		for (i = 0; i < BATCH; i++)
 			if (c->op(c->split) < 0) {
 				printf("bench: %s failed: %s\n", c->name, strerror(errno));
 				return -1;
 			}
-		c->iterations += BATCH;
+		n += BATCH;
 		t = now();
 	} while (t - t0 < seconds);
+	c->iterations += n;
 	c->seconds += t - t0;
+	c->us[r] = (t - t0) * 1e6 / n;
+	for (i = 0; i < MAX_PARTS; i++)
+		c->part_us[i][r] = c->split[i] * 1e6 / n;
 	return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of a case's rounds: a round the host disturbed (another
+ * process, a migration, the TCG translation cache) moves it little. */
+static double median(const double *rounds)
+{
+	double sorted[ROUNDS];
+
+	memcpy(sorted, rounds, sizeof(sorted));
+	qsort(sorted, ROUNDS, sizeof(sorted[0]), by_value);
+	return sorted[ROUNDS / 2];
 }
 
 /*
  * The cases take turns, ROUNDS times, instead of running one after another:
- * the host under TCG is shared and its load drifts, and taking turns spreads
- * that drift over every case alike, so the ratios stay comparable.
+ * the host (TCG, or a native run's shared cores) drifts, and taking turns
+ * spreads that drift over every case alike, so the ratios stay comparable;
+ * each figure is then its case's median round.
  */
 static int measure_all(void)
 {
@@ -285,11 +317,10 @@ static int measure_all(void)
 				printf("bench: %s failed: %s\n", cases[k].name, strerror(errno));
 				return -1;
 			}
-		memset(cases[k].split, 0, sizeof(cases[k].split));
 	}
 	for (r = 0; r < ROUNDS; r++)
 		for (k = 0; k < NCASES; k++)
-			if (run_case(&cases[k], BENCH_SECONDS / ROUNDS) < 0)
+			if (run_case(&cases[k], r, BENCH_SECONDS / ROUNDS) < 0)
 				return -1;
 	for (k = 0; k < NCASES; k++)
 		printf("bench: (%s: %ld iterations in %.2f s)\n", cases[k].name,
@@ -374,23 +405,23 @@ int main(int argc, char **argv)
 
 	if (measure_all() < 0)
 		return 1;
-	floor = cases[0].seconds * 1e6 / cases[0].iterations;
+	floor = median(cases[0].us);
 	for (k = 0; k < NCASES; k++) {
 		struct bench_case *c = &cases[k];
-		double pair = c->seconds * 1e6 / c->iterations;
+		double pair = median(c->us), sums[ROUNDS];
+		int r;
 
 		if (c->kind == ONE_IOCTL) {
 			report(c->name, pair, floor);
 			continue;
 		}
 		if (c->kind == STEPS) {
-			double sum = 0;
-
+			for (r = 0; r < ROUNDS; r++)
+				for (sums[r] = 0, j = 0; j < MAX_PARTS && c->part[j]; j++)
+					sums[r] += c->part_us[j][r];
+			report(c->name, median(sums), floor);
 			for (j = 0; j < MAX_PARTS && c->part[j]; j++)
-				sum += c->split[j];
-			report(c->name, sum * 1e6 / c->iterations, floor);
-			for (j = 0; j < MAX_PARTS && c->part[j]; j++)
-				report(c->part[j], c->split[j] * 1e6 / c->iterations, floor);
+				report(c->part[j], median(c->part_us[j]), floor);
 			continue;
 		}
 		snprintf(name, sizeof(name), "%s_pair", c->name);
@@ -398,7 +429,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "%s_per_ioctl", c->name);
 		report(name, pair / 2, floor);
 		for (j = 0; j < 2; j++)
-			report(c->part[j], c->split[j] * 1e6 / c->iterations, floor);
+			report(c->part[j], median(c->part_us[j]), floor);
 	}
 	close(fd);
 	return 0;

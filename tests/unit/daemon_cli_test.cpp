@@ -71,3 +71,15 @@ TEST_CASE("a bad topology file is refused naming the JSON path") {
     CHECK(missing.status == 1);
     CHECK(missing.output.find("No such file") != std::string::npos);
 }
+
+TEST_CASE("--mount serves the rfc profile only, and a mount that fails is an error at start") {
+    CHECK(run_daemon("--help").output.find("--mount DIR") != std::string::npos);
+    Run iommufd = run_daemon("--abi iommufd --mount /tmp --control none");
+    CHECK(iommufd.status == 1);
+    CHECK(iommufd.output.find("--mount serves the rfc profile only") != std::string::npos);
+
+    Run missing = run_daemon("--mount /nonexistent/cuse-iommu-mount --control none --foreground");
+    CHECK(missing.status == 1);
+    CHECK(missing.output.find("cannot mount on /nonexistent/cuse-iommu-mount") != std::string::npos);
+    CHECK(missing.output.find("/dev/cuse") == std::string::npos);  // no CUSE node was tried
+}

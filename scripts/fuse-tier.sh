@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# fuse-tier.sh BUILD_DIR tests|bench
+# The device natively, on this machine's own kernel, where it has no CUSE:
+# the daemon serves the RFC profile as the one file of a FUSE mount
+# (cuse-iommu --mount).  The kernel's ioctl path for a FUSE file is CUSE's
+# (fs/fuse/ioctl.c, fuse_do_ioctl, restricted), so a client's ioctl() costs
+# the same round trip as on /dev/iommu, at native speed instead of TCG's.
+#   tests  the RFC end-to-end clients (tests/vm/vm_tests, vm_device_tests,
+#          vm_fault_tests) on the mounted file; ends "fuse: N passed, N failed"
+#   bench  bench/vm/ioctl_bench on it: every ratio to the null ioctl natively
+# Where /dev/fuse is missing or the mount is refused (a container without
+# CAP_SYS_ADMIN), it says so in a SKIPPED line and exits 0: the VM tier
+# remains the proof of the CUSE device.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -eq 2 ] || { echo "usage: $0 BUILD_DIR tests|bench" >&2; exit 2; }
+build=$1 mode=$2
+daemon=$build/cuse/cuse-iommu
+[ -x "$daemon" ] || { echo "fuse: no daemon at $daemon" >&2; exit 1; }
+
+skip() { echo "fuse: SKIPPED ($mode): $*"; exit 0; }
+[ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
+command -v fusermount3 >/dev/null || skip "no fusermount3 (package fuse3)"
+
+dir=$(mktemp -d /tmp/cuse-iommu-fuse.XXXXXX)
+log=$dir.log
+pid=''
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	fusermount3 -u -q "$dir" 2>/dev/null || true
+	rmdir "$dir" 2>/dev/null || true
+	rm -f "$log"
+}
+trap cleanup EXIT
+
+${CUSE_IOMMU_FUSE_CPU:+taskset -c $CUSE_IOMMU_FUSE_CPU} "$daemon" --mount "$dir" --control none --foreground >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	grep -q '^cuse-iommu: ready' "$log" && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+if ! grep -q '^cuse-iommu: ready' "$log"; then
+	sed 's/^/fuse: daemon: /' "$log"
+	kill -0 "$pid" 2>/dev/null || { pid=''; skip "the FUSE mount was refused (see the daemon's words above)"; }
+	echo "fuse: the daemon never became ready"
+	exit 1
+fi
+device=$dir/iommu
+
+case "$mode" in
+tests)
+	passed=0 failed=0
+	for t in vm_tests vm_device_tests vm_fault_tests; do
+		out=$(timeout 300 "$build/tests/vm/$t" "$device" 2>&1) || true
+		printf '%s\n' "$out" | grep -v '^PASS '
+		line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1 || true)
+		if [ -z "$line" ]; then
+			echo "fuse: $t printed no summary"
+			failed=$((failed + 1))
+			continue
+		fi
+		passed=$((passed + $(grep -oE '^[0-9]+' <<<"$line")))
+		failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')))
+	done
+	kill -0 "$pid" 2>/dev/null || { echo "fuse: the daemon died"; failed=$((failed + 1)); }
+	echo "fuse: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+bench)
+	timeout 300 ${CUSE_IOMMU_FUSE_CPU:+taskset -c $CUSE_IOMMU_FUSE_CPU} "$build/bench/vm/ioctl_bench" "$device"
+	;;
+*)
+	echo "usage: $0 BUILD_DIR tests|bench" >&2
+	exit 2
+	;;
+esac
