@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# fuse-tier.sh BUILD_DIR tests|bench
+# fuse-tier.sh BUILD_DIR tests|bench [DAEMON]
 # The device natively, on this machine's own kernel, where it has no CUSE:
 # the daemon serves the RFC profile as the one file of a FUSE mount
 # (cuse-iommu --mount).  The kernel's ioctl path for a FUSE file is CUSE's
 # (fs/fuse/ioctl.c, fuse_do_ioctl, restricted), so a client's ioctl() costs
 # the same round trip as on /dev/iommu, at native speed instead of TCG's.
 #   tests  the RFC end-to-end clients (tests/vm/vm_tests, vm_device_tests,
-#          vm_fault_tests) on the mounted file; ends "fuse: N passed, N failed"
+#          vm_fault_tests) on the mounted file, then stops the daemon, which
+#          must exit 0 with no sanitizer report (test.sh gives the ASan+UBSan
+#          build's daemon as DAEMON); ends "fuse: N passed, N failed"
 #   bench  bench/vm/ioctl_bench on it: every ratio to the null ioctl natively,
 #          twice: client and daemon on one CPU (each call a pair of context
 #          switches: steady to 0.01, the cost of the work itself), then free
@@ -17,9 +19,9 @@
 # remains the proof of the CUSE device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -eq 2 ] || { echo "usage: $0 BUILD_DIR tests|bench" >&2; exit 2; }
+[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 BUILD_DIR tests|bench [DAEMON]" >&2; exit 2; }
 build=$1 mode=$2
-daemon=$build/cuse/cuse-iommu
+daemon=${3:-$build/cuse/cuse-iommu}
 [ -x "$daemon" ] || { echo "fuse: no daemon at $daemon" >&2; exit 1; }
 
 skip() { echo "fuse: SKIPPED ($mode): $*"; exit 0; }
@@ -74,7 +76,20 @@ tests)
 		passed=$((passed + $(grep -oE '^[0-9]+' <<<"$line")))
 		failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')))
 	done
-	kill -0 "$pid" 2>/dev/null || { echo "fuse: the daemon died"; failed=$((failed + 1)); }
+	# SIGTERM: the daemon unmounts and exits 0, its sanitizers silent.
+	rc=0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	pid=''
+	if [ "$rc" -ne 0 ]; then
+		echo "fuse: the daemon exited with status $rc"
+		failed=$((failed + 1))
+	fi
+	if grep -qE 'Sanitizer|runtime error' "$log"; then
+		sed 's/^/fuse: daemon: /' "$log"
+		echo "fuse: the daemon's sanitizers reported the above"
+		failed=$((failed + 1))
+	fi
 	echo "fuse: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	;;

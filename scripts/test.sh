@@ -4,7 +4,7 @@
 #                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
 #   fuse         the RFC end-to-end clients natively, on this machine's own
-#                kernel: the daemon serves the device as a FUSE-mounted file
+#                kernel: the ASan+UBSan daemon serves the device as a FUSE-mounted file
 #                (the kernel's same ioctl path; a SKIPPED line where no FUSE
 #                mount can be made; scripts/fuse-tier.sh)
 #   sweep        the allocation-failure sweep: a fixed session of every command
@@ -59,8 +59,8 @@ log "tier 2: protocol tests (libfuse CUSE session, fake kernel)"
 build/asan/tests/protocol/protocol_tests 2>&1 | tee build/logs/protocol.log || status=1
 count_doctest build/logs/protocol.log
 
-log "tier fuse: the RFC end-to-end clients natively, through a FUSE-mounted file"
-scripts/fuse-tier.sh build/release tests 2>&1 | tee build/logs/fuse.log || status=1
+log "tier fuse: the RFC end-to-end clients natively, through a FUSE-mounted file served by the ASan+UBSan daemon"
+scripts/fuse-tier.sh build/release tests build/asan/cuse/cuse-iommu 2>&1 | tee build/logs/fuse.log || status=1
 grep -q '^fuse: SKIPPED' build/logs/fuse.log || count_summary build/logs/fuse.log 'fuse: '
 
 log "tier tsan: unit, iommuctl, protocol tests and the stress driver under ThreadSanitizer"
