@@ -6,11 +6,13 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <sys/mman.h>
+#include <thread>
 #include <unistd.h>
 
 #include "../../cuse/cuse_device.h"
@@ -38,6 +40,17 @@ inline ciommu::CuseDeviceOptions device_options() {
         ++g_ready_calls;
     };
     return options;
+}
+
+// True once condition() holds, false if it still does not after kTimeout.
+inline bool wait_until(auto&& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + FakeKernel::kTimeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 // IOASID_ALLOC's argument for a kernel-managed address space.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <utility>
 
 #include "../../cuse/cuse_device.h"
 #include "../../cuse/cuse_session.h"
@@ -166,10 +168,66 @@ InitReply FakeKernel::init(uint32_t major, uint32_t minor) {
     return init;
 }
 
-uint64_t FakeKernel::open(fuse_open_out* out) {
+int FakeKernel::fuse_init(fuse_init_out* out) {
+    fuse_init_in in{};
+    in.major = FUSE_KERNEL_VERSION;
+    in.minor = FUSE_KERNEL_MINOR_VERSION;
+    in.max_readahead = 128 * 1024;
+    in.flags = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_MAX_PAGES;
+    const std::optional<Reply> reply = request(FUSE_INIT, bytes_of(in));
+    if (!reply)
+        return -ETIMEDOUT;
+    if (reply->error())
+        return reply->error();
+    if (reply->payload.size() < offsetof(fuse_init_out, max_write) + sizeof(uint32_t)) {
+        FAIL_CHECK("FUSE_INIT reply of " << reply->payload.size() << " bytes");
+        return -EIO;
+    }
+    if (out) {
+        *out = {};
+        std::memcpy(out, reply->payload.data(), std::min(sizeof(*out), reply->payload.size()));
+    }
+    return 0;
+}
+
+FakeKernel::Lookup FakeKernel::lookup(uint64_t parent, const std::string& name) {
+    const uint64_t saved = std::exchange(node_, parent);
+    const std::optional<Reply> reply =
+        request(FUSE_LOOKUP, std::as_bytes(std::span(name.c_str(), name.size() + 1)));
+    node_ = saved;
+    Lookup found;
+    if (!reply || reply->error()) {
+        found.error = reply ? reply->error() : -ETIMEDOUT;
+        return found;
+    }
+    REQUIRE(reply->payload.size() == sizeof(found.entry));
+    std::memcpy(&found.entry, reply->payload.data(), sizeof(found.entry));
+    return found;
+}
+
+FakeKernel::Getattr FakeKernel::getattr(uint64_t node) {
+    const uint64_t saved = std::exchange(node_, node);
+    fuse_getattr_in in{};
+    const std::optional<Reply> reply = request(FUSE_GETATTR, bytes_of(in));
+    node_ = saved;
+    Getattr got;
+    if (!reply || reply->error()) {
+        got.error = reply ? reply->error() : -ETIMEDOUT;
+        return got;
+    }
+    REQUIRE(reply->payload.size() == sizeof(got.attr));
+    std::memcpy(&got.attr, reply->payload.data(), sizeof(got.attr));
+    return got;
+}
+
+std::optional<Reply> FakeKernel::try_open() {
     fuse_open_in in{};
     in.flags = O_RDWR | O_LARGEFILE;
-    const std::optional<Reply> reply = request(FUSE_OPEN, bytes_of(in));
+    return request(FUSE_OPEN, bytes_of(in));
+}
+
+uint64_t FakeKernel::open(fuse_open_out* out) {
+    const std::optional<Reply> reply = try_open();
     if (!reply || reply->error() || reply->payload.size() != sizeof(fuse_open_out)) {
         FAIL_CHECK("OPEN failed: error " << (reply ? reply->error() : -ETIMEDOUT));
         return 0;
@@ -285,6 +343,7 @@ void FakeKernel::send(uint32_t opcode, uint64_t unique,
     header.uid = getuid();
     header.gid = getgid();
     header.pid = caller_pid_ ? caller_pid_ : static_cast<uint32_t>(gettid());  // CUSE reports the calling thread
+    header.nodeid = node_;
     std::vector<iovec> iov{{&header, sizeof(header)}};
     size_t len = sizeof(header);
     for (std::span<const std::byte> part : parts) {

@@ -95,11 +95,32 @@ public:
     FakeKernel(const FakeKernel&) = delete;
     FakeKernel& operator=(const FakeKernel&) = delete;
 
+    // A FUSE-mounted file instead (CuseDeviceOptions::mounted): FUSE_INIT
+    // as fuse_send_init() sends it; 0 or -errno, the reply into `out`.
+    int fuse_init(fuse_init_out* out = nullptr);
+    // FUSE_LOOKUP of `name` in directory `parent`; FUSE_GETATTR of `node`.
+    // The entry (attributes) or -errno.
+    struct Lookup {
+        int error = 0;
+        fuse_entry_out entry{};
+    };
+    Lookup lookup(uint64_t parent, const std::string& name);
+    struct Getattr {
+        int error = 0;
+        fuse_attr_out attr{};
+    };
+    Getattr getattr(uint64_t node);
+    // The inode every later request names (fuse_in_header.nodeid): 0 for
+    // CUSE; a mounted file's requests name its node.
+    void set_node(uint64_t node) { node_ = node; }
+
     // CUSE_INIT as cuse_send_init() sends it.
     InitReply init(uint32_t major = FUSE_KERNEL_VERSION, uint32_t minor = FUSE_KERNEL_MINOR_VERSION);
     // FUSE_OPEN: the daemon's file handle (fails the test and returns 0 on
     // error).  `out`, if given, receives the whole reply.
     uint64_t open(fuse_open_out* out = nullptr);
+    // FUSE_OPEN whose failure is the test's to check: the reply, or nullopt.
+    std::optional<Reply> try_open();
     // FUSE_RELEASE: 0 or -errno.
     int release(uint64_t fh);
     // ioctl(fd, cmd, arg) from the test thread, with every retry round the
@@ -183,6 +204,7 @@ private:
     int fd_ = -1;
     uint64_t unique_ = 0;
     uint32_t caller_pid_ = 0;
+    uint64_t node_ = 0;
     std::future<int> run_;
     std::map<uint64_t, Reply> stash_;
     std::deque<Reply> notifications_;

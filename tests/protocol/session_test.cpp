@@ -13,16 +13,6 @@ using namespace protocol;
 
 namespace {
 
-bool wait_until(auto&& condition) {
-    const auto deadline = std::chrono::steady_clock::now() + FakeKernel::kTimeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-}
-
 uint32_t contexts(FakeKernel& kernel, uint64_t fh) {
     iommu_sim_daemon_stats s{};
     s.argsz = sizeof(s);
