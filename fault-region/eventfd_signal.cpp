@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <mutex>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,18 +16,25 @@ namespace {
 constexpr unsigned kAioEvents = 128;
 constexpr unsigned kReapEvery = 32;
 
+// Forks this process has made (counted in the child): a signaller belongs
+// to the fork generation that made it.
+std::atomic<unsigned> forks{0};
+
 }  // namespace
 
 EventfdSignaller& EventfdSignaller::instance() {
     // An AIO context belongs to the process that set it up: a child after
-    // fork() (fuse_daemonize, a test) needs its own.
+    // fork() (fuse_daemonize, a test) needs its own.  A fork handler tells,
+    // rather than a getpid() per signal (a system call on the fault path).
+    static std::once_flag registered;
+    std::call_once(registered, [] { pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1); }); });
     static std::mutex mutex;
     static EventfdSignaller* signaller = nullptr;
-    static pid_t owner = 0;
+    static unsigned made_in = 0;
     std::lock_guard guard(mutex);
-    if (!signaller || owner != getpid()) {
+    if (!signaller || made_in != forks.load()) {
         signaller = new EventfdSignaller();  // one per process, for its life
-        owner = getpid();
+        made_in = forks.load();
     }
     return *signaller;
 }

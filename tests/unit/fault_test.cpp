@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "fixture.h"
+#include "../../fault-region/eventfd_signal.h"
 
 using namespace ciommu;
 using namespace ciommu::test;
@@ -347,6 +348,32 @@ TEST_CASE("an eventfd at its maximum saturates like eventfd_signal: never a bloc
         waitpid(child, &status, 0);
         FAIL("the daemon blocked signalling a full eventfd");
     }
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("a forked child signals eventfds with an AIO context of its own") {
+    // The parent's AIO context means nothing in a child (io_submit fails
+    // there): the child must set up its own, and notice it forked without
+    // asking getpid() at every signal.
+    const int parent_efd = eventfd(0, EFD_NONBLOCK);
+    REQUIRE(parent_efd >= 0);
+    EventfdSignaller::instance().signal(parent_efd);  // the parent's context exists now
+    uint64_t count = 0;
+    REQUIRE(read(parent_efd, &count, sizeof(count)) == sizeof(count));
+    CHECK(count == 1);
+    close(parent_efd);
+
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        const int efd = eventfd(0, EFD_NONBLOCK);
+        EventfdSignaller::instance().signal(efd);
+        uint64_t got = 0;
+        _exit(efd >= 0 && read(efd, &got, sizeof(got)) == sizeof(got) && got == 1 ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
 }
