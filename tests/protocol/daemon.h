@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 #include "../../cuse/cuse_device.h"
 #include "../../dispatcher/dispatcher.h"
@@ -63,9 +64,12 @@ inline iommu_ioasid_alloc alloc_args(uint32_t argsz = sizeof(iommu_ioasid_alloc)
 // A daemon whose loop runs; nothing sent yet.  Members are destroyed in
 // reverse: the kernel hangs up and joins run() before the session goes.
 struct Daemon {
+    explicit Daemon(ciommu::CuseDeviceOptions options = device_options())
+        : device(dispatcher, std::move(options)) {}
+
     ciommu::Model model;
     ciommu::Dispatcher dispatcher{model};
-    ciommu::CuseDevice device{dispatcher, device_options()};
+    ciommu::CuseDevice device;
     FakeKernel kernel{device};
 };
 

@@ -23,11 +23,8 @@ ciommu::CuseDeviceOptions mounted_options() {
 }
 
 // A mounted-file daemon whose loop runs; nothing sent yet.
-struct MountedDaemon {
-    ciommu::Model model;
-    ciommu::Dispatcher dispatcher{model};
-    ciommu::CuseDevice device{dispatcher, mounted_options()};
-    FakeKernel kernel{device};
+struct MountedDaemon : Daemon {
+    MountedDaemon() : Daemon(mounted_options()) {}
 };
 
 }  // namespace
