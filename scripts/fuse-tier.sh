@@ -6,7 +6,9 @@
 # (fs/fuse/ioctl.c, fuse_do_ioctl, restricted), so a client's ioctl() costs
 # the same round trip as on /dev/iommu, at native speed instead of TCG's.
 #   tests  the RFC end-to-end clients (tests/vm/vm_tests, vm_device_tests,
-#          vm_fault_tests) on the mounted file, then stops the daemon, which
+#          vm_fault_tests, and last vm_hostile_tests, whose private daemons
+#          -- DAEMON too -- each mount a directory of their own under
+#          $dir.private) on the mounted file, then stops the daemon, which
 #          must exit 0 with no sanitizer report (test.sh gives the ASan+UBSan
 #          build's daemon as DAEMON); ends "fuse: N passed, N failed"
 #   bench  bench/vm/ioctl_bench on it: every ratio to the null ioctl natively,
@@ -30,6 +32,7 @@ command -v fusermount3 >/dev/null || skip "no fusermount3 (package fuse3)"
 
 dir=$(mktemp -d /tmp/cuse-iommu-fuse.XXXXXX)
 log=$dir.log
+private=$dir.private
 pid=''
 cleanup() {
 	if [ -n "$pid" ]; then
@@ -39,6 +42,13 @@ cleanup() {
 	fusermount3 -u -q "$dir" 2>/dev/null || true
 	rmdir "$dir" 2>/dev/null || true
 	rm -f "$log"
+	# The hostile tests unmount their private daemons' mounts; in case not:
+	for m in "$private"/*; do
+		[ -d "$m" ] || continue
+		umount -l "$m" 2>/dev/null || true
+		rmdir "$m" 2>/dev/null || true
+	done
+	rmdir "$private" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -64,7 +74,9 @@ device=$dir/iommu
 case "$mode" in
 tests)
 	passed=0 failed=0
-	for t in vm_tests vm_device_tests vm_fault_tests; do
+	mkdir -p "$private"
+	export CUSE_IOMMU_DAEMON=$daemon CUSE_IOMMU_FUSE_ROOT=$private
+	for t in vm_tests vm_device_tests vm_fault_tests vm_hostile_tests; do
 		out=$(timeout 300 "$build/tests/vm/$t" "$device" 2>&1) || true
 		printf '%s\n' "$out" | grep -v '^PASS '
 		line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1 || true)
