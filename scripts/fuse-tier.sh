@@ -6,7 +6,9 @@
 # (fs/fuse/ioctl.c, fuse_do_ioctl, restricted), so a client's ioctl() costs
 # the same round trip as on /dev/iommu, at native speed instead of TCG's.
 #   tests  the RFC end-to-end clients (tests/vm/vm_tests, vm_device_tests,
-#          vm_fault_tests, and last vm_hostile_tests, whose private daemons
+#          vm_fault_tests, vm_load at full size -- 64 processes of 10,000
+#          calls, then the daemon checked clean through iommuctl on the
+#          daemon's control socket -- and last vm_hostile_tests, whose private daemons
 #          -- DAEMON too -- each mount a directory of their own under
 #          $dir.private) on the mounted file, then stops the daemon, which
 #          must exit 0 with no sanitizer report (test.sh gives the ASan+UBSan
@@ -41,7 +43,7 @@ cleanup() {
 	fi
 	fusermount3 -u -q "$dir" 2>/dev/null || true
 	rmdir "$dir" 2>/dev/null || true
-	rm -f "$log"
+	rm -f "$log" "$dir.sock"
 	# The hostile tests unmount their private daemons' mounts; in case not:
 	for m in "$private"/*; do
 		[ -d "$m" ] || continue
@@ -54,9 +56,10 @@ trap cleanup EXIT
 
 # bench: the daemon starts on one CPU, the last, and is let go later.
 cpu=$(($(nproc) - 1))
-pin=()
+pin=() control=none
 [ "$mode" = bench ] && pin=(taskset -c "$cpu")
-"${pin[@]}" "$daemon" --mount "$dir" --control none --foreground >"$log" 2>&1 &
+[ "$mode" = tests ] && control=$dir.sock  # vm_load's iommuctl dump
+"${pin[@]}" "$daemon" --mount "$dir" --control "$control" --foreground >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
 	grep -q '^cuse-iommu: ready' "$log" && break
@@ -75,9 +78,11 @@ case "$mode" in
 tests)
 	passed=0 failed=0
 	mkdir -p "$private"
-	export CUSE_IOMMU_DAEMON=$daemon CUSE_IOMMU_FUSE_ROOT=$private
-	for t in vm_tests vm_device_tests vm_fault_tests vm_hostile_tests; do
-		out=$(timeout 300 "$build/tests/vm/$t" "$device" 2>&1) || true
+	export CUSE_IOMMU_DAEMON=$daemon CUSE_IOMMU_FUSE_ROOT=$private CUSE_IOMMU_SOCKET=$control
+	PATH=$(cd "$build/iommuctl" && pwd):$PATH
+	for t in vm_tests vm_device_tests vm_fault_tests "vm_load -t 200" vm_hostile_tests; do
+		# shellcheck disable=SC2086 # $t: a program and its options
+		out=$(timeout 300 "$build/tests/vm/"$t "$device" 2>&1) || true
 		printf '%s\n' "$out" | grep -v '^PASS '
 		line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1 || true)
 		if [ -z "$line" ]; then

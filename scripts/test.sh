@@ -3,7 +3,7 @@
 #   1. unit      doctest tests of the model, the dispatcher, the control
 #                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
-#   fuse         the RFC end-to-end clients, the hostile ones included, natively
+#   fuse         the RFC end-to-end clients, the load and the hostile ones included, natively
 #                on this machine's own kernel: the ASan+UBSan daemon serves the
 #                device as a FUSE-mounted file
 #                (the kernel's same ioctl path; a SKIPPED line where no FUSE
