@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuse-tier.sh BUILD_DIR tests|bench [DAEMON]
+# fuse-tier.sh BUILD_DIR tests|load|bench [DAEMON]
 # The device natively, on this machine's own kernel, where it has no CUSE:
 # the daemon serves the RFC profile as the one file of a FUSE mount
 # (cuse-iommu --mount).  The kernel's ioctl path for a FUSE file is CUSE's
@@ -13,6 +13,10 @@
 #          $dir.private) on the mounted file, then stops the daemon, which
 #          must exit 0 with no sanitizer report (test.sh gives the ASan+UBSan
 #          build's daemon as DAEMON); ends "fuse: N passed, N failed"
+#   load   the same but vm_hostile_tests, whose bounds on time and memory
+#          (exit within 1 s of SIGTERM, RSS growth) a ThreadSanitizer
+#          daemon cannot meet: its shadow memory, its deferred signals
+#          (scripts/tsan.sh gives the TSan build's daemon)
 #   bench  bench/vm/ioctl_bench on it: every ratio to the null ioctl natively,
 #          twice: client and daemon on one CPU (each call a pair of context
 #          switches: steady to 0.01, the cost of the work itself), then free
@@ -23,8 +27,10 @@
 # remains the proof of the CUSE device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 BUILD_DIR tests|bench [DAEMON]" >&2; exit 2; }
+usage() { echo "usage: $0 BUILD_DIR tests|load|bench [DAEMON]" >&2; exit 2; }
+[ $# -ge 2 ] && [ $# -le 3 ] || usage
 build=$1 mode=$2
+case "$mode" in tests|load|bench) ;; *) usage ;; esac
 daemon=${3:-$build/cuse/cuse-iommu}
 [ -x "$daemon" ] || { echo "fuse: no daemon at $daemon" >&2; exit 1; }
 
@@ -58,7 +64,7 @@ trap cleanup EXIT
 cpu=$(($(nproc) - 1))
 pin=() control=none
 [ "$mode" = bench ] && pin=(taskset -c "$cpu")
-[ "$mode" = tests ] && control=$dir.sock  # vm_load's iommuctl dump
+[ "$mode" != bench ] && control=$dir.sock  # vm_load's iommuctl dump
 "${pin[@]}" "$daemon" --mount "$dir" --control "$control" --foreground >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
@@ -75,12 +81,14 @@ fi
 device=$dir/iommu
 
 case "$mode" in
-tests)
+tests|load)
+	programs=(vm_tests vm_device_tests vm_fault_tests "vm_load -t 200")
+	[ "$mode" = tests ] && programs+=(vm_hostile_tests)
 	passed=0 failed=0
 	mkdir -p "$private"
 	export CUSE_IOMMU_DAEMON=$daemon CUSE_IOMMU_FUSE_ROOT=$private CUSE_IOMMU_SOCKET=$control
 	PATH=$(cd "$build/iommuctl" && pwd):$PATH
-	for t in vm_tests vm_device_tests vm_fault_tests "vm_load -t 200" vm_hostile_tests; do
+	for t in "${programs[@]}"; do
 		# shellcheck disable=SC2086 # $t: a program and its options
 		out=$(timeout 300 "$build/tests/vm/"$t "$device" 2>&1) || true
 		printf '%s\n' "$out" | grep -v '^PASS '
@@ -118,7 +126,6 @@ bench)
 	timeout 300 "$build/bench/vm/ioctl_bench" "$device"
 	;;
 *)
-	echo "usage: $0 BUILD_DIR tests|bench" >&2
-	exit 2
+	usage
 	;;
 esac

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The ThreadSanitizer tier (scripts/test.sh runs it; it also runs alone):
 # builds build/tsan (CUSE_IOMMU_TSAN) and runs, under TSan, the unit and
-# iommuctl tests, the protocol tests and the stress driver (tests/stress:
-# many threads over the dispatcher and the control protocol).  Logs go to
+# iommuctl tests, the protocol tests, the stress driver (tests/stress:
+# many threads over the dispatcher and the control protocol) and the daemon
+# itself natively through a FUSE-mounted file under the end-to-end clients
+# and the load (scripts/fuse-tier.sh load).  Logs go to
 # build/logs/tsan-*.log.  Any ThreadSanitizer report fails the tier.
 # Prints the tier's build and run times, then "tsan: N passed, M failed".
 #   CUSE_IOMMU_STRESS_SECONDS   how long the stress driver runs (default 45)
@@ -38,6 +40,17 @@ log "tsan: stress driver"
 build/tsan/tests/stress/stress --seconds "${CUSE_IOMMU_STRESS_SECONDS:-45}" 2>&1 \
     | tee build/logs/tsan-stress.log || status=1
 count_summary build/logs/tsan-stress.log 'stress: '
+# The daemon itself under TSan, natively: the end-to-end clients and the
+# full load through a FUSE-mounted file (scripts/fuse-tier.sh), with the
+# release tree's clients.
+log "tsan: the daemon natively, a FUSE-mounted file, under the end-to-end clients and the load"
+if [ -x build/release/tests/vm/vm_load ]; then
+    scripts/fuse-tier.sh build/release load build/tsan/cuse/cuse-iommu 2>&1 \
+        | tee build/logs/tsan-fuse.log || status=1
+    grep -q '^fuse: SKIPPED' build/logs/tsan-fuse.log || count_summary build/logs/tsan-fuse.log 'fuse: '
+else
+    echo "tsan: SKIPPED the daemon through a FUSE mount: no release clients (scripts/test.sh builds build/release first)"
+fi
 run_seconds=$((SECONDS - run_start))
 
 # A report in a process that did not fail its runner (a daemon or iommuctl
