@@ -8,9 +8,9 @@
 #   tests  the RFC end-to-end clients (tests/vm/vm_tests, vm_device_tests,
 #          vm_fault_tests, vm_load at full size -- 64 processes of 10,000
 #          calls, then the daemon checked clean through iommuctl on the
-#          daemon's control socket -- and last vm_hostile_tests, whose private daemons
-#          -- DAEMON too -- each mount a directory of their own under
-#          $dir.private) on the mounted file, then stops the daemon, which
+#          daemon's control socket -- and last vm_hostile_tests, whose
+#          private daemons, DAEMON too, each mount a directory of their own
+#          beside the mount) on the mounted file, then stops the daemon, which
 #          must exit 0 with no sanitizer report (test.sh gives the ASan+UBSan
 #          build's daemon as DAEMON); ends "fuse: N passed, N failed"
 #   load   the same but vm_hostile_tests, whose bounds on time and memory
@@ -124,8 +124,5 @@ bench)
 	echo "fuse bench: client and daemon on any of $(nproc) CPUs"
 	taskset -a -p -c "0-$cpu" "$pid" >/dev/null
 	timeout 300 "$build/bench/vm/ioctl_bench" "$device"
-	;;
-*)
-	usage
 	;;
 esac
