@@ -3,19 +3,21 @@
 #   1. unit      doctest tests of the model, the dispatcher, the control
 #                plane and iommuctl (ASan+UBSan)
 #   2. protocol  the real libfuse CUSE session driven by a fake kernel (ASan+UBSan)
-#   fuse         the RFC end-to-end clients, the load and the hostile ones included, natively
-#                on this machine's own kernel: the ASan+UBSan daemon serves the
-#                device as a FUSE-mounted file
-#                (the kernel's same ioctl path; a SKIPPED line where no FUSE
-#                mount can be made; scripts/fuse-tier.sh)
+#   fuse         the RFC end-to-end clients, the load and the hostile ones,
+#                natively on this machine's own kernel: the ASan+UBSan daemon
+#                serves the device as a FUSE-mounted file (the kernel's same
+#                ioctl path; a SKIPPED line where no FUSE mount can be made;
+#                scripts/fuse-tier.sh)
 #   sweep        the allocation-failure sweep: a fixed session of every command
 #                run once per allocation, that allocation failing; each run must
 #                answer ENOMEM, change nothing and leak nothing (ASan+UBSan,
 #                about 7 minutes of one core, run beside the fuzz tier;
 #                tests/sweep/alloc_sweep.cpp)
-#   tsan         tiers 1 and 2 again under ThreadSanitizer, and the stress
-#                driver: many threads over the dispatcher and the control
-#                protocol; any race report fails it (scripts/tsan.sh)
+#   tsan         tiers 1 and 2 again under ThreadSanitizer, the stress driver
+#                (many threads over the dispatcher and the control protocol),
+#                and the TSan daemon natively through a FUSE-mounted file under
+#                the end-to-end clients and the load; any race report fails it
+#                (scripts/tsan.sh)
 #   fuzz         the libFuzzer targets (dispatcher, control requests,
 #                topology), 60 s each from the committed corpus (scripts/fuzz.sh)
 #   3. vm        a real kernel with cuse.ko under QEMU; C clients call /dev/iommu
@@ -64,7 +66,7 @@ log "tier fuse: the RFC end-to-end clients natively, through a FUSE-mounted file
 scripts/fuse-tier.sh build/release tests build/asan/cuse/cuse-iommu 2>&1 | tee build/logs/fuse.log || status=1
 grep -q '^fuse: SKIPPED' build/logs/fuse.log || count_summary build/logs/fuse.log 'fuse: '
 
-log "tier tsan: unit, iommuctl, protocol tests and the stress driver under ThreadSanitizer"
+log "tier tsan: unit, iommuctl, protocol tests, the stress driver and the daemon under ThreadSanitizer"
 scripts/tsan.sh 2>&1 | tee build/logs/tsan.log || status=1
 count_summary build/logs/tsan.log 'tsan: '
 
