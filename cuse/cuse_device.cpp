@@ -1,5 +1,6 @@
 #include "cuse_device.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -118,6 +119,31 @@ void on_file_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     fuse_reply_attr(req, &st, 3600);
 }
 
+// The root's listing: ".", ".." and the file, from the entry the kernel
+// asks for on.  It fits a small buffer (a name is at most NAME_MAX).
+void on_file_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+    if (ino != FUSE_ROOT_ID) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
+    }
+    const struct {
+        const char* name;
+        fuse_ino_t ino;
+    } entries[] = {{".", FUSE_ROOT_ID}, {"..", FUSE_ROOT_ID}, {device_of(req).options().name.c_str(), kDeviceFile}};
+    constexpr off_t kEntries = sizeof(entries) / sizeof(entries[0]);
+    char buf[1024];
+    const size_t room = std::min(size, sizeof(buf));
+    size_t used = 0;
+    for (off_t i = std::max<off_t>(offset, 0); i < kEntries; ++i) {
+        const struct stat st = attributes_of(entries[i].ino);
+        const size_t len = fuse_add_direntry(req, buf + used, room - used, entries[i].name, &st, i + 1);
+        if (len > room - used)
+            break;  // the rest in the next call
+        used += len;
+    }
+    fuse_reply_buf(req, buf, used);
+}
+
 void on_file_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (ino != kDeviceFile) {
         fuse_reply_err(req, EISDIR);
@@ -132,6 +158,7 @@ const fuse_lowlevel_ops kFileOps = [] {
     ops.init = [](void* userdata, fuse_conn_info*) { on_init_done(userdata); };
     ops.lookup = on_file_lookup;
     ops.getattr = on_file_getattr;
+    ops.readdir = on_file_readdir;
     ops.open = on_file_open;
     ops.release = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi) { on_release(req, fi); };
     ops.read = [](fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {

@@ -4,7 +4,11 @@
 // file's ioctl() as it does a CUSE device's (fuse_do_ioctl, restricted).
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <fcntl.h>
+#include <optional>
+#include <string>
+#include <vector>
 #include <sys/stat.h>
 
 #include "daemon.h"
@@ -59,6 +63,53 @@ TEST_CASE("a mounted file: the root holds one file, named as the device, regular
     REQUIRE(attr.error == 0);
     CHECK(attr.attr.attr.mode == (S_IFREG | 0600));
     CHECK(daemon.kernel.getattr(7).error == -ENOENT);
+}
+
+namespace {
+
+// The names READDIR gives from `offset` on (one reply), or nullopt.
+std::optional<std::vector<std::string>> list_root(FakeKernel& kernel, uint64_t offset) {
+    kernel.set_node(kRoot);
+    fuse_open_in open_in{};
+    open_in.flags = O_RDONLY | O_DIRECTORY;
+    const std::optional<Reply> opened = kernel.request(FUSE_OPENDIR, bytes_of(open_in));
+    if (!opened || opened->error() || opened->payload.size() != sizeof(fuse_open_out))
+        return std::nullopt;
+    fuse_open_out out{};
+    std::memcpy(&out, opened->payload.data(), sizeof(out));
+    fuse_read_in read_in{};
+    read_in.fh = out.fh;
+    read_in.offset = offset;
+    read_in.size = 4096;
+    const std::optional<Reply> listed = kernel.request(FUSE_READDIR, bytes_of(read_in));
+    if (!listed || listed->error())
+        return std::nullopt;
+    std::vector<std::string> names;
+    const std::byte* at = listed->payload.data();
+    const std::byte* end = at + listed->payload.size();
+    while (end - at >= static_cast<ptrdiff_t>(FUSE_NAME_OFFSET)) {
+        fuse_dirent entry{};
+        std::memcpy(&entry, at, FUSE_NAME_OFFSET);
+        names.emplace_back(reinterpret_cast<const char*>(at) + FUSE_NAME_OFFSET, entry.namelen);
+        at += FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + entry.namelen);
+    }
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("a mounted file: the root lists itself, its parent and the file, from any offset") {
+    MountedDaemon daemon;
+    REQUIRE(daemon.kernel.fuse_init() == 0);
+    const auto all = list_root(daemon.kernel, 0);
+    REQUIRE(all);
+    CHECK(*all == std::vector<std::string>{".", "..", kDeviceName});
+    const auto rest = list_root(daemon.kernel, 2);
+    REQUIRE(rest);
+    CHECK(*rest == std::vector<std::string>{kDeviceName});
+    const auto none = list_root(daemon.kernel, 3);
+    REQUIRE(none);
+    CHECK(none->empty());
 }
 
 TEST_CASE("a mounted file: OPEN is the file's only, with direct I/O, and serves the device") {
