@@ -21,7 +21,7 @@
 #          twice: client and daemon on one CPU (each call a pair of context
 #          switches: steady to 0.01, the cost of the work itself), then free
 #          to use every CPU (what an application sees: the cross-CPU wake-up
-#          weighs most, and its jitter moves ratios by about 0.1)
+#          weighs most, and moves the ratios by up to 0.3 from run to run)
 # Where /dev/fuse is missing or the mount is refused (a container without
 # CAP_SYS_ADMIN), it says so in a SKIPPED line and exits 0: the VM tier
 # remains the proof of the CUSE device.
