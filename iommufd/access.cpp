@@ -41,6 +41,9 @@ void drop_pins(IommufdCtx& ictx, Access& access, uint64_t first, uint64_t last) 
 
 bool permits(const IoptArea& area, bool write) { return area.prot & (write ? kProtWrite : kProtRead); }
 
+// Client memory moves in slices of this, never the whole request at once.
+constexpr size_t kCopySlice = 64 * 1024;
+
 }  // namespace
 
 void notify_accesses_unmap(IommufdCtx& ictx, uint32_t ioas_id, uint64_t first, uint64_t last) noexcept {
@@ -112,14 +115,20 @@ long move_access_bytes(const std::vector<RwPiece>& pieces, uint64_t offset, std:
     return 0;
 }
 
-long copy_access_slice(const Caller& caller, const std::vector<RwPiece>& pieces, uint64_t offset,
-                       std::span<std::byte> slice, uint64_t ubuf, bool write) {
-    if (write && caller.read_memory(ubuf + offset, slice.data(), slice.size()))
-        return -EFAULT;
-    if (long err = move_access_bytes(pieces, offset, slice, write))
-        return err;
-    if (!write && caller.write_memory(ubuf + offset, slice.data(), slice.size()))
-        return -EFAULT;
+long copy_through_access(const Caller& caller, const std::vector<RwPiece>& pieces, uint64_t bytes, uint64_t ubuf,
+                         bool write) {
+    if (bytes == 0)
+        return 0;
+    std::vector<std::byte> slice(std::min<uint64_t>(bytes, kCopySlice));
+    for (uint64_t offset = 0; offset < bytes; offset += slice.size()) {
+        const std::span part(slice.data(), static_cast<size_t>(std::min<uint64_t>(slice.size(), bytes - offset)));
+        if (write && caller.read_memory(ubuf + offset, part.data(), part.size()))
+            return -EFAULT;
+        if (long err = move_access_bytes(pieces, offset, part, write))
+            return err;
+        if (!write && caller.write_memory(ubuf + offset, part.data(), part.size()))
+            return -EFAULT;
+    }
     return 0;
 }
 

@@ -78,10 +78,12 @@ long plan_access_rw(const IoPagetable& iopt, uint64_t iova, uint64_t last, bool 
 // `bytes` (a read) or from it (a write): 0 or -EFAULT.  Without the model
 // lock: it touches client memory.
 long move_access_bytes(const std::vector<RwPiece>& pieces, uint64_t offset, std::span<std::byte> bytes, bool write);
-// The same through the caller's buffer at ubuf (slice: room for it).
-long copy_access_slice(const Caller& caller, const std::vector<RwPiece>& pieces, uint64_t offset,
-                       std::span<std::byte> slice, uint64_t ubuf, bool write);
-// The unmap callback of every access on ioas_id: items meeting [first,
+// The first `bytes` of the planned pieces to (a read) or from (a write)
+// the caller's buffer at ubuf, a slice at a time: 0 or -EFAULT.  Without
+// the model lock.  Throws std::bad_alloc (the slice) with nothing moved.
+long copy_through_access(const Caller& caller, const std::vector<RwPiece>& pieces, uint64_t bytes, uint64_t ubuf,
+                         bool write);
+// The unmap callback of every access on ioas_id: ranges meeting [first,
 // last] go (iommufd_access_notify_unmap -> iommufd_test_access_unmap).
 void notify_accesses_unmap(IommufdCtx& ictx, uint32_t ioas_id, uint64_t first, uint64_t last) noexcept;
 // iommufd_access_change_ioas: every item dropped, then the access moves

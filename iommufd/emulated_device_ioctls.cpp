@@ -5,7 +5,7 @@
 // driver's copy through the IOAS (vfio_dma_rw -> iommufd_access_rw).
 #include <cerrno>
 #include <mutex>
-#include <vector>
+#include <optional>
 
 #include "../core/call_env.h"
 #include "../core/context.h"
@@ -18,9 +18,6 @@
 
 namespace ciommu {
 namespace {
-
-// The DMA moves client memory in slices of this, without the model lock.
-constexpr size_t kCopySlice = 64 * 1024;
 
 static_assert(CUSE_IOMMUFD_PIN_MAX == IOMMU_SIM_PIN_MAX);  // the request is checked as the RFC profile's
 
@@ -77,13 +74,8 @@ std::optional<long> dma_if_emulated(CallEnv& env, cuse_iommufd_device_dma& cmd) 
     const std::optional<long> planned = plan_dma(env, cmd, plan);
     if (!planned || *planned)
         return planned;
-    const bool write = cmd.flags & CUSE_IOMMUFD_DMA_WRITE;
-    std::vector<std::byte> buffer(std::min<uint64_t>(std::max<uint64_t>(plan.bytes, 1), kCopySlice));
-    for (uint64_t offset = 0; offset < plan.bytes; offset += buffer.size()) {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), plan.bytes - offset));
-        if (long err = copy_access_slice(env.caller, plan.pieces, offset, std::span(buffer.data(), n), cmd.data, write))
-            return err;
-    }
+    if (long err = copy_through_access(env.caller, plan.pieces, plan.bytes, cmd.data, cmd.flags & CUSE_IOMMUFD_DMA_WRITE))
+        return err;
     cmd.out_status = plan.fault_reason ? CUSE_IOMMUFD_DMA_FAULT : CUSE_IOMMUFD_DMA_OK;
     cmd.out_fault_reason = plan.fault_reason;
     cmd.out_bytes_done = plan.bytes;

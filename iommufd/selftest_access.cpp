@@ -24,8 +24,6 @@ namespace {
 
 // selftest.c refuses bigger requests (its kvzalloc'd page list).
 constexpr uint64_t kMaxAccessLength = 16u << 20;
-// ACCESS_RW moves client memory in slices of this (never the whole request).
-constexpr size_t kCopySlice = 64 * 1024;
 
 // The caller never learned the fd: the access goes, its file stays open
 // unbound (the helper closes it).
@@ -191,13 +189,7 @@ long access_rw(CallEnv& env, const iommu_test_cmd& cmd) {
     std::vector<RwPiece> pieces;
     if (long err = plan_rw(env, cmd, write, pieces))
         return err;
-    std::vector<std::byte> buffer(std::min<uint64_t>(op.length, kCopySlice));
-    for (uint64_t offset = 0; offset < op.length; offset += buffer.size()) {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), op.length - offset));
-        if (long err = copy_access_slice(env.caller, pieces, offset, std::span(buffer.data(), n), op.uptr, write))
-            return err;
-    }
-    return 0;
+    return copy_through_access(env.caller, pieces, op.length, op.uptr, write);
 }
 
 }  // namespace
