@@ -106,10 +106,12 @@ int parse_options(int argc, char** argv, Options& options) {
             options.trace_file = argv[++i];
         } else if (arg.starts_with("--trace=")) {
             options.trace_file = std::string(arg.substr(8));
-        } else if (arg == "--mount" && i + 1 < argc) {
-            options.mount_dir = argv[++i];
-        } else if (arg.starts_with("--mount=")) {
-            options.mount_dir = std::string(arg.substr(8));
+        } else if ((arg == "--mount" && i + 1 < argc) || arg.starts_with("--mount=")) {
+            options.mount_dir = arg == "--mount" ? std::string(argv[++i]) : std::string(arg.substr(8));
+            if (options.mount_dir.empty()) {  // not a silent fall-back to /dev/cuse
+                std::fprintf(stderr, "cuse-iommu: --mount needs a directory\n");
+                return 1;
+            }
         } else {
             std::fprintf(stderr, "cuse-iommu: unknown or incomplete option '%s'\n", argv[i]);
             print_usage(stderr);

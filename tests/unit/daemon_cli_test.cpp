@@ -78,6 +78,12 @@ TEST_CASE("--mount serves the rfc profile only, and a mount that fails is an err
     CHECK(iommufd.status == 1);
     CHECK(iommufd.output.find("--mount serves the rfc profile only") != std::string::npos);
 
+    for (const char* empty : {"--mount=", "--mount ''"}) {
+        Run run = run_daemon(std::string(empty) + " --control none --foreground");
+        CHECK(run.status == 1);
+        CHECK(run.output.find("--mount needs a directory") != std::string::npos);
+    }
+
     Run missing = run_daemon("--mount /nonexistent/cuse-iommu-mount --control none --foreground");
     CHECK(missing.status == 1);
     CHECK(missing.output.find("cannot mount on /nonexistent/cuse-iommu-mount") != std::string::npos);
